@@ -1,0 +1,62 @@
+"""Cost tables (params, GFLOPs in two conventions) for chains and presets."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from models import costs, preset
+from models.presets import PUBLISHED
+from models.roadmap import Step, chain
+
+COST_COLUMNS = ["step", "name", "title", "gflops", "params_m", "fvcore_gflops",
+                "paper_gflops", "paper_top1", "delta_gflops", "note"]
+
+
+def step_costs(steps: list[Step], resolution: int = 224, with_fvcore: bool = True) -> pd.DataFrame:
+    """One row per step: our counts next to the paper's numbers.
+
+    ``gflops`` is the paper's convention (conv + linear multiply-adds), ``fvcore_gflops``
+    fvcore's total (norms counted too); both for one 3-channel image, 1000 classes.
+    """
+    rows = []
+    for s in steps:
+        c = costs(s.design, resolution=resolution, with_fvcore=with_fvcore)
+        rows.append({
+            "step": s.index if s.branch_of is None else f"{s.index}b",
+            "name": s.name,
+            "title": s.title,
+            "gflops": round(c.gflops, 3),
+            "params_m": round(c.params_m, 3),
+            "fvcore_gflops": round(c.fvcore_gflops, 3) if c.fvcore_gflops is not None else None,
+            "paper_gflops": s.paper_gflops,
+            "paper_top1": s.paper_top1,
+            "delta_gflops": round(c.gflops - s.paper_gflops, 3) if s.paper_gflops else None,
+            "note": s.note,
+        })
+    return pd.DataFrame(rows, columns=COST_COLUMNS)
+
+
+def chain_costs(name: str, resolution: int = 224, branches: bool = True,
+                with_fvcore: bool = True) -> pd.DataFrame:
+    """Cost table of roadmap ``name`` (main steps, then side branches)."""
+    return step_costs(chain(name, branches=branches), resolution, with_fvcore)
+
+
+PRESET_COLUMNS = ["name", "gflops", "fvcore_gflops", "params_m", "published_gflops",
+                  "published_params_m", "convention", "source"]
+
+
+def preset_costs(names: list[str], resolution: int = 224, with_fvcore: bool = True) -> pd.DataFrame:
+    """One row per preset: our counts next to the published ones (see ``PUBLISHED``)."""
+    designs = {name: preset(name) for name in names}  # unknown names fail before any work
+    rows = []
+    for name in names:
+        c = costs(designs[name], resolution=resolution, with_fvcore=with_fvcore)
+        params, flops, convention, source = PUBLISHED.get(name, (None, None, "", ""))
+        rows.append({
+            "name": name, "gflops": round(c.gflops, 3),
+            "fvcore_gflops": round(c.fvcore_gflops, 3) if c.fvcore_gflops is not None else None,
+            "params_m": round(c.params_m, 3), "published_gflops": flops,
+            "published_params_m": params, "convention": convention, "source": source,
+        })
+    return pd.DataFrame(rows, columns=PRESET_COLUMNS)

@@ -1,0 +1,16 @@
+"""The ResNet -> ConvNeXt design space: ``Design``, ``build``, presets, roadmaps, weights.
+
+This package knows torch.nn only; training and measuring live in ``ablations``.
+"""
+
+from . import roadmap
+from .costs import Costs, costs, count_params
+from .design import FIELDS, Design
+from .network import ConvNet, build
+from .presets import PRESETS, preset
+from .weights import WeightLoadError, load_reference_weights
+
+__all__ = [
+    "FIELDS", "PRESETS", "Costs", "ConvNet", "Design", "WeightLoadError", "build", "costs",
+    "count_params", "load_reference_weights", "preset", "roadmap",
+]

@@ -1,0 +1,235 @@
+"""Small building blocks: norms over channels, GRN, layer scale, drop path, the generic block.
+
+Every network of the design space is made of the same few modules, so that one set of
+names covers ResNet-50 and ConvNeXt-T alike (see ``models.weights`` for the key maps).
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from .design import Design
+
+
+class ChannelLayerNorm(nn.LayerNorm):
+    """LayerNorm over the channel dimension of an (N, C, H, W) tensor (or of an (N, C) one).
+
+    The permutes are views: on a channels_last tensor the permuted one is contiguous, so
+    ``layer_norm`` runs without a copy.
+    """
+
+    def __init__(self, channels: int, eps: float = 1e-6) -> None:
+        super().__init__(channels, eps=eps)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if x.ndim == 2:
+            return F.layer_norm(x, self.normalized_shape, self.weight, self.bias, self.eps)
+        return F.layer_norm(
+            x.permute(0, 2, 3, 1), self.normalized_shape, self.weight, self.bias, self.eps
+        ).permute(0, 3, 1, 2)
+
+
+class GlobalResponseNorm(nn.Module):
+    """ConvNeXt V2 GRN: x + gamma * (x * Nx) + beta, Nx = ||x||_HW / mean_C ||x||_HW."""
+
+    def __init__(self, channels: int, eps: float = 1e-6) -> None:
+        super().__init__()
+        self.eps = eps
+        self.weight = nn.Parameter(torch.zeros(channels))
+        self.bias = nn.Parameter(torch.zeros(channels))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        gx = torch.linalg.vector_norm(x, ord=2, dim=(2, 3), keepdim=True)
+        nx = gx / (gx.mean(dim=1, keepdim=True) + self.eps)
+        w = self.weight.view(1, -1, 1, 1)
+        b = self.bias.view(1, -1, 1, 1)
+        return x + torch.addcmul(b, w, x * nx)
+
+
+class LayerScale(nn.Module):
+    """Per-channel learnable scale of the residual branch (CaiT / ConvNeXt)."""
+
+    def __init__(self, channels: int, init_value: float) -> None:
+        super().__init__()
+        self.gamma = nn.Parameter(torch.full((channels,), float(init_value)))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x * self.gamma.view(1, -1, 1, 1)
+
+
+class DropPath(nn.Module):
+    """Stochastic depth: drop the whole residual branch per sample, rescale the kept ones."""
+
+    def __init__(self, rate: float) -> None:
+        super().__init__()
+        self.rate = rate
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if not self.training or self.rate == 0.0:
+            return x
+        keep = 1.0 - self.rate
+        mask = x.new_empty((x.shape[0],) + (1,) * (x.ndim - 1)).bernoulli_(keep)
+        return x * mask / keep
+
+    def extra_repr(self) -> str:
+        return f"rate={self.rate}"
+
+
+def make_norm(design: Design, channels: int, ndim: int = 4) -> nn.Module:
+    """The design's norm over ``channels`` for (N, C, H, W) (ndim=4) or (N, C) tensors."""
+    if design.norm == "batch":
+        cls = nn.BatchNorm2d if ndim == 4 else nn.BatchNorm1d
+        return cls(channels, eps=design.eps)
+    if ndim == 2:
+        return nn.LayerNorm(channels, eps=design.eps)
+    return ChannelLayerNorm(channels, eps=design.eps)
+
+
+def make_activation(design: Design) -> nn.Module:
+    """The design's activation."""
+    return nn.ReLU(inplace=True) if design.activation == "relu" else nn.GELU()
+
+
+def conv_unit(
+    design: Design,
+    in_ch: int,
+    out_ch: int,
+    kernel_size: int = 1,
+    stride: int = 1,
+    groups: int = 1,
+    norm: bool = True,
+    act: bool = False,
+    grn: bool = False,
+) -> nn.Sequential:
+    """conv -> [norm] -> [act] -> [GRN], with named children ``conv``, ``norm``, ``act``, ``grn``.
+
+    The conv carries a bias unless a BatchNorm follows it (the bias would be cancelled).
+    """
+    bias = not (norm and design.norm == "batch")
+    layers: OrderedDict[str, nn.Module] = OrderedDict()
+    layers["conv"] = nn.Conv2d(
+        in_ch, out_ch, kernel_size, stride=stride, padding=kernel_size // 2, groups=groups,
+        bias=bias,
+    )
+    if norm:
+        layers["norm"] = make_norm(design, out_ch)
+    if act:
+        layers["act"] = make_activation(design)
+    if grn:
+        layers["grn"] = GlobalResponseNorm(out_ch)
+    return nn.Sequential(layers)
+
+
+class Block(nn.Module):
+    """The one residual block of the design space.
+
+    Three convs (two 1x1 and one k x k spatial conv, placed in the middle or on top), each
+    followed by its norm / activation as the design says, then layer scale, drop path and
+    the residual add (with a projection shortcut when shape changes), then an activation
+    after the add when ``activations == 'all'`` (ResNet).
+    """
+
+    def __init__(
+        self, design: Design, in_ch: int, out_ch: int, stride: int, drop_path: float
+    ) -> None:
+        super().__init__()
+        d = design
+        hidden = d.expansion * out_ch if d.block == "inverted" else out_ch // d.expansion
+        all_norms = d.norms == "all"
+        all_acts = d.activations == "all"
+        if d.spatial_position == "middle":
+            spatial_ch = hidden
+            shapes = [(in_ch, hidden, 1, 1), (hidden, hidden, d.kernel_size, stride),
+                      (hidden, out_ch, 1, 1)]
+            spatial_index, first_pointwise = 1, 0
+        else:
+            spatial_ch = in_ch
+            shapes = [(in_ch, in_ch, d.kernel_size, stride), (in_ch, hidden, 1, 1),
+                      (hidden, out_ch, 1, 1)]
+            spatial_index, first_pointwise = 0, 1
+        groups = spatial_ch if d.groups == "depthwise" else d.groups
+        for i, (cin, cout, k, s) in enumerate(shapes):
+            unit = conv_unit(
+                d, cin, cout, kernel_size=k, stride=s,
+                groups=groups if i == spatial_index else 1,
+                norm=all_norms or i == spatial_index,
+                act=(all_acts and i < 2) or (not all_acts and i == first_pointwise),
+                grn=d.grn and i == first_pointwise,
+            )
+            self.add_module(f"conv{i + 1}", unit)
+        self.layer_scale = LayerScale(out_ch, d.layer_scale) if d.layer_scale > 0 else None
+        self.drop_path = DropPath(drop_path) if drop_path > 0 else None
+        if stride != 1 or in_ch != out_ch:
+            self.shortcut: nn.Module | None = conv_unit(d, in_ch, out_ch, 1, stride, norm=True)
+        else:
+            self.shortcut = None
+        self.act = make_activation(d) if all_acts else None
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        identity = x if self.shortcut is None else self.shortcut(x)
+        y = self.conv3(self.conv2(self.conv1(x)))
+        if self.layer_scale is not None:
+            y = self.layer_scale(y)
+        if self.drop_path is not None:
+            y = self.drop_path(y)
+        y = y + identity
+        return y if self.act is None else self.act(y)
+
+
+def make_stem(design: Design, in_chans: int) -> nn.Sequential:
+    """ResNet stem (7x7/2 conv, norm, act, 3x3/2 max-pool) or patchify stem (4x4/4 conv, norm)."""
+    width = design.stem_width
+    bias = design.norm != "batch"
+    layers: OrderedDict[str, nn.Module] = OrderedDict()
+    if design.stem == "resnet":
+        layers["conv"] = nn.Conv2d(in_chans, width, 7, stride=2, padding=3, bias=bias)
+        layers["norm"] = make_norm(design, width)
+        layers["act"] = make_activation(design)
+        layers["pool"] = nn.MaxPool2d(kernel_size=3, stride=2, padding=1)
+    else:
+        layers["conv"] = nn.Conv2d(in_chans, width, 4, stride=4, bias=bias)
+        layers["norm"] = make_norm(design, width)
+    return nn.Sequential(layers)
+
+
+def make_downsample(design: Design, in_ch: int, out_ch: int) -> nn.Sequential:
+    """Separate downsampling layer between stages: norm, then 2x2 stride-2 conv."""
+    return nn.Sequential(
+        OrderedDict(
+            norm=make_norm(design, in_ch),
+            conv=nn.Conv2d(in_ch, out_ch, kernel_size=2, stride=2),
+        )
+    )
+
+
+class Stage(nn.Module):
+    """An optional separate downsampling layer followed by a sequence of blocks."""
+
+    def __init__(self, downsample: nn.Module | None, blocks: list[Block]) -> None:
+        super().__init__()
+        self.downsample = downsample
+        self.blocks = nn.Sequential(*blocks)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.downsample is not None:
+            x = self.downsample(x)
+        return self.blocks(x)
+
+
+class Head(nn.Module):
+    """Global average pool, optional norm, linear classifier."""
+
+    def __init__(self, design: Design, channels: int, num_classes: int) -> None:
+        super().__init__()
+        self.norm = make_norm(design, channels, ndim=2) if design.head_norm else None
+        self.fc = nn.Linear(channels, num_classes)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = x.mean(dim=(2, 3))
+        if self.norm is not None:
+            x = self.norm(x)
+        return self.fc(x)

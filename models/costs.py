@@ -1,0 +1,91 @@
+"""Costs of a design without training: parameters and FLOPs.
+
+Two FLOP conventions, always named:
+- ``gflops``: the paper's. Multiply-adds of conv and linear layers only (1 MAC = 1 FLOP);
+  norms, activations, adds and pooling are free. Counted with
+  ``torch.utils.flop_counter.FlopCounterMode`` (which counts 2 FLOPs per MAC, so halved).
+- ``fvcore_gflops``: fvcore's total (1 MAC = 1 FLOP, plus BatchNorm and LayerNorm),
+  the convention of the ConvNeXt V2 tables.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+
+import torch
+from torch.utils.flop_counter import FlopCounterMode
+
+from .design import Design
+from .network import build
+
+
+@dataclass(frozen=True)
+class Costs:
+    """Parameter count and FLOPs of one design at one resolution."""
+
+    params: int
+    gflops: float
+    fvcore_gflops: float | None
+
+    @property
+    def params_m(self) -> float:
+        """Parameters in millions."""
+        return self.params / 1e6
+
+
+def count_params(model: torch.nn.Module) -> int:
+    """Number of trainable parameters (buffers such as BN running stats excluded)."""
+    return sum(p.numel() for p in model.parameters() if p.requires_grad)
+
+
+def paper_gflops(model: torch.nn.Module, resolution: int = 224, in_chans: int = 3) -> float:
+    """GFLOPs in the paper's convention (conv + linear MACs) for one image."""
+    model = model.eval()
+    x = torch.zeros(1, in_chans, resolution, resolution, device=_device_of(model))
+    counter = FlopCounterMode(display=False)
+    with counter, torch.no_grad():
+        model(x)
+    return counter.get_total_flops() / 2 / 1e9
+
+
+def fvcore_gflops(model: torch.nn.Module, resolution: int = 224, in_chans: int = 3) -> float:
+    """fvcore's total GFLOPs for one image (counts norms too); needs a real (non-meta) model."""
+    with warnings.catch_warnings(), torch.no_grad():
+        warnings.simplefilter("ignore")  # fvcore imports and traces with torch.jit, which warns
+        from fvcore.nn import FlopCountAnalysis
+
+        model = model.eval()
+        x = torch.zeros(1, in_chans, resolution, resolution)
+        analysis = FlopCountAnalysis(model, x)
+        analysis.unsupported_ops_warnings(False)
+        analysis.uncalled_modules_warnings(False)
+        return analysis.total() / 1e9
+
+
+def costs(
+    design: Design,
+    resolution: int = 224,
+    num_classes: int = 1000,
+    in_chans: int = 3,
+    with_fvcore: bool = True,
+) -> Costs:
+    """Params and FLOPs of ``design`` at ``resolution`` (paper scale by default).
+
+    The paper-convention count runs on the meta device (no memory, no arithmetic); fvcore
+    traces a real model, so ``with_fvcore=False`` is much faster for big designs.
+    """
+    with torch.device("meta"):
+        meta_model = build(design, num_classes=num_classes, in_chans=in_chans)
+    params = count_params(meta_model)
+    gflops = paper_gflops(meta_model, resolution, in_chans)
+    fv = None
+    if with_fvcore:
+        fv = fvcore_gflops(build(design, num_classes, in_chans), resolution, in_chans)
+    return Costs(params=params, gflops=gflops, fvcore_gflops=fv)
+
+
+def _device_of(model: torch.nn.Module) -> torch.device:
+    for p in model.parameters():
+        return p.device
+    return torch.device("cpu")

@@ -1,0 +1,233 @@
+"""The design space: one frozen dataclass spanning ResNet and ConvNeXt.
+
+Every field is one design decision of *A ConvNet for the 2020s* (arXiv 2201.03545) or of
+ConvNeXt V2 (arXiv 2301.00808). A model is a pure function of a ``Design`` (see
+``models.network.build``); a roadmap step is ``dataclasses.replace(previous, field=value)``.
+
+Widths follow one convention for both block shapes: ``widths[i]`` is the *narrow* width of
+stage ``i`` and ``expansion`` the ratio wide / narrow. A ResNet bottleneck carries the wide
+width on its residual path and the narrow one inside; an inverted bottleneck does the
+opposite. That is exactly the paper's "inverted bottleneck" step: same widths, same
+expansion, the two widths swap roles.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from typing import Any, Union
+
+STEMS = ("resnet", "patchify")
+BLOCKS = ("bottleneck", "inverted")
+SPATIAL_POSITIONS = ("middle", "top")
+ACTIVATIONS = ("relu", "gelu")
+COUNTS = ("all", "one")
+NORMS = ("batch", "layer")
+DOWNSAMPLINGS = ("in_block", "separate")
+NUM_STAGES = 4
+
+
+@dataclass(frozen=True)
+class Design:
+    """One point of the ResNet -> ConvNeXt design space.
+
+    Defaults describe torchvision's ResNet-50; see ``models.presets`` for named points.
+    Construction validates every field and raises ``ValueError`` naming the field, the
+    value and what is allowed.
+    """
+
+    depths: tuple[int, ...] = (3, 4, 6, 3)
+    """Blocks per stage (the stage ratio); exactly four stages."""
+    widths: tuple[int, ...] = (64, 128, 256, 512)
+    """Narrow width of each stage; the stem outputs ``widths[0]`` channels."""
+    stem: str = "resnet"
+    """'resnet': 7x7 stride-2 conv, norm, activation, 3x3 stride-2 max-pool;
+    'patchify': 4x4 stride-4 conv, norm."""
+    groups: Union[int, str] = 1
+    """Groups of the spatial conv: 1 (dense), an int > 1 (grouped), or 'depthwise'."""
+    block: str = "bottleneck"
+    """'bottleneck' (ResNet: wide residual, narrow inside) or 'inverted' (narrow residual,
+    wide inside)."""
+    expansion: int = 4
+    """Ratio of the wide to the narrow width inside a block."""
+    spatial_position: str = "middle"
+    """Where the spatial (kxk) conv sits: 'middle' (between the 1x1 convs, ResNet) or 'top'
+    (first in the block, ConvNeXt's moved-up depthwise conv)."""
+    kernel_size: int = 3
+    """Kernel size of the spatial conv (odd)."""
+    activation: str = "relu"
+    """'relu' or 'gelu', used everywhere in the network."""
+    activations: str = "all"
+    """'all': after the first two convs and after the residual add (ResNet);
+    'one': only after the first 1x1 conv of each block (ConvNeXt)."""
+    norms: str = "all"
+    """'all': a norm after each of the three convs (ResNet); 'one': only after the spatial
+    conv, i.e. before the 1x1 convs when the spatial conv is on top (ConvNeXt)."""
+    norm: str = "batch"
+    """'batch' (BatchNorm) or 'layer' (LayerNorm over channels), used everywhere."""
+    downsample: str = "in_block"
+    """'in_block': the first block of stages 2-4 strides its spatial conv and projects its
+    shortcut (ResNet v1.5); 'separate': a norm + 2x2 stride-2 conv between stages."""
+    layer_scale: float = 0.0
+    """Initial value of the per-channel residual scale (0 = no layer scale)."""
+    drop_path: float = 0.0
+    """Stochastic depth rate of the last block; rates rise linearly from 0 over all blocks."""
+    head_norm: bool = False
+    """A norm on the pooled features before the classifier (ConvNeXt)."""
+    grn: bool = False
+    """ConvNeXt V2 Global Response Normalization after the first 1x1 conv's activation."""
+    norm_eps: float | None = None
+    """Norm epsilon; None means the convention of the norm type (BN 1e-5, LN 1e-6)."""
+
+    def __post_init__(self) -> None:
+        # Lists from JSON/YAML become tuples so that designs stay hashable and comparable.
+        for name in ("depths", "widths"):
+            value = getattr(self, name)
+            if isinstance(value, list):
+                object.__setattr__(self, name, tuple(value))
+        validate(self)
+
+    def replace(self, **changes: Any) -> "Design":
+        """Return a copy with ``changes`` applied (validated like any new design)."""
+        return dataclasses.replace(self, **changes)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain-data form (lists for tuples) for JSON, hashing and tables."""
+        out = dataclasses.asdict(self)
+        out["depths"] = list(self.depths)
+        out["widths"] = list(self.widths)
+        return out
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "Design":
+        """Inverse of ``to_dict``; unknown keys raise ``ValueError`` naming them."""
+        unknown = sorted(set(data) - set(FIELDS))
+        if unknown:
+            raise ValueError(
+                f"Design: unknown field(s) {', '.join(unknown)}; allowed: {', '.join(FIELDS)}"
+            )
+        return cls(**data)
+
+    # Derived quantities used by the builder (kept here so there is one source of truth).
+    @property
+    def stem_width(self) -> int:
+        """Channels out of the stem."""
+        return self.widths[0]
+
+    def residual_width(self, stage: int) -> int:
+        """Width of the residual stream in ``stage``."""
+        w = self.widths[stage]
+        return w * self.expansion if self.block == "bottleneck" else w
+
+    def hidden_width(self, stage: int) -> int:
+        """Width between the two 1x1 convs of a block in ``stage``."""
+        w = self.widths[stage]
+        return w if self.block == "bottleneck" else w * self.expansion
+
+    @property
+    def eps(self) -> float:
+        """Norm epsilon in use."""
+        if self.norm_eps is not None:
+            return self.norm_eps
+        return 1e-5 if self.norm == "batch" else 1e-6
+
+
+FIELDS = tuple(f.name for f in dataclasses.fields(Design))
+
+
+def _fail(field: str, value: Any, allowed: str) -> None:
+    raise ValueError(f"Design.{field}={value!r} is invalid; allowed: {allowed}")
+
+
+def _check_choice(design: Design, field: str, choices: tuple[str, ...]) -> None:
+    value = getattr(design, field)
+    if value not in choices:
+        _fail(field, value, " | ".join(repr(c) for c in choices))
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def validate(design: Design) -> None:
+    """Raise ``ValueError`` (naming field, value and what is allowed) if ``design`` is invalid."""
+    for field, count in (("depths", NUM_STAGES), ("widths", NUM_STAGES)):
+        value = getattr(design, field)
+        if not isinstance(value, tuple) or len(value) != count:
+            _fail(field, value, f"a sequence of exactly {count} integers (one per stage)")
+        if not all(_is_int(v) for v in value):
+            _fail(field, value, "integers only")
+    if any(d < 1 for d in design.depths):
+        _fail("depths", design.depths, "every stage depth >= 1")
+    if any(w < 1 for w in design.widths):
+        _fail("widths", design.widths, "every width >= 1")
+    _check_choice(design, "stem", STEMS)
+    _check_choice(design, "block", BLOCKS)
+    _check_choice(design, "spatial_position", SPATIAL_POSITIONS)
+    _check_choice(design, "activation", ACTIVATIONS)
+    _check_choice(design, "activations", COUNTS)
+    _check_choice(design, "norms", COUNTS)
+    _check_choice(design, "norm", NORMS)
+    _check_choice(design, "downsample", DOWNSAMPLINGS)
+    if not _is_int(design.expansion) or design.expansion < 1:
+        _fail("expansion", design.expansion, "an integer >= 1")
+    k = design.kernel_size
+    if not _is_int(k) or k < 1 or k % 2 == 0:
+        _fail("kernel_size", k, "an odd integer >= 1 (odd keeps 'same' padding symmetric)")
+    if design.groups != "depthwise":
+        if not _is_int(design.groups) or design.groups < 1:
+            _fail("groups", design.groups, "'depthwise' or an integer >= 1 (1 = dense)")
+        for stage in range(NUM_STAGES):
+            channels = _spatial_channels(design, stage)
+            for c in channels:
+                if c % design.groups:
+                    _fail(
+                        "groups",
+                        design.groups,
+                        f"a divisor of the spatial conv's channels; stage {stage + 1} has "
+                        f"{c} channels",
+                    )
+    for field in ("layer_scale", "drop_path"):
+        value = getattr(design, field)
+        if not isinstance(value, (int, float)) or isinstance(value, bool):
+            _fail(field, value, "a number")
+    if design.layer_scale < 0:
+        _fail("layer_scale", design.layer_scale, "0 (off) or a positive initial value")
+    if not 0.0 <= design.drop_path < 1.0:
+        _fail("drop_path", design.drop_path, "a rate in [0, 1)")
+    for field in ("head_norm", "grn"):
+        if not isinstance(getattr(design, field), bool):
+            _fail(field, getattr(design, field), "True or False")
+    if design.norm_eps is not None and (
+        not isinstance(design.norm_eps, float) or design.norm_eps <= 0
+    ):
+        _fail("norm_eps", design.norm_eps, "None or a positive float")
+    _check_layer_norm(design)
+
+
+def _check_layer_norm(design: Design) -> None:
+    # A LayerNorm over channels of width 1 normalises every value to its bias: the network
+    # would output a constant. Reject it rather than train a model that cannot learn.
+    if design.norm == "layer":
+        for stage in range(NUM_STAGES):
+            if design.widths[stage] < 2:
+                _fail(
+                    "norm",
+                    design.norm,
+                    "'batch' when a stage is 1 channel wide (LayerNorm over 1 channel "
+                    "outputs a constant)",
+                )
+
+
+def _spatial_channels(design: Design, stage: int) -> tuple[int, ...]:
+    """Input channels of the spatial conv in the blocks of ``stage`` (first block, others)."""
+    if design.spatial_position == "middle":
+        return (design.hidden_width(stage),)
+    later = design.residual_width(stage)
+    if stage == 0:
+        first = design.stem_width
+    elif design.downsample == "in_block":
+        first = design.residual_width(stage - 1)
+    else:
+        first = later
+    return (first, later)

@@ -1,0 +1,91 @@
+"""The builder: a ``Design`` in, an ``nn.Module`` out."""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import nn
+
+from .blocks import Block, Head, Stage, make_downsample, make_stem
+from .design import NUM_STAGES, Design
+
+
+class ConvNet(nn.Module):
+    """stem -> four stages -> head. ``design`` is kept for inspection and weight loading."""
+
+    def __init__(self, design: Design, num_classes: int = 1000, in_chans: int = 3) -> None:
+        super().__init__()
+        self.design = design
+        self.stem = make_stem(design, in_chans)
+        total = sum(design.depths)
+        # Drop-path rates rise linearly from 0 to design.drop_path over all blocks.
+        rates = [design.drop_path * i / max(total - 1, 1) for i in range(total)]
+        stages = []
+        in_ch = design.stem_width
+        block_index = 0
+        for s in range(NUM_STAGES):
+            out_ch = design.residual_width(s)
+            downsample = None
+            stride = 1 if s == 0 else 2
+            if s > 0 and design.downsample == "separate":
+                downsample = make_downsample(design, in_ch, out_ch)
+                in_ch, stride = out_ch, 1
+            blocks = []
+            for b in range(design.depths[s]):
+                blocks.append(
+                    Block(design, in_ch, out_ch, stride if b == 0 else 1, rates[block_index])
+                )
+                in_ch = out_ch
+                block_index += 1
+            stages.append(Stage(downsample, blocks))
+        self.stages = nn.Sequential(*stages)
+        self.head = Head(design, in_ch, num_classes)
+        self.num_features = in_ch
+        _init_weights(self, design)
+
+    def forward_features(self, x: torch.Tensor) -> torch.Tensor:
+        """Feature map before the head."""
+        return self.stages(self.stem(x))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(self.forward_features(x))
+
+
+def _init_weights(model: nn.Module, design: Design) -> None:
+    # BatchNorm networks get torchvision ResNet's init (He fan-out for convs), LayerNorm
+    # networks ConvNeXt's (truncated normal, std 0.02, zero bias): each end of the roadmap
+    # then starts exactly as its reference implementation does.
+    for m in model.modules():
+        if isinstance(m, (nn.Conv2d, nn.Linear)):
+            if design.norm == "layer":
+                nn.init.trunc_normal_(m.weight, std=0.02)
+                if m.bias is not None:
+                    nn.init.zeros_(m.bias)
+            elif isinstance(m, nn.Conv2d):
+                nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
+                if m.bias is not None:
+                    nn.init.zeros_(m.bias)
+            else:  # nn.Linear keeps PyTorch's default, as torchvision's ResNet does
+                bound = 1 / math.sqrt(m.in_features)
+                nn.init.uniform_(m.bias, -bound, bound)
+        elif isinstance(m, (nn.BatchNorm2d, nn.BatchNorm1d, nn.LayerNorm)):
+            if m.weight is not None:
+                nn.init.ones_(m.weight)
+                nn.init.zeros_(m.bias)
+
+
+def build(design: Design, num_classes: int = 1000, in_chans: int = 3) -> ConvNet:
+    """Build the network described by ``design``.
+
+    Args:
+        design: a validated point of the design space.
+        num_classes: outputs of the classifier.
+        in_chans: channels of the input image.
+    """
+    if not isinstance(design, Design):
+        raise TypeError(f"build() expects a models.Design, got {type(design).__name__}")
+    for name, value in (("num_classes", num_classes), ("in_chans", in_chans)):
+        if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+            raise ValueError(f"build(): {name}={value!r} is invalid; allowed: an integer >= 1")
+    return ConvNet(design, num_classes=num_classes, in_chans=in_chans)

@@ -1,0 +1,78 @@
+import random
+
+import pytest
+import torch
+
+from models import Design, build, count_params, preset
+from models.design import (ACTIVATIONS, BLOCKS, COUNTS, DOWNSAMPLINGS, NORMS,
+                           SPATIAL_POSITIONS, STEMS)
+
+
+def random_design(rng: random.Random) -> Design:
+    block = rng.choice(BLOCKS)
+    base = rng.choice([8, 12, 16])
+    widths = tuple(base * 2**i for i in range(4))
+    groups = rng.choice([1, 2, 4, "depthwise"])
+    return Design(
+        depths=tuple(rng.randint(1, 2) for _ in range(4)),
+        widths=widths,
+        stem=rng.choice(STEMS),
+        groups=groups,
+        block=block,
+        expansion=rng.choice([1, 2, 4]),
+        spatial_position=rng.choice(SPATIAL_POSITIONS),
+        kernel_size=rng.choice([1, 3, 5, 7]),
+        activation=rng.choice(ACTIVATIONS),
+        activations=rng.choice(COUNTS),
+        norms=rng.choice(COUNTS),
+        norm=rng.choice(NORMS),
+        downsample=rng.choice(DOWNSAMPLINGS),
+        layer_scale=rng.choice([0.0, 1e-6, 0.1]),
+        drop_path=rng.choice([0.0, 0.2]),
+        head_norm=rng.choice([True, False]),
+        grn=rng.choice([True, False]),
+    )
+
+
+def test_fifty_random_designs_run_forward_and_backward():
+    rng = random.Random(1234)
+    seen = set()
+    while len(seen) < 50:
+        try:
+            d = random_design(rng)
+        except ValueError:
+            continue  # e.g. groups that do not divide a width: validation's job, tested there
+        if d in seen:
+            continue
+        seen.add(d)
+        model = build(d, num_classes=5, in_chans=rng.choice([1, 3]))
+        model.train()
+        x = torch.randn(2, model.stem.conv.in_channels, 32, 32)
+        out = model(x)
+        assert out.shape == (2, 5), d
+        out.square().mean().backward()
+        grads = [p.grad for p in model.parameters()]
+        assert all(g is not None and torch.isfinite(g).all() for g in grads), d
+
+
+def test_build_rejects_bad_arguments():
+    with pytest.raises(ValueError, match="num_classes"):
+        build(Design(), num_classes=0)
+    with pytest.raises(TypeError, match="Design"):
+        build({"depths": (3, 4, 6, 3)})  # type: ignore[arg-type]
+
+
+def test_toggles_change_the_model():
+    base = preset("convnext_tiny").replace(widths=(8, 16, 32, 64))
+    n = count_params(build(base))
+    assert count_params(build(base.replace(kernel_size=3))) < n
+    assert count_params(build(base.replace(grn=True))) > n
+    assert count_params(build(base.replace(layer_scale=0.0))) < n
+
+
+def test_drop_path_rates_rise_linearly():
+    model = build(preset("convnext_tiny").replace(widths=(8, 16, 32, 64)))
+    rates = [m.rate for m in model.modules() if type(m).__name__ == "DropPath"]
+    assert len(rates) == 17  # the first block's rate is 0: no module
+    assert rates[-1] == pytest.approx(0.1)
+    assert rates == sorted(rates)
