@@ -24,6 +24,86 @@ def _paper_table(args: argparse.Namespace) -> None:
     _print_table(paper_reference(), args.format)
 
 
+def _parse_overrides(items: list[str] | None, what: str) -> dict:
+    """``key=value`` pairs; values parsed as YAML scalars/lists (safe loader)."""
+    import yaml
+
+    out = {}
+    for item in items or []:
+        if "=" not in item:
+            raise UserError(f"--{what} {item!r}: expected key=value")
+        key, _, value = item.partition("=")
+        try:
+            out[key.strip()] = float(value) if _is_float(value) else yaml.safe_load(value)
+        except yaml.YAMLError:
+            raise UserError(f"--{what} {item!r}: value is not valid YAML") from None
+    return out
+
+
+def _is_float(text: str) -> bool:
+    # YAML 1.1 reads "2e-3" as a string; numbers with a dot or exponent are floats here.
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return any(c in text for c in ".eE") and not text.strip().isalpha()
+
+
+def _select_steps(chain_name: str, spec: str | None, branches: bool):
+    from models.roadmap import chain, find_step
+
+    if not spec:
+        return chain(chain_name, branches=branches)
+    return [find_step(chain_name, k.strip()) for k in spec.split(",") if k.strip()]
+
+
+def _run(args: argparse.Namespace) -> None:
+    from . import runner
+    from .recipe import run_preset
+    from .report import summary_table
+
+    runner.set_threads(args.threads)
+    preset = run_preset(args.preset)
+    preset_changes = _parse_overrides(args.set, "set")
+    if args.dataset:
+        preset_changes["dataset"] = args.dataset
+    if args.epochs:
+        preset_changes["epochs"] = args.epochs
+    if preset_changes:
+        preset = preset.replace(**preset_changes)
+    recipe_changes = _parse_overrides(args.recipe_set, "recipe-set")
+    steps = _select_steps(args.chain, args.steps, args.branches)
+    seeds = list(range(args.seeds))
+    runs = runner.plan(args.chain, steps, preset, seeds, recipe_changes)
+    runner.check_data_available(preset, args.data_dir)
+    df = runner.execute(runs, args.out, args.data_dir, args.device,
+                        progress=not args.no_progress, retry_failed=args.retry_failed)
+    print(summary_table(df).to_string(index=False))
+
+
+def _replay(args: argparse.Namespace) -> None:
+    _run(args)
+    _plot(args)
+
+
+def _plot(args: argparse.Namespace) -> None:
+    from . import plot
+    from .store import load
+
+    df = load(args.out)
+    for path in plot.all_figures(df, args.out, chain_name=args.chain):
+        print(f"wrote {path}")
+
+
+def _show(args: argparse.Namespace) -> None:
+    from .report import summary_table
+    from .store import load
+
+    df = load(args.out)
+    table = summary_table(df)
+    _print_table(table, args.format)
+
+
 def _print_table(df, fmt: str) -> None:
     if fmt == "csv":
         sys.stdout.write(df.to_csv(index=False))
@@ -46,6 +126,12 @@ def _positive_int(text: str) -> int:
     return value
 
 
+def _cuda() -> bool:
+    import torch
+
+    return torch.cuda.is_available()
+
+
 def make_parser() -> argparse.ArgumentParser:
     """The argument parser of every sub-command."""
     from models.presets import PRESETS
@@ -63,6 +149,45 @@ def make_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-branches", action="store_true", help="main steps only")
     p.add_argument("--no-fvcore", action="store_true", help="skip fvcore's count (faster)")
     p.set_defaults(func=_costs)
+
+    def run_args(p: argparse.ArgumentParser, preset: str, seeds: int, out: str) -> None:
+        from .recipe import RUN_PRESETS
+
+        p.add_argument("--chain", default="resnet50-to-convnext-t", choices=list(CHAINS))
+        p.add_argument("--preset", default=preset, choices=list(RUN_PRESETS))
+        p.add_argument("--seeds", type=_positive_int, default=seeds, help="seeds 0..N-1")
+        p.add_argument("--steps", help="comma-separated step names or indices (default: all)")
+        p.add_argument("--branches", action="store_true", help="also the side branches")
+        p.add_argument("--dataset", help="override the preset's dataset")
+        p.add_argument("--data-dir", help="where the dataset lives")
+        p.add_argument("--epochs", type=_positive_int, help="override the preset's epochs")
+        p.add_argument("--set", action="append", metavar="FIELD=VALUE",
+                       help="override a preset field (repeatable)")
+        p.add_argument("--recipe-set", action="append", metavar="FIELD=VALUE",
+                       help="override a recipe field for every step (repeatable)")
+        p.add_argument("--out", default=out, help="results folder")
+        p.add_argument("--device", default="cuda" if _cuda() else "cpu")
+        p.add_argument("--threads", type=int, help="intra-op threads (default: all cores)")
+        p.add_argument("--retry-failed", action="store_true", help="train failed runs again")
+        p.add_argument("--no-progress", action="store_true", help="no progress bars")
+
+    p = sub.add_parser("run", help="train and evaluate steps of a chain (stored runs are reused)")
+    run_args(p, "quick", 1, "runs/quick")
+    p.set_defaults(func=_run)
+
+    p = sub.add_parser("replay", help="the main job: the main chain, quick preset, then plots")
+    run_args(p, "quick", 3, "results/quick")
+    p.set_defaults(func=_replay)
+
+    p = sub.add_parser("plot", help="draw the figures of a results folder")
+    p.add_argument("--out", default="results/quick")
+    p.add_argument("--chain", default="resnet50-to-convnext-t", choices=list(CHAINS))
+    p.set_defaults(func=_plot)
+
+    p = sub.add_parser("show", help="print the results table of a results folder")
+    p.add_argument("--out", default="results/quick")
+    p.add_argument("--format", choices=("table", "csv", "json"), default="table")
+    p.set_defaults(func=_show)
 
     p = sub.add_parser("paper-table", help="the paper's per-step numbers with their sources")
     p.add_argument("--format", choices=("table", "csv", "json"), default="csv")

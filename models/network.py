@@ -14,7 +14,8 @@ from .design import NUM_STAGES, Design
 class ConvNet(nn.Module):
     """stem -> four stages -> head. ``design`` is kept for inspection and weight loading."""
 
-    def __init__(self, design: Design, num_classes: int = 1000, in_chans: int = 3) -> None:
+    def __init__(self, design: Design, num_classes: int = 1000, in_chans: int = 3,
+                 zero_init_residual: bool = False) -> None:
         super().__init__()
         self.design = design
         self.stem = make_stem(design, in_chans)
@@ -43,6 +44,10 @@ class ConvNet(nn.Module):
         self.head = Head(design, in_ch, num_classes)
         self.num_features = in_ch
         _init_weights(self, design)
+        if zero_init_residual and design.layer_scale == 0:
+            for block in self.modules():
+                if isinstance(block, Block):
+                    _zero_last_layer(block)
 
     def forward_features(self, x: torch.Tensor) -> torch.Tensor:
         """Feature map before the head."""
@@ -75,17 +80,31 @@ def _init_weights(model: nn.Module, design: Design) -> None:
                 nn.init.zeros_(m.bias)
 
 
-def build(design: Design, num_classes: int = 1000, in_chans: int = 3) -> ConvNet:
+def _zero_last_layer(block: Block) -> None:
+    # Zero the last norm's scale of the residual branch, or, with no norm there, the last
+    # conv: the block starts as the identity (Goyal et al. 2017; timm's zero_init_last).
+    last = block.conv3
+    target = last.norm if hasattr(last, "norm") else last.conv
+    nn.init.zeros_(target.weight)
+    if target.bias is not None:
+        nn.init.zeros_(target.bias)
+
+
+def build(design: Design, num_classes: int = 1000, in_chans: int = 3,
+          zero_init_residual: bool = False) -> ConvNet:
     """Build the network described by ``design``.
 
     Args:
         design: a validated point of the design space.
         num_classes: outputs of the classifier.
         in_chans: channels of the input image.
+        zero_init_residual: start every residual branch at zero (an init choice of training
+            recipes; skipped when the design has layer scale, which does the same job).
     """
     if not isinstance(design, Design):
         raise TypeError(f"build() expects a models.Design, got {type(design).__name__}")
     for name, value in (("num_classes", num_classes), ("in_chans", in_chans)):
         if not isinstance(value, int) or isinstance(value, bool) or value < 1:
             raise ValueError(f"build(): {name}={value!r} is invalid; allowed: an integer >= 1")
-    return ConvNet(design, num_classes=num_classes, in_chans=in_chans)
+    return ConvNet(design, num_classes=num_classes, in_chans=in_chans,
+                   zero_init_residual=zero_init_residual)

@@ -1,0 +1,162 @@
+"""Figures from result tables: the roadmap (paper Figure 2 style), accuracy vs GFLOPs,
+training curves. Each figure is written as PNG and SVG."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import pandas as pd  # noqa: E402
+
+from .report import summary_table  # noqa: E402
+from .store import Store  # noqa: E402
+
+PHASE_COLORS = {"baseline": "#9e9e9e", "training": "#7f7f7f", "macro design": "#8c6bb1",
+                "ResNeXt-ify": "#4c72b0", "inverted bottleneck": "#55a868",
+                "large kernel": "#dd8452", "micro design": "#c44e52"}
+
+
+def _save(fig: plt.Figure, path: Path) -> list[Path]:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    out = []
+    for ext in (".png", ".svg"):
+        p = path.with_suffix(ext)
+        fig.savefig(p, dpi=150 if ext == ".png" else None, bbox_inches="tight")
+        out.append(p)
+    plt.close(fig)
+    return out
+
+
+def _steps_with_phase(summary: pd.DataFrame, chain_name: str) -> pd.DataFrame:
+    from models.roadmap import chain
+
+    phases = {s.name: s.phase for s in chain(chain_name, branches=True)}
+    titles = {s.name: s.title for s in chain(chain_name, branches=True)}
+    s = summary.copy()
+    s["phase"] = s.step_name.map(phases).fillna("baseline")
+    s["label"] = s.step_name.map(titles).fillna(s.step_name)
+    return s
+
+
+def roadmap_figure(summary: pd.DataFrame, path: Path, chain_name: str, ours_label: str) -> list[Path]:
+    """One row per step: our top-1 bars (mean, min-max whiskers) beside the paper's."""
+    s = _steps_with_phase(summary, chain_name).reset_index(drop=True)
+    n = len(s)
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(12, 0.42 * n + 1.6), sharey=True,
+                                   gridspec_kw={"wspace": 0.08})
+    y = list(range(n))[::-1]
+    colors = [PHASE_COLORS.get(p, "#888888") for p in s.phase]
+    lo = s.top1_mean - s.top1_min
+    hi = s.top1_max - s.top1_mean
+    ours_min = float(s.top1_min.min())
+    base = max(0.0, ours_min - 3)
+    ax1.barh(y, s.top1_mean - base, left=base, color=colors, height=0.7,
+             xerr=[lo.fillna(0), hi.fillna(0)], error_kw={"elinewidth": 1, "capsize": 2})
+    for yi, row in zip(y, s.itertuples()):
+        ax1.text(row.top1_max + 0.1 if pd.notna(row.top1_max) else base, yi,
+                 f"{row.top1_mean:.2f}  ({row.gflops:.2f} GF)", va="center", fontsize=8)
+    ax1.set_xlim(base, float(s.top1_max.max()) + 2.2)
+    ax1.set_yticks(y)
+    ax1.set_yticklabels(s.label, fontsize=9)
+    seeds = int(s.seeds.max()) if len(s) else 0
+    ax1.set_xlabel(f"top-1 (%), mean of {seeds} seed(s); whiskers: min-max")
+    ax1.set_title(ours_label, fontsize=10)
+    paper = s.dropna(subset=["paper_top1"])
+    py = [y[i] for i in paper.index]
+    pbase = max(0.0, float(paper.paper_top1.min()) - 2) if len(paper) else 0
+    ax2.barh(py, paper.paper_top1 - pbase, left=pbase, height=0.7,
+             color=[PHASE_COLORS.get(p, "#888") for p in paper.phase], alpha=0.55)
+    for yi, row in zip(py, paper.itertuples()):
+        ax2.text(row.paper_top1 + 0.05, yi, f"{row.paper_top1:.2f}  ({row.paper_gflops:.2f} GF)",
+                 va="center", fontsize=8)
+    if len(paper):
+        ax2.set_xlim(pbase, float(paper.paper_top1.max()) + 1.6)
+    ax2.set_xlabel("top-1 (%), ImageNet-1K, as printed")
+    ax2.set_title("paper (Liu et al. 2022, Table 10/11)", fontsize=10)
+    handles = [plt.Rectangle((0, 0), 1, 1, color=c) for c in PHASE_COLORS.values()]
+    fig.legend(handles, list(PHASE_COLORS), loc="lower center", ncol=len(PHASE_COLORS),
+               fontsize=8, frameon=False, bbox_to_anchor=(0.5, -0.02))
+    fig.suptitle(f"Modernizing a ResNet: {chain_name}", fontsize=11)
+    return _save(fig, path)
+
+
+def accuracy_vs_gflops(summary: pd.DataFrame, path: Path, chain_name: str, ours_label: str) -> list[Path]:
+    """Top-1 against GFLOPs (paper scale), arrows along the chain; the paper's on the right."""
+    s = _steps_with_phase(summary, chain_name)
+    main = s[s.step_name.isin(_main_names(chain_name))].reset_index(drop=True)
+    fig, axes = plt.subplots(1, 2, figsize=(13, 5.5))
+    for ax, ycol, err, title in ((axes[0], "top1_mean", True, ours_label),
+                                 (axes[1], "paper_top1", False, "paper, ImageNet-1K")):
+        d = main.dropna(subset=[ycol]).reset_index(drop=True)
+        gx = d.gflops if ycol == "top1_mean" else d.paper_gflops
+        for i in range(len(d) - 1):
+            ax.annotate("", xy=(gx[i + 1], d[ycol][i + 1]), xytext=(gx[i], d[ycol][i]),
+                        arrowprops={"arrowstyle": "->", "color": "#999999", "lw": 0.8})
+        colors = [PHASE_COLORS.get(p, "#888") for p in d.phase]
+        if err:
+            ax.errorbar(gx, d[ycol], yerr=d.top1_std.fillna(0), fmt="none", ecolor="#444444",
+                        elinewidth=1, capsize=2)
+        ax.scatter(gx, d[ycol], c=colors, s=36, zorder=3)
+        for i, row in d.iterrows():
+            dx = 6 if i % 2 == 0 else -6
+            ax.annotate(f"{row.step} {row.step_name}", (gx[i], row[ycol]), fontsize=7,
+                        xytext=(dx, 4 - 8 * (i % 3 == 2)), textcoords="offset points",
+                        ha="left" if dx > 0 else "right")
+        ax.set_xlabel("GFLOPs at 224x224 (paper convention: conv + linear MACs)")
+        ax.set_ylabel("top-1 (%)")
+        ax.set_title(title, fontsize=10)
+        ax.grid(alpha=0.3)
+    fig.suptitle(f"Accuracy vs GFLOPs along {chain_name}", fontsize=11)
+    fig.tight_layout()
+    return _save(fig, path)
+
+
+def training_curves(df: pd.DataFrame, store: Store, path: Path, chain_name: str) -> list[Path]:
+    """Test top-1 per epoch of every step (mean over seeds)."""
+    curves = []
+    for row in df[df.get("status", "ok") == "ok"].itertuples():
+        h = store.history(row.config_hash)
+        if not h.empty:
+            h = h.assign(step=row.step, step_name=row.step_name)
+            curves.append(h)
+    fig, ax = plt.subplots(figsize=(8, 5))
+    if curves:
+        all_h = pd.concat(curves)
+        cmap = plt.get_cmap("viridis")
+        steps = sorted(all_h.step.unique())
+        for k, step in enumerate(steps):
+            h = all_h[all_h.step == step].groupby("epoch").test_top1.mean()
+            name = all_h[all_h.step == step].step_name.iloc[0]
+            ax.plot(h.index, h.values, marker="o", ms=3, lw=1.2,
+                    color=cmap(k / max(1, len(steps) - 1)), label=f"{step} {name}")
+        ax.legend(fontsize=7, ncol=2, loc="lower right")
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("test top-1 (%)")
+    ax.set_title(f"Training curves, {chain_name} (mean over seeds)", fontsize=10)
+    ax.grid(alpha=0.3)
+    return _save(fig, path)
+
+
+def _main_names(chain_name: str) -> list[str]:
+    from models.roadmap import chain
+
+    return [s.name for s in chain(chain_name)]
+
+
+def all_figures(df: pd.DataFrame, out: str | Path, chain_name: str = "resnet50-to-convnext-t") -> list[Path]:
+    """Draw the three figures of ``chain_name`` from the results table ``df`` into ``out``."""
+    out = Path(out)
+    df = df[df.study == chain_name] if "study" in df else df
+    if df.empty:
+        raise ValueError(f"no results for chain {chain_name!r} in {out}")
+    summary = summary_table(df)
+    presets = ", ".join(sorted(df.preset.unique()))
+    datasets = ", ".join(sorted(df.dataset.unique()))
+    label = f"ours: {datasets}, preset {presets}"
+    paths = roadmap_figure(summary, out / "roadmap", chain_name, label)
+    paths += accuracy_vs_gflops(summary, out / "accuracy_vs_gflops", chain_name, label)
+    paths += training_curves(df, Store(out), out / "training_curves", chain_name)
+    return paths

@@ -1,0 +1,184 @@
+"""Run a list of roadmap steps at a preset's scale: train what is not stored yet, store it."""
+
+from __future__ import annotations
+
+import functools
+import subprocess
+import time
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import torch
+
+from models import Design, costs
+from models.roadmap import Step
+
+from . import data as datasets
+from .errors import UserError
+from .recipe import Recipe, RunPreset, recipe as named_recipe
+from .store import Store, config_hash
+from .train import DataSpec, LoadedData, TrainingDiverged, apply_recipe, load_data, train_run
+
+
+def scale_design(design: Design, multiplier: float) -> Design:
+    """``design`` with every width multiplied (rounded; kept divisible by int groups)."""
+    if multiplier == 1.0:
+        return design
+    unit = design.groups if isinstance(design.groups, int) else 1
+    widths = tuple(max(unit, int(round(w * multiplier / unit)) * unit) for w in design.widths)
+    return design.replace(widths=widths)
+
+
+@dataclass(frozen=True)
+class PlannedRun:
+    """One (step, seed) at a preset's scale, with everything that defines it."""
+
+    study: str
+    step: Step
+    seed: int
+    design: Design
+    recipe: Recipe
+    data: DataSpec
+    preset: RunPreset
+
+    @property
+    def spec(self) -> dict[str, Any]:
+        """What the run's hash is made of (labels such as chain and step names are not)."""
+        return {"design": _non_default(self.design.to_dict(), Design().to_dict()),
+                "recipe": _non_default(self.recipe.to_dict(), Recipe().to_dict()),
+                "data": self.data.to_dict(), "seed": self.seed}
+
+    @property
+    def hash(self) -> str:
+        return config_hash(self.spec)
+
+
+def _non_default(values: dict[str, Any], defaults: dict[str, Any]) -> dict[str, Any]:
+    # Fields at their default are left out of the hash, so that adding a new toggle (with
+    # a default that keeps the old behaviour) does not invalidate every stored run.
+    return {k: v for k, v in values.items() if k not in defaults or defaults[k] != v}
+
+
+def plan(study: str, steps: list[Step], preset: RunPreset, seeds: list[int],
+         recipe_changes: dict[str, Any] | None = None) -> list[PlannedRun]:
+    """The runs of ``steps`` x ``seeds`` at ``preset``'s scale, seed-major order."""
+    spec = DataSpec(preset.dataset, preset.resolution, preset.channels, preset.train_subset)
+    runs = []
+    for seed in seeds:
+        for step in steps:
+            r = preset.scale_recipe(named_recipe(step.recipe))
+            if recipe_changes:
+                r = r.replace(**recipe_changes)
+            design = apply_recipe(scale_design(step.design, preset.width_multiplier), r)
+            runs.append(PlannedRun(study, step, seed, design, r, spec, preset))
+    return runs
+
+
+@functools.lru_cache(maxsize=4)
+def _paper_scale_costs(design: Design) -> tuple[float, float]:
+    c = costs(design, with_fvcore=False)
+    return c.gflops, c.params_m
+
+
+def git_commit() -> str:
+    """The commit of the code that ran (or 'unknown')."""
+    try:
+        out = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True,
+                             text=True, cwd=Path(__file__).resolve().parent, timeout=5)
+        return out.stdout.strip() or "unknown"
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+
+
+def execute(runs: list[PlannedRun], out_dir: str | Path, data_dir: str | None = None,
+            device: str = "cpu", progress: bool = True, retry_failed: bool = False,
+            log=print) -> pd.DataFrame:
+    """Train every run not yet stored; return the rows of ``runs`` (stored ones included)."""
+    store = Store(out_dir)
+    store.root.mkdir(parents=True, exist_ok=True)
+    from tqdm.auto import tqdm
+
+    loaded: dict[tuple, LoadedData] = {}
+    commit = git_commit()
+    rows = []
+    todo = [r for r in runs if _needs_training(store, r, retry_failed)]
+    bar = tqdm(total=len(todo), desc="runs", disable=not progress or not todo,
+               dynamic_ncols=True)
+    for run in runs:
+        h = run.hash
+        result = store.finished(h)
+        if result is not None and not (retry_failed and result.get("status") == "failed"):
+            row = _label(run, result)
+            store.add_label(row)
+            rows.append(row)
+            continue
+        key = (run.data, run.recipe.batch_size, run.preset.eval_batch_size, run.seed,
+               run.recipe.crop_padding, run.recipe.flip, run.recipe.channels_last)
+        if key not in loaded:
+            loaded.clear()  # one data set in memory at a time
+            loaded[key] = load_data(run.data, data_dir, run.recipe.batch_size,
+                                    run.preset.eval_batch_size, run.seed, run.recipe)
+        run_dir = store.begin(h, {**run.spec, "labels": _labels(run)})
+        desc = f"[{run.step.index}] {run.step.name} s{run.seed}"
+        bar.set_postfix_str(desc)
+        t0 = time.perf_counter()
+        try:
+            res = train_run(run.design, run.recipe, loaded[key], run.seed, run_dir, device,
+                            progress, desc)
+            metrics, history, status, reason = res.metrics, res.history, "ok", ""
+        except TrainingDiverged as e:
+            metrics, history, status, reason = {}, [], "failed", str(e)
+            log(f"step {run.step.name} seed {run.seed} failed: {e}; the chain goes on")
+        wall = time.perf_counter() - t0
+        gflops, params_m = _paper_scale_costs(run.step.design)
+        result = {"config_hash": h, "status": status, "reason": reason,
+                  "gflops": gflops, "params_m": params_m, "wall_seconds": wall,
+                  "git_commit": commit,
+                  "finished_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+                  **metrics}
+        store.finish(h, result, history)
+        row = _label(run, result)
+        store.add_label(row)
+        rows.append(row)
+        bar.update(1)
+        if status == "ok":
+            log(f"{desc}: top-1 {metrics['top1']:.2f}%  ({wall:.0f} s)")
+    bar.close()
+    return pd.DataFrame(rows)
+
+
+def _needs_training(store: Store, run: PlannedRun, retry_failed: bool) -> bool:
+    result = store.finished(run.hash)
+    return result is None or (retry_failed and result.get("status") == "failed")
+
+
+def _labels(run: PlannedRun) -> dict[str, Any]:
+    s = run.step
+    return {"study": run.study, "step": s.index, "step_name": s.name, "title": s.title,
+            "branch_of": s.branch_of or "", "preset": run.preset.name, "recipe": run.recipe.name,
+            "seed": run.seed, "dataset": run.data.dataset}
+
+
+def _label(run: PlannedRun, result: dict[str, Any]) -> dict[str, Any]:
+    s = run.step
+    return {**_labels(run), "paper_top1": s.paper_top1, "paper_gflops": s.paper_gflops,
+            **result}
+
+
+def check_data_available(preset: RunPreset, data_dir: str | None) -> None:
+    """Fail early, before any training, when the preset's data cannot be found."""
+    if preset.dataset == "imagefolder":
+        datasets.image_folder(data_dir, "train", preset.resolution, train=True)
+    elif preset.dataset != "synthetic":
+        datasets.load(preset.dataset, "test", data_dir)
+
+
+def set_threads(threads: int | None) -> None:
+    """Use ``threads`` intra-op threads (default: all cores)."""
+    if threads is not None:
+        if threads < 1:
+            raise UserError(f"--threads={threads}; allowed: >= 1")
+        torch.set_num_threads(threads)

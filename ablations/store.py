@@ -1,0 +1,146 @@
+"""The results store: one row per finished run, one folder per run, atomic writes.
+
+Layout of a results folder::
+
+    results.csv                 one row per (study label, run); rebuilt from the run folders
+    runs/<hash>/spec.json       everything that defines the run (what the hash is made of)
+    runs/<hash>/result.json     final metrics, written last: its presence means "finished"
+    runs/<hash>/history.csv     per-epoch train loss, test top-1/top-5, lr, time
+    runs/<hash>/checkpoint.pt   the last epoch's state, for resuming
+
+A run is identified by the hash of its spec, so a design already trained (in any chain or
+study, under any label) is never trained again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+# Bump when a change to the training code changes what a spec trains to.
+CODE_VERSION = 1
+RESULTS_FILE = "results.csv"
+
+
+def config_hash(spec: dict[str, Any]) -> str:
+    """Stable short hash of a run spec (canonical JSON)."""
+    blob = json.dumps({"spec": spec, "code_version": CODE_VERSION}, sort_keys=True,
+                      separators=(",", ":"), default=str)
+    return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` via a temporary file and a rename (never half-written)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+class Store:
+    """A results folder (see module docstring)."""
+
+    def __init__(self, root: str | Path) -> None:
+        self.root = Path(root)
+        self.runs = self.root / "runs"
+
+    def run_dir(self, run_hash: str) -> Path:
+        """Folder of one run."""
+        return self.runs / run_hash
+
+    def finished(self, run_hash: str) -> dict[str, Any] | None:
+        """The stored result of ``run_hash`` if it finished, else None."""
+        path = self.run_dir(run_hash) / "result.json"
+        if not path.exists():
+            return None
+        try:
+            return json.loads(path.read_text())
+        except json.JSONDecodeError:
+            path.replace(path.with_suffix(".corrupt"))
+            return None
+
+    def begin(self, run_hash: str, spec: dict[str, Any]) -> Path:
+        """Create the run folder and record its spec; returns the folder."""
+        d = self.run_dir(run_hash)
+        d.mkdir(parents=True, exist_ok=True)
+        atomic_write_text(d / "spec.json", json.dumps(spec, indent=1, sort_keys=True, default=str))
+        return d
+
+    def finish(self, run_hash: str, row: dict[str, Any], history: list[dict[str, float]]) -> None:
+        """Record a finished (or failed) run: history first, result last."""
+        d = self.run_dir(run_hash)
+        if history:
+            atomic_write_text(d / "history.csv", pd.DataFrame(history).to_csv(index=False))
+        atomic_write_text(d / "result.json", json.dumps(row, indent=1, default=str))
+
+    def add_label(self, row: dict[str, Any]) -> None:
+        """Add ``row`` (a study label + a run's metrics) to the table; same label replaces."""
+        rows = self._rows()
+        key = _label_key(row)
+        rows = [r for r in rows if _label_key(r) != key] + [row]
+        self._write_rows(rows)
+
+    def history(self, run_hash: str) -> pd.DataFrame:
+        """Per-epoch history of one run (empty if none)."""
+        path = self.run_dir(run_hash) / "history.csv"
+        return pd.read_csv(path) if path.exists() else pd.DataFrame()
+
+    def labels_path(self) -> Path:
+        return self.root / "labels.jsonl"
+
+    def _rows(self) -> list[dict[str, Any]]:
+        path = self.labels_path()
+        if not path.exists():
+            return []
+        rows = []
+        for i, line in enumerate(path.read_text().splitlines()):
+            if line.strip():
+                try:
+                    rows.append(json.loads(line))
+                except json.JSONDecodeError:
+                    bad = path.with_suffix(".corrupt")
+                    path.replace(bad)
+                    raise ValueError(f"{path}: line {i + 1} is not JSON; the file was moved to "
+                                     f"{bad.name} and nothing was overwritten") from None
+        return rows
+
+    def _write_rows(self, rows: list[dict[str, Any]]) -> None:
+        atomic_write_text(self.labels_path(),
+                          "".join(json.dumps(r, default=str) + "\n" for r in rows))
+        atomic_write_text(self.root / RESULTS_FILE, pd.DataFrame(rows).to_csv(index=False))
+
+    def table(self) -> pd.DataFrame:
+        """All rows as a DataFrame."""
+        return pd.DataFrame(self._rows())
+
+
+def _label_key(row: dict[str, Any]) -> tuple:
+    return (row.get("study"), row.get("step_name"), row.get("preset"), row.get("seed"),
+            row.get("config_hash"))
+
+
+def load(path: str | Path) -> pd.DataFrame:
+    """The results table of a results folder (or of a ``results.csv`` file)."""
+    p = Path(path)
+    if p.is_dir():
+        store = Store(p)
+        if store.labels_path().exists():
+            return store.table()
+        p = p / RESULTS_FILE
+    if not p.exists():
+        raise ValueError(f"no results at {path}: expected a results folder or {RESULTS_FILE}")
+    return pd.read_csv(p)

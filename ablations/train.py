@@ -1,0 +1,362 @@
+"""One training run: (design, recipe, data, seed) -> metrics, with a checkpoint every epoch.
+
+Everything that trains goes through ``train_run``. A run resumes from its last epoch
+checkpoint; the shuffling, augmentation and global RNG are restored, so an interrupted
+run ends with the same numbers as an uninterrupted one on the same machine.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import platform
+import resource
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from models import Design, build, costs
+
+from . import data as datasets
+from .errors import UserError
+from .recipe import Recipe
+
+
+class TrainingDiverged(RuntimeError):
+    """The loss became NaN or infinite."""
+
+
+@dataclass(frozen=True)
+class DataSpec:
+    """What a run trains and evaluates on (the location, ``data_dir``, is not part of it)."""
+
+    dataset: str
+    resolution: int
+    channels: int
+    train_subset: int | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain data for hashing."""
+        return {"dataset": self.dataset, "resolution": self.resolution,
+                "channels": self.channels, "train_subset": self.train_subset}
+
+
+@dataclass
+class LoadedData:
+    """Loaders for one DataSpec, shared by all runs of a chain."""
+
+    train: Any
+    test: Any
+    num_classes: int
+    train_size: int
+
+
+def load_data(spec: DataSpec, data_dir: str | None, batch_size: int, eval_batch_size: int,
+              seed: int, recipe: Recipe, workers: int = 0) -> LoadedData:
+    """Build train/test loaders for ``spec``."""
+    if spec.dataset == "imagefolder":
+        train_set = datasets.image_folder(data_dir, "train", spec.resolution, train=True)
+        test_set = datasets.image_folder(data_dir, "test", spec.resolution, train=False)
+        mean, std = datasets.STATS["imagefolder"]
+        return LoadedData(
+            _FolderLoader(train_set, batch_size, True, seed, workers, mean, std,
+                          recipe.channels_last),
+            _FolderLoader(test_set, eval_batch_size, False, seed, workers, mean, std,
+                          recipe.channels_last),
+            len(train_set.classes), len(train_set))
+    train = datasets.subset(datasets.load(spec.dataset, "train", data_dir), spec.train_subset)
+    test = datasets.load(spec.dataset, "test", data_dir)
+    mean, std = datasets.STATS[spec.dataset]
+    loaders = []
+    for part, is_train, bs in ((train, True, batch_size), (test, False, eval_batch_size)):
+        images = datasets.prepare(part.images, spec.resolution, spec.channels)
+        loaders.append(datasets.TensorLoader(
+            images, part.labels, bs, mean, std, train=is_train, seed=seed,
+            crop_padding=recipe.crop_padding if is_train else 0,
+            flip=recipe.flip and is_train, channels_last=recipe.channels_last))
+    return LoadedData(loaders[0], loaders[1], train.num_classes, len(train))
+
+
+class _FolderLoader:
+    """A DataLoader over an ImageFolder that normalises and sets the epoch like TensorLoader."""
+
+    def __init__(self, dataset, batch_size, train, seed, workers, mean, std, channels_last):
+        self.dataset, self.train, self.seed = dataset, train, seed
+        self.batch_size, self.workers = batch_size, workers
+        self.mean = torch.tensor(mean).view(1, -1, 1, 1) * 255
+        self.inv_std = 1 / (torch.tensor(std).view(1, -1, 1, 1) * 255)
+        self.channels_last = channels_last
+        self.epoch = 0
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = epoch
+
+    def __len__(self) -> int:
+        n = len(self.dataset)
+        return n // self.batch_size if self.train else -(-n // self.batch_size)
+
+    def __iter__(self):
+        g = torch.Generator().manual_seed(self.seed * 100_003 + self.epoch)
+        loader = torch.utils.data.DataLoader(
+            self.dataset, batch_size=self.batch_size, shuffle=self.train, generator=g,
+            num_workers=self.workers, drop_last=self.train, persistent_workers=False)
+        for x, y in loader:
+            x = (x.float() - self.mean) * self.inv_std
+            if self.channels_last:
+                x = x.contiguous(memory_format=torch.channels_last)
+            yield x, y
+
+
+@dataclass
+class RunResult:
+    """Final metrics of one run and its per-epoch history."""
+
+    metrics: dict[str, Any]
+    history: list[dict[str, float]] = field(default_factory=list)
+
+
+def apply_recipe(design: Design, recipe: Recipe) -> Design:
+    """The design as trained: the recipe may set stochastic depth and layer scale."""
+    changes = {}
+    if recipe.drop_path is not None:
+        changes["drop_path"] = recipe.drop_path
+    if recipe.layer_scale is not None:
+        changes["layer_scale"] = recipe.layer_scale
+    return design.replace(**changes) if changes else design
+
+
+def param_groups(model: nn.Module, weight_decay: float, decay_1d: bool) -> list[dict]:
+    """Weight decay on weights; none on norms, biases and scales unless ``decay_1d``."""
+    decay, no_decay = [], []
+    for p in model.parameters():
+        if p.requires_grad:
+            (decay if p.ndim > 1 or decay_1d else no_decay).append(p)
+    return [{"params": decay, "weight_decay": weight_decay},
+            {"params": no_decay, "weight_decay": 0.0}]
+
+
+def make_optimizer(model: nn.Module, recipe: Recipe) -> torch.optim.Optimizer:
+    """SGD with momentum or AdamW, at the recipe's scaled learning rate."""
+    groups = param_groups(model, recipe.weight_decay, recipe.decay_norm_and_bias)
+    if recipe.optimizer == "sgd":
+        return torch.optim.SGD(groups, lr=recipe.scaled_lr, momentum=recipe.momentum)
+    return torch.optim.AdamW(groups, lr=recipe.scaled_lr, betas=recipe.betas)
+
+
+def lr_factor(recipe: Recipe, iteration: int, iters_per_epoch: int) -> float:
+    """Multiplier of the peak lr at ``iteration``: linear warmup, then cosine or step."""
+    total = recipe.epochs * iters_per_epoch
+    warmup = int(recipe.warmup_epochs * iters_per_epoch)
+    if iteration < warmup:
+        return (iteration + 1) / warmup
+    if recipe.schedule == "step":
+        return recipe.step_gamma ** (iteration // (recipe.step_every * iters_per_epoch))
+    progress = (iteration - warmup) / max(1, total - warmup)
+    floor = recipe.min_lr / recipe.scaled_lr
+    return floor + (1 - floor) * 0.5 * (1 + math.cos(math.pi * min(1.0, progress)))
+
+
+def _soft_targets(y: torch.Tensor, num_classes: int, smoothing: float) -> torch.Tensor:
+    off = smoothing / num_classes
+    return torch.full((len(y), num_classes), off).scatter_(1, y.view(-1, 1), 1 - smoothing + off)
+
+
+def _mix(x: torch.Tensor, targets: torch.Tensor, recipe: Recipe) -> tuple[torch.Tensor, torch.Tensor]:
+    """Mixup or CutMix (chosen with equal odds when both are on), on a whole batch."""
+    modes = [m for m, a in (("mixup", recipe.mixup), ("cutmix", recipe.cutmix)) if a > 0]
+    if not modes:
+        return x, targets
+    mode = modes[int(torch.randint(len(modes), ()).item())]
+    alpha = recipe.mixup if mode == "mixup" else recipe.cutmix
+    lam = float(torch.distributions.Beta(alpha, alpha).sample())
+    perm = torch.randperm(len(x))
+    if mode == "mixup":
+        x = lam * x + (1 - lam) * x[perm]
+    else:
+        h, w = x.shape[-2:]
+        ch, cw = int(h * math.sqrt(1 - lam)), int(w * math.sqrt(1 - lam))
+        cy, cx = int(torch.randint(h, ())), int(torch.randint(w, ()))
+        y0, y1 = max(cy - ch // 2, 0), min(cy + ch // 2, h)
+        x0, x1 = max(cx - cw // 2, 0), min(cx + cw // 2, w)
+        x = x.clone()
+        x[..., y0:y1, x0:x1] = x[perm][..., y0:y1, x0:x1]
+        lam = 1 - (y1 - y0) * (x1 - x0) / (h * w)
+    return x, lam * targets + (1 - lam) * targets[perm]
+
+
+def _randaugment_and_erase(x: torch.Tensor, recipe: Recipe, mean: torch.Tensor | None) -> torch.Tensor:
+    """Per-sample RandAugment / random erasing on a normalised batch (only when enabled)."""
+    from torchvision.transforms import v2
+
+    if recipe.randaugment[0] > 0:
+        ra = v2.RandAugment(num_ops=recipe.randaugment[0], magnitude=recipe.randaugment[1])
+        lo = x.amin(dim=(1, 2, 3), keepdim=True)
+        hi = x.amax(dim=(1, 2, 3), keepdim=True)
+        u8 = ((x - lo) / (hi - lo + 1e-8) * 255).round().to(torch.uint8)
+        u8 = torch.stack([ra(img) for img in u8])
+        x = u8.float() / 255 * (hi - lo + 1e-8) + lo
+    if recipe.random_erasing > 0:
+        erase = v2.RandomErasing(p=recipe.random_erasing, value=0)
+        x = torch.stack([erase(img) for img in x])
+    return x
+
+
+def evaluate(model: nn.Module, loader, device: torch.device, bf16: bool = False) -> tuple[float, float]:
+    """Top-1 and top-5 accuracy (%) of ``model`` on ``loader``."""
+    model.eval()
+    correct1 = torch.zeros((), dtype=torch.long)
+    correct5 = torch.zeros((), dtype=torch.long)
+    n = 0
+    with torch.no_grad(), torch.autocast(device.type, torch.bfloat16, enabled=bf16):
+        for x, y in loader:
+            x, y = x.to(device, non_blocking=True), y.to(device, non_blocking=True)
+            top = model(x).topk(min(5, model.head.fc.out_features), dim=1).indices
+            hit = top == y.view(-1, 1)
+            correct1 += hit[:, 0].sum().cpu()
+            correct5 += hit.any(dim=1).sum().cpu()
+            n += len(y)
+    return 100.0 * correct1.item() / n, 100.0 * correct5.item() / n
+
+
+def _atomic_save(obj: Any, path: Path) -> None:
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    torch.save(obj, tmp)
+    os.replace(tmp, path)
+
+
+def _rng_state() -> dict[str, Any]:
+    return {"torch": torch.get_rng_state()}
+
+
+def train_run(design: Design, recipe: Recipe, data: LoadedData, seed: int, run_dir: Path,
+              device: str = "cpu", progress: bool = True, desc: str = "") -> RunResult:
+    """Train ``design`` with ``recipe`` on ``data``; checkpoint in ``run_dir`` every epoch.
+
+    Raises ``TrainingDiverged`` if the loss stops being finite.
+    """
+    from tqdm.auto import tqdm
+
+    dev = torch.device(device)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    ckpt_path = run_dir / "checkpoint.pt"
+    torch.manual_seed(seed)
+    model = build(design, num_classes=data.num_classes, in_chans=_in_chans(data),
+                  zero_init_residual=recipe.zero_init_residual).to(dev)
+    if recipe.channels_last:
+        model = model.to(memory_format=torch.channels_last)
+    optimizer = make_optimizer(model, recipe)
+    iters = len(data.train)
+    if iters == 0:
+        raise UserError(f"batch_size={recipe.batch_size} is larger than the training set "
+                        f"({data.train_size} images); allowed: at most {data.train_size}")
+    scheduler = torch.optim.lr_scheduler.LambdaLR(
+        optimizer, lambda it: lr_factor(recipe, it, iters))
+    ema = None
+    if recipe.ema > 0:
+        from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
+
+        ema = AveragedModel(model, multi_avg_fn=get_ema_multi_avg_fn(recipe.ema))
+    history: list[dict[str, float]] = []
+    start_epoch = 0
+    train_seconds = 0.0
+    if ckpt_path.exists():
+        try:
+            state = torch.load(ckpt_path, map_location=dev, weights_only=True)
+            model.load_state_dict(state["model"])
+            optimizer.load_state_dict(state["optimizer"])
+            scheduler.load_state_dict(state["scheduler"])
+            if ema is not None and state.get("ema") is not None:
+                ema.load_state_dict(state["ema"])
+            torch.set_rng_state(state["rng"]["torch"])
+            history = list(state["history"])
+            start_epoch = int(state["epoch"])
+            train_seconds = float(state.get("train_seconds", 0.0))
+        except Exception as e:  # a corrupted checkpoint is moved aside, never trusted
+            bad = ckpt_path.with_suffix(".corrupt")
+            os.replace(ckpt_path, bad)
+            print(f"warning: checkpoint {ckpt_path} unreadable ({type(e).__name__}); moved to "
+                  f"{bad.name}, training from scratch")
+            return train_run(design, recipe, data, seed, run_dir, device, progress, desc)
+    mean = None
+    for epoch in range(start_epoch, recipe.epochs):
+        model.train()
+        data.train.set_epoch(epoch)
+        loss_sum = torch.zeros((), device=dev)
+        seen = 0
+        t0 = time.perf_counter()
+        bar = tqdm(data.train, total=iters, desc=f"{desc} epoch {epoch + 1}/{recipe.epochs}",
+                   leave=False, disable=not progress, dynamic_ncols=True)
+        for x, y in bar:
+            x, y = x.to(dev, non_blocking=True), y.to(dev, non_blocking=True)
+            targets = _soft_targets(y.cpu(), data.num_classes, recipe.label_smoothing).to(dev)
+            x, targets = _mix(x, targets, recipe)
+            if recipe.randaugment[0] > 0 or recipe.random_erasing > 0:
+                x = _randaugment_and_erase(x, recipe, mean)
+            with torch.autocast(dev.type, torch.bfloat16, enabled=recipe.bf16):
+                logits = model(x)
+            loss = F.cross_entropy(logits.float(), targets)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            if recipe.grad_clip > 0:
+                nn.utils.clip_grad_norm_(model.parameters(), recipe.grad_clip)
+            optimizer.step()
+            scheduler.step()
+            if ema is not None:
+                ema.update_parameters(model)
+            loss_sum += loss.detach() * len(y)
+            seen += len(y)
+        epoch_seconds = time.perf_counter() - t0
+        train_seconds += epoch_seconds
+        train_loss = loss_sum.item() / max(seen, 1)  # one sync per epoch
+        if not math.isfinite(train_loss):
+            raise TrainingDiverged(f"loss is {train_loss} in epoch {epoch + 1}")
+        eval_model = ema.module if ema is not None else model
+        top1, top5 = evaluate(eval_model, data.test, dev, recipe.bf16)
+        history.append({"epoch": epoch + 1, "train_loss": train_loss, "test_top1": top1,
+                        "test_top5": top5, "lr": optimizer.param_groups[0]["lr"],
+                        "epoch_seconds": epoch_seconds, "img_per_s": seen / epoch_seconds})
+        _atomic_save({"model": model.state_dict(), "optimizer": optimizer.state_dict(),
+                      "scheduler": scheduler.state_dict(),
+                      "ema": ema.state_dict() if ema is not None else None,
+                      "rng": _rng_state(), "history": history, "epoch": epoch + 1,
+                      "train_seconds": train_seconds}, ckpt_path)
+    last = history[-1]
+    c = costs(design, resolution=data_resolution(data), num_classes=data.num_classes,
+              in_chans=_in_chans(data), with_fvcore=False)
+    metrics = {
+        "top1": last["test_top1"], "top5": last["test_top5"], "train_loss": last["train_loss"],
+        "trained_gflops": c.gflops, "trained_params_m": c.params_m,
+        "train_seconds": train_seconds,
+        "img_per_s": data.train_size * recipe.epochs / max(train_seconds, 1e-9),
+        "peak_mem_mb": _peak_memory_mb(dev),
+        "device": device, "threads": torch.get_num_threads(),
+        "torch": torch.__version__, "python": platform.python_version(),
+        "machine": platform.machine(),
+    }
+    return RunResult(metrics, history)
+
+
+def _in_chans(data: LoadedData) -> int:
+    loader = data.train
+    if hasattr(loader, "images"):
+        return int(loader.images.shape[1])
+    return 3
+
+
+def data_resolution(data: LoadedData) -> int:
+    """Input resolution of the loaders."""
+    loader = data.train
+    if hasattr(loader, "images"):
+        return int(loader.images.shape[-1])
+    return int(getattr(loader.dataset.transform.transforms[0], "size", [224])[0])
+
+
+def _peak_memory_mb(dev: torch.device) -> float:
+    if dev.type == "cuda":
+        return torch.cuda.max_memory_allocated(dev) / 2**20
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
