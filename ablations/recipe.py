@@ -35,7 +35,8 @@ class Recipe:
     """Apply weight decay to 1-d parameters (norms, biases, scales) too."""
     schedule: str = "cosine"
     warmup_epochs: float = 20.0
-    step_every: int = 30
+    step_every: float = 30.0
+    """Epochs between step decays (a float, so that short schedules keep their shape)."""
     step_gamma: float = 0.1
     epochs: int = 300
     batch_size: int = 4096
@@ -110,7 +111,7 @@ RECIPES: dict[str, Recipe] = {
     # torchvision's original ResNet recipe: 90 epochs SGD, lr 0.1 at 256, /10 every 30.
     "resnet-original": Recipe(
         name="resnet-original", optimizer="sgd", lr=0.1, base_batch=256, weight_decay=1e-4,
-        decay_norm_and_bias=True, schedule="step", warmup_epochs=0.0, step_every=30,
+        decay_norm_and_bias=True, schedule="step", warmup_epochs=0.0, step_every=30.0,
         epochs=90, batch_size=256, label_smoothing=0.0, mixup=0.0, cutmix=0.0,
         randaugment=(0, 0), random_erasing=0.0, drop_path=0.0, zero_init_residual=False,
     ),
@@ -150,8 +151,9 @@ class RunPreset:
             "epochs": self.epochs,
             "batch_size": self.batch_size,
             "warmup_epochs": base.warmup_epochs * ratio,
-            "step_every": max(1, round(base.step_every * ratio)),
         }
+        if base.schedule == "step":
+            changes["step_every"] = base.step_every * ratio
         changes.update(self.recipe_overrides.get("*", {}))
         changes.update(self.recipe_overrides.get(base.name, {}))
         return base.replace(**changes)
@@ -193,7 +195,7 @@ RUN_PRESETS: dict[str, RunPreset] = {
         name="paper", dataset="imagefolder", resolution=224, channels=3, width_multiplier=1.0,
         epochs=300, batch_size=4096, eval_batch_size=256,
         recipe_overrides={"resnet-original": {"epochs": 90, "batch_size": 256,
-                                              "step_every": 30}},
+                                              "step_every": 30.0}},
         description="ImageNet-1K at 224 with the paper's recipe (needs GPUs: see README)",
     ),
 }

@@ -129,8 +129,8 @@ class Store:
 
 
 def _label_key(row: dict[str, Any]) -> tuple:
-    return (row.get("study"), row.get("step_name"), row.get("preset"), row.get("seed"),
-            row.get("config_hash"))
+    # The latest run of a label wins the table row; older runs keep their folders.
+    return (row.get("study"), row.get("step_name"), row.get("preset"), row.get("seed"))
 
 
 def load(path: str | Path) -> pd.DataFrame:

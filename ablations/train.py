@@ -155,7 +155,7 @@ def lr_factor(recipe: Recipe, iteration: int, iters_per_epoch: int) -> float:
     if iteration < warmup:
         return (iteration + 1) / warmup
     if recipe.schedule == "step":
-        return recipe.step_gamma ** (iteration // (recipe.step_every * iters_per_epoch))
+        return recipe.step_gamma ** int(iteration // (recipe.step_every * iters_per_epoch))
     progress = (iteration - warmup) / max(1, total - warmup)
     floor = recipe.min_lr / recipe.scaled_lr
     return floor + (1 - floor) * 0.5 * (1 + math.cos(math.pi * min(1.0, progress)))
