@@ -72,9 +72,23 @@ def _run(args: argparse.Namespace) -> None:
     if preset_changes:
         preset = preset.replace(**preset_changes)
     recipe_changes = _parse_overrides(args.recipe_set, "recipe-set")
-    steps = _select_steps(args.chain, args.steps, args.branches)
+    if args.design == "chain":
+        study, steps = args.chain, _select_steps(args.chain, args.steps, args.branches)
+    else:
+        from .designs import study_steps
+
+        study, steps = study_steps(args.design, args.chain, args.custom, args.sweep,
+                                   args.sweep_base)
+        if args.steps:
+            wanted = [k.strip() for k in args.steps.split(",")]
+            unknown = [k for k in wanted if k not in {s.name for s in steps}
+                       and k not in {str(s.index) for s in steps}]
+            if unknown:
+                raise UserError(f"--steps: {', '.join(unknown)} not in study {study!r}; allowed: "
+                                f"{', '.join(s.name for s in steps)}")
+            steps = [s for s in steps if s.name in wanted or str(s.index) in wanted]
     seeds = list(range(args.seeds))
-    runs = runner.plan(args.chain, steps, preset, seeds, recipe_changes)
+    runs = runner.plan(study, steps, preset, seeds, recipe_changes)
     runner.check_data_available(preset, args.data_dir)
     df = runner.execute(runs, args.out, args.data_dir, args.device,
                         progress=not args.no_progress, retry_failed=args.retry_failed)
@@ -91,7 +105,10 @@ def _plot(args: argparse.Namespace) -> None:
     from .store import load
 
     df = load(args.out)
-    for path in plot.all_figures(df, args.out, chain_name=args.chain):
+    if args.chain in set(df.get("study", [])):
+        for path in plot.all_figures(df, args.out, chain_name=args.chain):
+            print(f"wrote {path}")
+    for path in plot.study_figures(df, args.out):
         print(f"wrote {path}")
 
 
@@ -102,6 +119,44 @@ def _show(args: argparse.Namespace) -> None:
     df = load(args.out)
     table = summary_table(df)
     _print_table(table, args.format)
+
+
+def _compare(args: argparse.Namespace) -> None:
+    from .compare import compare
+
+    paths = {}
+    for item in args.results:
+        label, sep, path = item.partition("=")
+        paths[label if sep else item] = path if sep else item
+    table, corr, written = compare(paths, args.chain, args.out)
+    cols = ["step", "step_name", "paper_top1"] + [c for c in table if c.endswith("_top1")
+                                                   and c != "paper_top1"]
+    print(table[cols].round(2).to_string(index=False))
+    for label, r in corr.items():
+        print(f"{label}: Spearman rank correlation of step gains with the paper: {r:+.2f}")
+    for p in written:
+        print(f"wrote {p}")
+
+
+def _diagram(args: argparse.Namespace) -> None:
+    from . import diagram
+    from models import preset
+    from models.roadmap import chain, find_step
+
+    if args.preset:
+        paths = diagram.draw_single(preset(args.preset), args.preset, args.out, args.stage - 1)
+    else:
+        step = find_step(args.chain, args.step)
+        steps = chain(args.chain, branches=True)
+        if step.branch_of:
+            parent = next(s for s in steps if s.name == step.branch_of)
+        else:
+            main = chain(args.chain)
+            parent = main[max(0, main.index(step) - 1)]
+        paths = diagram.draw_step(parent.design, step.design, f"{parent.index} {parent.title}",
+                                  f"{step.index} {step.title}", args.out, args.stage - 1)
+    for p in paths:
+        print(f"wrote {p}")
 
 
 def _print_table(df, fmt: str) -> None:
@@ -153,7 +208,15 @@ def make_parser() -> argparse.ArgumentParser:
     def run_args(p: argparse.ArgumentParser, preset: str, seeds: int, out: str) -> None:
         from .recipe import RUN_PRESETS
 
+        from .designs import STUDIES
+
         p.add_argument("--chain", default="resnet50-to-convnext-t", choices=list(CHAINS))
+        p.add_argument("--design", default="chain", choices=STUDIES,
+                       help="study design: the chain, one-at-a-time, leave-one-out, a custom "
+                            "chain (--custom FILE) or a sweep (--sweep FIELD=V1,V2)")
+        p.add_argument("--custom", metavar="FILE", help="custom chain, YAML or TOML")
+        p.add_argument("--sweep", metavar="FIELD=V1,V2,...", help="e.g. kernel_size=3,5,7,9")
+        p.add_argument("--sweep-base", default="convnext_tiny", help="preset the sweep varies")
         p.add_argument("--preset", default=preset, choices=list(RUN_PRESETS))
         p.add_argument("--seeds", type=_positive_int, default=seeds, help="seeds 0..N-1")
         p.add_argument("--steps", help="comma-separated step names or indices (default: all)")
@@ -188,6 +251,21 @@ def make_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", default="results/quick")
     p.add_argument("--format", choices=("table", "csv", "json"), default="table")
     p.set_defaults(func=_show)
+
+    p = sub.add_parser("compare", help="overlay result sets and the paper; table of deltas")
+    p.add_argument("results", nargs="+", metavar="[LABEL=]FOLDER", help="results folders")
+    p.add_argument("--chain", default="resnet50-to-convnext-t", choices=list(CHAINS))
+    p.add_argument("--out", default="comparison.png")
+    p.set_defaults(func=_compare)
+
+    p = sub.add_parser("diagram", help="draw a step's block before -> after (or a preset's)")
+    p.add_argument("--chain", default="resnet50-to-convnext-t", choices=list(CHAINS))
+    p.add_argument("--step", default="separate-downsampling", help="step name or index")
+    p.add_argument("--preset", help="draw this model preset alone instead")
+    p.add_argument("--stage", type=int, default=2, choices=(1, 2, 3, 4),
+                   help="which stage's first block to draw (2 shows in-block downsampling)")
+    p.add_argument("--out", default="diagram.png")
+    p.set_defaults(func=_diagram)
 
     p = sub.add_parser("paper-table", help="the paper's per-step numbers with their sources")
     p.add_argument("--format", choices=("table", "csv", "json"), default="csv")

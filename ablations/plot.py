@@ -160,3 +160,72 @@ def all_figures(df: pd.DataFrame, out: str | Path, chain_name: str = "resnet50-t
     paths += accuracy_vs_gflops(summary, out / "accuracy_vs_gflops", chain_name, label)
     paths += training_curves(df, Store(out), out / "training_curves", chain_name)
     return paths
+
+
+def _mean_top1(df: pd.DataFrame, study: str) -> pd.Series:
+    d = df[(df.study == study) & (df.get("status", "ok") == "ok")]
+    return d.groupby("step_name").top1.mean()
+
+
+def order_figure(df: pd.DataFrame, path: Path, chain_name: str) -> list[Path]:
+    """Does order matter? Per change: its gain in the chain, alone on ResNet, and the loss
+    from removing it from the final design (each a top-1 difference in points)."""
+    from models.roadmap import chain
+
+    steps = chain(chain_name)
+    in_chain = _mean_top1(df, chain_name)
+    alone = _mean_top1(df, f"one-at-a-time:{chain_name}")
+    removed = _mean_top1(df, f"leave-one-out:{chain_name}")
+    rows = []
+    for prev, s in zip(steps[1:-1], steps[2:]):
+        rows.append({
+            "change": s.title,
+            "in chain": in_chain.get(s.name, float("nan")) - in_chain.get(prev.name, float("nan")),
+            "alone (on ResNet)": alone.get(f"only-{s.name}", float("nan"))
+            - alone.get(steps[1].name, float("nan")),
+            "removing it (from the end)": removed.get(steps[-1].name, float("nan"))
+            - removed.get(f"without-{s.name}", float("nan")),
+        })
+    table = pd.DataFrame(rows).set_index("change")
+    fig, ax = plt.subplots(figsize=(9, 0.45 * len(table) + 1.5))
+    table.iloc[::-1].plot.barh(ax=ax, width=0.8, color=["#4c72b0", "#dd8452", "#55a868"])
+    ax.axvline(0, color="black", lw=0.8)
+    ax.set_xlabel("top-1 change (points)")
+    ax.set_ylabel("")
+    ax.set_title(f"Effect of each change: in the chain, alone, and removed ({chain_name})",
+                 fontsize=10)
+    ax.legend(fontsize=8, loc="lower right")
+    ax.grid(alpha=0.3, axis="x")
+    return _save(fig, path)
+
+
+def sweep_figure(df: pd.DataFrame, study: str, path: Path) -> list[Path]:
+    """Top-1 (mean, min-max) against the swept value, GFLOPs on a second axis."""
+    s = summary_table(df[df.study == study])
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    x = list(range(len(s)))
+    ax.errorbar(x, s.top1_mean, yerr=[s.top1_mean - s.top1_min, s.top1_max - s.top1_mean],
+                fmt="o-", capsize=3, color="#4c72b0", label="top-1")
+    ax.set_xticks(x)
+    ax.set_xticklabels([n.split("=", 1)[-1] for n in s.step_name], fontsize=8)
+    ax.set_xlabel(study.split(":", 1)[-1])
+    ax.set_ylabel("top-1 (%)")
+    ax2 = ax.twinx()
+    ax2.plot(x, s.gflops, "s--", color="#dd8452", label="GFLOPs (224 px)")
+    ax2.set_ylabel("GFLOPs at 224 px")
+    ax.set_title(study, fontsize=10)
+    ax.grid(alpha=0.3)
+    return _save(fig, path)
+
+
+def study_figures(df: pd.DataFrame, out: str | Path) -> list[Path]:
+    """Figures of the non-chain studies present in ``df`` (order effects, sweeps)."""
+    out = Path(out)
+    paths: list[Path] = []
+    studies = set(df.study) if "study" in df else set()
+    for chain_name in {s.split(":", 1)[1] for s in studies
+                       if s.startswith(("one-at-a-time:", "leave-one-out:"))}:
+        paths += order_figure(df, out / f"order_effects_{chain_name}", chain_name)
+    for study in sorted(s for s in studies if s.startswith("sweep:")):
+        paths += sweep_figure(df, study, out / f"sweep_{study.split(':', 1)[1]}")
+    return paths

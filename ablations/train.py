@@ -189,7 +189,7 @@ def _mix(x: torch.Tensor, targets: torch.Tensor, recipe: Recipe) -> tuple[torch.
     return x, lam * targets + (1 - lam) * targets[perm]
 
 
-def _randaugment_and_erase(x: torch.Tensor, recipe: Recipe, mean: torch.Tensor | None) -> torch.Tensor:
+def _randaugment_and_erase(x: torch.Tensor, recipe: Recipe) -> torch.Tensor:
     """Per-sample RandAugment / random erasing on a normalised batch (only when enabled)."""
     from torchvision.transforms import v2
 
@@ -282,7 +282,6 @@ def train_run(design: Design, recipe: Recipe, data: LoadedData, seed: int, run_d
             print(f"warning: checkpoint {ckpt_path} unreadable ({type(e).__name__}); moved to "
                   f"{bad.name}, training from scratch")
             return train_run(design, recipe, data, seed, run_dir, device, progress, desc)
-    mean = None
     for epoch in range(start_epoch, recipe.epochs):
         model.train()
         data.train.set_epoch(epoch)
@@ -296,7 +295,7 @@ def train_run(design: Design, recipe: Recipe, data: LoadedData, seed: int, run_d
             targets = _soft_targets(y.cpu(), data.num_classes, recipe.label_smoothing).to(dev)
             x, targets = _mix(x, targets, recipe)
             if recipe.randaugment[0] > 0 or recipe.random_erasing > 0:
-                x = _randaugment_and_erase(x, recipe, mean)
+                x = _randaugment_and_erase(x, recipe)
             with torch.autocast(dev.type, torch.bfloat16, enabled=recipe.bf16):
                 logits = model(x)
             loss = F.cross_entropy(logits.float(), targets)

@@ -6,11 +6,13 @@ This package knows torch.nn only; training and measuring live in ``ablations``.
 from . import roadmap
 from .costs import Costs, costs, count_params
 from .design import FIELDS, Design
-from .network import ConvNet, build
+from .blocks import ConvSpec, block_plan
+from .network import ConvNet, StagePlan, build, stage_plan
 from .presets import PRESETS, preset
 from .weights import WeightLoadError, load_reference_weights
 
 __all__ = [
-    "FIELDS", "PRESETS", "Costs", "ConvNet", "Design", "WeightLoadError", "build", "costs",
+    "FIELDS", "PRESETS", "ConvSpec", "Costs", "ConvNet", "StagePlan", "block_plan",
+    "stage_plan", "Design", "WeightLoadError", "build", "costs",
     "count_params", "load_reference_weights", "preset", "roadmap",
 ]

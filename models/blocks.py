@@ -7,6 +7,7 @@ names covers ResNet-50 and ConvNeXt-T alike (see ``models.weights`` for the key 
 from __future__ import annotations
 
 from collections import OrderedDict
+from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
@@ -124,13 +125,60 @@ def conv_unit(
     return nn.Sequential(layers)
 
 
+@dataclass(frozen=True)
+class ConvSpec:
+    """One conv of a block and what follows it (a plan, shared by the builder and diagrams)."""
+
+    in_ch: int
+    out_ch: int
+    kernel_size: int
+    stride: int
+    groups: int
+    norm: bool
+    act: bool
+    grn: bool
+
+    @property
+    def spatial(self) -> bool:
+        return self.kernel_size > 1 or self.groups > 1
+
+
+def block_plan(design: Design, in_ch: int, out_ch: int, stride: int) -> list[ConvSpec]:
+    """The three convs of a block: shapes, groups, and which norm / act / GRN follow each.
+
+    With ``activations='one'`` the single activation (and GRN) follows the first 1x1
+    conv; with ``norms='one'`` the single norm follows the spatial conv.
+    """
+    d = design
+    hidden = d.expansion * out_ch if d.block == "inverted" else out_ch // d.expansion
+    if d.spatial_position == "middle":
+        spatial_ch = hidden
+        shapes = [(in_ch, hidden, 1, 1), (hidden, hidden, d.kernel_size, stride),
+                  (hidden, out_ch, 1, 1)]
+        spatial_index, first_pointwise = 1, 0
+    else:
+        spatial_ch = in_ch
+        shapes = [(in_ch, in_ch, d.kernel_size, stride), (in_ch, hidden, 1, 1),
+                  (hidden, out_ch, 1, 1)]
+        spatial_index, first_pointwise = 0, 1
+    groups = spatial_ch if d.groups == "depthwise" else d.groups
+    all_norms, all_acts = d.norms == "all", d.activations == "all"
+    return [
+        ConvSpec(cin, cout, k, s, groups if i == spatial_index else 1,
+                 norm=all_norms or i == spatial_index,
+                 act=(all_acts and i < 2) or (not all_acts and i == first_pointwise),
+                 grn=d.grn and i == first_pointwise)
+        for i, (cin, cout, k, s) in enumerate(shapes)
+    ]
+
+
 class Block(nn.Module):
     """The one residual block of the design space.
 
     Three convs (two 1x1 and one k x k spatial conv, placed in the middle or on top), each
-    followed by its norm / activation as the design says, then layer scale, drop path and
-    the residual add (with a projection shortcut when shape changes), then an activation
-    after the add when ``activations == 'all'`` (ResNet).
+    followed by its norm / activation as the design says (``block_plan``), then layer
+    scale, drop path and the residual add (with a projection shortcut when the shape
+    changes), then an activation after the add when ``activations == 'all'`` (ResNet).
     """
 
     def __init__(
@@ -138,28 +186,10 @@ class Block(nn.Module):
     ) -> None:
         super().__init__()
         d = design
-        hidden = d.expansion * out_ch if d.block == "inverted" else out_ch // d.expansion
-        all_norms = d.norms == "all"
-        all_acts = d.activations == "all"
-        if d.spatial_position == "middle":
-            spatial_ch = hidden
-            shapes = [(in_ch, hidden, 1, 1), (hidden, hidden, d.kernel_size, stride),
-                      (hidden, out_ch, 1, 1)]
-            spatial_index, first_pointwise = 1, 0
-        else:
-            spatial_ch = in_ch
-            shapes = [(in_ch, in_ch, d.kernel_size, stride), (in_ch, hidden, 1, 1),
-                      (hidden, out_ch, 1, 1)]
-            spatial_index, first_pointwise = 0, 1
-        groups = spatial_ch if d.groups == "depthwise" else d.groups
-        for i, (cin, cout, k, s) in enumerate(shapes):
-            unit = conv_unit(
-                d, cin, cout, kernel_size=k, stride=s,
-                groups=groups if i == spatial_index else 1,
-                norm=all_norms or i == spatial_index,
-                act=(all_acts and i < 2) or (not all_acts and i == first_pointwise),
-                grn=d.grn and i == first_pointwise,
-            )
+        for i, spec in enumerate(block_plan(d, in_ch, out_ch, stride)):
+            unit = conv_unit(d, spec.in_ch, spec.out_ch, kernel_size=spec.kernel_size,
+                             stride=spec.stride, groups=spec.groups, norm=spec.norm,
+                             act=spec.act, grn=spec.grn)
             self.add_module(f"conv{i + 1}", unit)
         self.layer_scale = LayerScale(out_ch, d.layer_scale) if d.layer_scale > 0 else None
         self.drop_path = DropPath(drop_path) if drop_path > 0 else None
@@ -167,7 +197,7 @@ class Block(nn.Module):
             self.shortcut: nn.Module | None = conv_unit(d, in_ch, out_ch, 1, stride, norm=True)
         else:
             self.shortcut = None
-        self.act = make_activation(d) if all_acts else None
+        self.act = make_activation(d) if d.activations == "all" else None
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         identity = x if self.shortcut is None else self.shortcut(x)

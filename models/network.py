@@ -3,12 +3,38 @@
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import torch
 from torch import nn
 
 from .blocks import Block, Head, Stage, make_downsample, make_stem
 from .design import NUM_STAGES, Design
+
+
+@dataclass(frozen=True)
+class StagePlan:
+    """Channels and stride of a stage's first block, and its separate downsampling input."""
+
+    in_ch: int
+    out_ch: int
+    stride: int
+    downsample_in: int | None
+    """Input channels of a separate downsampling layer before the stage (None: none)."""
+
+
+def stage_plan(design: Design) -> list[StagePlan]:
+    """Per stage: what the first block sees (ResNet strides inside it; ConvNeXt before it)."""
+    plans = []
+    prev = design.stem_width
+    for s in range(NUM_STAGES):
+        out_ch = design.residual_width(s)
+        if s > 0 and design.downsample == "separate":
+            plans.append(StagePlan(out_ch, out_ch, 1, prev))
+        else:
+            plans.append(StagePlan(prev, out_ch, 1 if s == 0 else 2, None))
+        prev = out_ch
+    return plans
 
 
 class ConvNet(nn.Module):
@@ -23,26 +49,22 @@ class ConvNet(nn.Module):
         # Drop-path rates rise linearly from 0 to design.drop_path over all blocks.
         rates = [design.drop_path * i / max(total - 1, 1) for i in range(total)]
         stages = []
-        in_ch = design.stem_width
         block_index = 0
-        for s in range(NUM_STAGES):
-            out_ch = design.residual_width(s)
+        for s, plan in enumerate(stage_plan(design)):
             downsample = None
-            stride = 1 if s == 0 else 2
-            if s > 0 and design.downsample == "separate":
-                downsample = make_downsample(design, in_ch, out_ch)
-                in_ch, stride = out_ch, 1
+            if plan.downsample_in is not None:
+                downsample = make_downsample(design, plan.downsample_in, plan.in_ch)
             blocks = []
+            in_ch = plan.in_ch
             for b in range(design.depths[s]):
-                blocks.append(
-                    Block(design, in_ch, out_ch, stride if b == 0 else 1, rates[block_index])
-                )
-                in_ch = out_ch
+                blocks.append(Block(design, in_ch, plan.out_ch, plan.stride if b == 0 else 1,
+                                    rates[block_index]))
+                in_ch = plan.out_ch
                 block_index += 1
             stages.append(Stage(downsample, blocks))
         self.stages = nn.Sequential(*stages)
-        self.head = Head(design, in_ch, num_classes)
-        self.num_features = in_ch
+        self.num_features = design.residual_width(NUM_STAGES - 1)
+        self.head = Head(design, self.num_features, num_classes)
         _init_weights(self, design)
         if zero_init_residual and design.layer_scale == 0:
             for block in self.modules():

@@ -1,0 +1,217 @@
+"""Study designs beyond the ordered chain, as lists of steps for the same runner and store.
+
+- one-at-a-time: the chain's modern-recipe ResNet plus each single change alone;
+- leave-one-out: the chain's last design minus each single change;
+- custom chains: a user-written ordered list of changes (Python, YAML or TOML);
+- sweeps: one toggle over a list of values.
+
+Every study reuses ``models.roadmap.Step``, so the runner, the store's cache (a design
+trained in any study is not trained again) and the plots treat them alike.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from models import FIELDS, Design, preset
+from models.roadmap import Step, chain
+
+from .errors import UserError
+
+STUDIES = ("chain", "one-at-a-time", "leave-one-out", "custom", "sweep")
+
+
+def _step(index: int, name: str, title: str, design: Design, recipe: str,
+          changes: tuple[str, ...], source: str, paper: Step | None = None,
+          branch_of: str | None = None) -> Step:
+    return Step(index, name, title, paper.phase if paper else "study", design, recipe, changes,
+                None, None, paper.paper_gflops if paper else None, source, "", branch_of)
+
+
+def _changes_of(step: Step) -> dict[str, Any]:
+    return {f: getattr(step.design, f) for f in step.changes if f != "recipe"}
+
+
+def one_at_a_time(chain_name: str = "resnet50-to-convnext-t") -> list[Step]:
+    """The modern-recipe ResNet, then each later main step's change applied to it alone.
+
+    Changes that cannot stand alone (the design would be invalid) are left out, with the
+    reason in ``skipped_one_at_a_time``.
+    """
+    steps = chain(chain_name)
+    base = steps[1]
+    out = [_step(0, base.name, base.title, base.design, base.recipe, (), "one-at-a-time", base)]
+    for s in steps[2:]:
+        try:
+            design = base.design.replace(**_changes_of(s))
+        except ValueError:
+            continue
+        out.append(_step(s.index, f"only-{s.name}", f"only: {s.title}", design, base.recipe,
+                         s.changes, "one-at-a-time", s))
+    return out
+
+
+def leave_one_out(chain_name: str = "resnet50-to-convnext-t") -> list[Step]:
+    """The chain's last design, then that design with each single change undone."""
+    steps = chain(chain_name)
+    last = steps[-1]
+    out = [_step(0, last.name, last.title, last.design, last.recipe, (), "leave-one-out", last)]
+    for prev, s in zip(steps[1:-1], steps[2:]):
+        undo = {f: getattr(prev.design, f) for f in s.changes if f != "recipe"}
+        try:
+            design = last.design.replace(**undo)
+        except ValueError:
+            continue
+        if design == last.design:
+            continue
+        out.append(_step(s.index, f"without-{s.name}", f"without: {s.title}", design,
+                         last.recipe, s.changes, "leave-one-out", s))
+    return out
+
+
+def custom_chain(spec: dict[str, Any]) -> list[Step]:
+    """An ordered chain from plain data::
+
+        {"name": "my-chain", "start": "resnet50" | {field: value, ...},
+         "recipe": "convnext",
+         "steps": [{"name": "gelu-first", "changes": {"activation": "gelu"}}, ...]}
+
+    Unknown keys, unknown toggles and invalid values raise ``UserError`` naming them.
+    """
+    if not isinstance(spec, dict):
+        raise UserError("custom chain: expected a mapping with keys name, start, steps")
+    allowed = {"name", "start", "recipe", "steps"}
+    unknown = sorted(set(spec) - allowed)
+    if unknown:
+        raise UserError(f"custom chain: unknown key(s) {', '.join(unknown)}; allowed: "
+                        f"{', '.join(sorted(allowed))}")
+    name = str(spec.get("name", "custom"))
+    start = spec.get("start", "resnet50")
+    try:
+        design = preset(start) if isinstance(start, str) else Design.from_dict(dict(start))
+    except (ValueError, TypeError) as e:
+        raise UserError(f"custom chain {name!r}: start: {e}") from None
+    recipe = str(spec.get("recipe", "convnext"))
+    steps_data = spec.get("steps")
+    if not isinstance(steps_data, list) or not steps_data:
+        raise UserError(f"custom chain {name!r}: 'steps' must be a non-empty list")
+    out = [_step(0, "start", f"start: {start if isinstance(start, str) else 'custom'}", design,
+                 recipe, (), f"custom:{name}")]
+    for i, item in enumerate(steps_data, start=1):
+        if not isinstance(item, dict) or not isinstance(item.get("changes"), dict):
+            raise UserError(f"custom chain {name!r}: step {i} must be a mapping with a "
+                            f"'changes' mapping")
+        bad = sorted(set(item.get("changes", {})) - set(FIELDS))
+        if bad:
+            raise UserError(f"custom chain {name!r}: step {i}: unknown toggle(s) "
+                            f"{', '.join(bad)}; allowed: {', '.join(FIELDS)}")
+        try:
+            design = design.replace(**item["changes"])
+        except ValueError as e:
+            raise UserError(f"custom chain {name!r}: step {i}: {e}") from None
+        step_name = str(item.get("name", f"step-{i}"))
+        out.append(_step(i, step_name, str(item.get("title", step_name)), design, recipe,
+                         tuple(item["changes"]), f"custom:{name}"))
+    return out
+
+
+def load_custom_chain(path: str | Path) -> list[Step]:
+    """A custom chain from a YAML (safe loader) or TOML file."""
+    p = Path(path)
+    if not p.is_file():
+        raise UserError(f"custom chain file {p} does not exist")
+    text = p.read_text()
+    try:
+        if p.suffix == ".toml":
+            import tomllib
+
+            data = tomllib.loads(text)
+        else:
+            import yaml
+
+            data = yaml.safe_load(text)
+    except Exception as e:  # any parse error is the user's file: one line, no traceback
+        raise UserError(f"custom chain file {p}: cannot parse ({type(e).__name__}: "
+                        f"{str(e).splitlines()[0]})") from None
+    return custom_chain(_tuples(data))
+
+
+def _tuples(data: Any) -> Any:
+    if isinstance(data, dict):
+        return {k: _tuples(v) for k, v in data.items()}
+    if isinstance(data, list):
+        return [_tuples(v) for v in data]
+    return data
+
+
+def sweep(field: str, values: list[Any], base: Design | str = "convnext_tiny",
+          recipe: str = "convnext") -> list[Step]:
+    """``base`` with ``field`` set to each of ``values`` (e.g. kernel size 3..11)."""
+    if field not in FIELDS:
+        raise UserError(f"sweep: unknown toggle {field!r}; allowed: {', '.join(FIELDS)}")
+    design = preset(base) if isinstance(base, str) else base
+    out = []
+    for i, v in enumerate(values):
+        try:
+            d = design.replace(**{field: v})
+        except ValueError as e:
+            raise UserError(f"sweep {field}: {e}") from None
+        label = "-".join(str(x) for x in v) if isinstance(v, (tuple, list)) else str(v)
+        out.append(_step(i, f"{field}={label}", f"{field} = {v}", d, recipe, (field,),
+                         f"sweep:{field}"))
+    return out
+
+
+def parse_sweep(text: str) -> tuple[str, list[Any]]:
+    """'kernel_size=3,5,7' or 'depths=3-3-9-3,3-3-27-3' -> (field, values)."""
+    if "=" not in text:
+        raise UserError(f"--sweep {text!r}: expected FIELD=V1,V2,... (e.g. kernel_size=3,5,7)")
+    field, _, raw = text.partition("=")
+    values: list[Any] = []
+    for item in raw.split(","):
+        item = item.strip()
+        if "-" in item and all(p.isdigit() for p in item.split("-")):
+            values.append(tuple(int(p) for p in item.split("-")))
+        elif item.lstrip("-").isdigit():
+            values.append(int(item))
+        else:
+            try:
+                values.append(float(item))
+            except ValueError:
+                values.append({"true": True, "false": False}.get(item.lower(), item))
+    return field.strip(), values
+
+
+def study_steps(study: str, chain_name: str, custom: str | None = None,
+                sweep_spec: str | None = None, sweep_base: str = "convnext_tiny") -> tuple[str, list[Step]]:
+    """(study label, steps) for a ``--design`` choice of the CLI."""
+    if study == "chain":
+        return chain_name, chain(chain_name)
+    if study == "one-at-a-time":
+        return f"one-at-a-time:{chain_name}", one_at_a_time(chain_name)
+    if study == "leave-one-out":
+        return f"leave-one-out:{chain_name}", leave_one_out(chain_name)
+    if study == "custom":
+        if not custom:
+            raise UserError("--design custom needs --custom FILE (YAML or TOML)")
+        steps = load_custom_chain(custom)
+        return steps[0].source, steps
+    if study == "sweep":
+        if not sweep_spec:
+            raise UserError("--design sweep needs --sweep FIELD=V1,V2,...")
+        field, values = parse_sweep(sweep_spec)
+        return f"sweep:{field}", sweep(field, values, sweep_base)
+    raise UserError(f"--design {study!r} is unknown; allowed: {', '.join(STUDIES)}")
+
+
+def as_step_list(steps: list[Step]) -> list[dict[str, Any]]:
+    """Plain rows describing the steps (for tables and notebooks)."""
+    return [{"index": s.index, "name": s.name, "title": s.title,
+             "changes": "+".join(s.changes),
+             **{f: getattr(s.design, f) for f in s.changes if f in FIELDS}}
+            for s in steps]
+
+
+__all__ = ["STUDIES", "one_at_a_time", "leave_one_out", "custom_chain", "load_custom_chain",
+           "sweep", "parse_sweep", "study_steps", "as_step_list"]

@@ -1,0 +1,116 @@
+import pytest
+
+from ablations import designs
+from ablations.__main__ import main
+from ablations.diagram import describe, draw_step
+from ablations.errors import UserError
+from models import FIELDS, preset
+from models.roadmap import chain
+
+CHAIN = "resnet50-to-convnext-t"
+
+
+def test_one_at_a_time_applies_each_change_alone():
+    steps = designs.one_at_a_time(CHAIN)
+    base = chain(CHAIN)[1].design
+    assert steps[0].design == base
+    assert len(steps) == len(chain(CHAIN)) - 2 + 1
+    for s in steps[1:]:
+        diff = {f for f in FIELDS if getattr(s.design, f) != getattr(base, f)}
+        assert diff == set(s.changes) - {"recipe"}, s.name
+
+
+def test_leave_one_out_undoes_exactly_one_change():
+    steps = designs.leave_one_out(CHAIN)
+    last = chain(CHAIN)[-1].design
+    assert steps[0].design == last
+    for s in steps[1:]:
+        diff = {f for f in FIELDS if getattr(s.design, f) != getattr(last, f)}
+        assert diff == set(s.changes), s.name
+    names = {s.name for s in steps}
+    assert "without-gelu" in names and "without-inverted-bottleneck" in names
+
+
+def test_custom_chain_from_yaml_and_toml(tmp_path):
+    y = tmp_path / "c.yaml"
+    y.write_text("name: gelu-first\nstart: resnet50\nsteps:\n"
+                 "  - {name: gelu, changes: {activation: gelu}}\n"
+                 "  - {name: k5, changes: {kernel_size: 5}}\n")
+    steps = designs.load_custom_chain(y)
+    assert [s.name for s in steps] == ["start", "gelu", "k5"]
+    assert steps[-1].design == preset("resnet50").replace(activation="gelu", kernel_size=5)
+    t = tmp_path / "c.toml"
+    t.write_text('name = "t"\nstart = "resnet50"\n[[steps]]\nname = "ln"\n'
+                 '[steps.changes]\nnorm = "layer"\n')
+    assert designs.load_custom_chain(t)[-1].design.norm == "layer"
+
+
+@pytest.mark.parametrize("text, needle", [
+    ("steps:\n  - {changes: {kernal_size: 5}}\n", "kernal_size"),
+    ("steps:\n  - {changes: {kernel_size: 4}}\n", "kernel_size"),
+    ("foo: 1\nsteps: []\n", "foo"),
+    ("steps: []\n", "non-empty"),
+    ("steps: [\n", "cannot parse"),
+    ("!!python/object/apply:os.system ['true']\n", "cannot parse"),
+])
+def test_custom_chain_errors_name_the_problem(tmp_path, text, needle):
+    f = tmp_path / "bad.yaml"
+    f.write_text(text)
+    with pytest.raises(UserError, match=needle):
+        designs.load_custom_chain(f)
+
+
+def test_sweep_and_parse():
+    field, values = designs.parse_sweep("kernel_size=3,5,7")
+    assert (field, values) == ("kernel_size", [3, 5, 7])
+    steps = designs.sweep(field, values)
+    assert [s.design.kernel_size for s in steps] == [3, 5, 7]
+    assert designs.parse_sweep("depths=3-3-9-3,3-3-27-3")[1] == [(3, 3, 9, 3), (3, 3, 27, 3)]
+    with pytest.raises(UserError, match="unknown toggle 'kernel'"):
+        designs.sweep("kernel", [3])
+    with pytest.raises(UserError, match="kernel_size"):
+        designs.sweep("kernel_size", [4])
+
+
+def test_cli_rejects_unknown_study_step(capsys):
+    assert main(["run", "--design", "one-at-a-time", "--steps", "nope", "--preset", "smoke",
+                 "--no-progress"]) == 2
+    assert "nope" in capsys.readouterr().err
+
+
+def test_describe_follows_the_design():
+    r50 = describe(preset("resnet50"))
+    assert r50["stem"][0][0].startswith("7x7 conv")
+    assert [k for _, k in r50["block"]].count("norm") == 3
+    assert r50["shortcut"] and r50["after_add"]
+    cnx = describe(preset("convnext_tiny"))
+    assert cnx["downsample"][1][0] == "2x2 conv /2, 96->192"
+    assert cnx["block"][0][0] == "7x7 depthwise conv, 192->192"
+    assert not cnx["shortcut"] and not cnx["after_add"]
+    v2 = describe(preset("convnextv2_atto"))
+    assert ("GRN", "grn") in v2["block"]
+
+
+def test_diagram_cli_writes_png(tmp_path):
+    out = tmp_path / "d.png"
+    assert main(["diagram", "--step", "gelu", "--out", str(out)]) == 0
+    assert out.read_bytes()[:4] == b"\x89PNG"
+    paths = draw_step(preset("resnet50"), preset("convnext_tiny"), "a", "b", tmp_path / "x.png")
+    assert paths[0].stat().st_size > 5000
+
+
+def test_compare_overlays_result_sets(tmp_path, capsys):
+    for name, lr in (("a", "2e-3"), ("b", "1e-3")):
+        assert main(["run", "--preset", "smoke", "--steps=0,1,2", "--out", str(tmp_path / name),
+                     "--no-progress", "--recipe-set", f"lr={lr}"]) == 0
+    capsys.readouterr()
+    out = tmp_path / "cmp.png"
+    assert main(["compare", f"a={tmp_path / 'a'}", f"b={tmp_path / 'b'}", "--out", str(out)]) == 0
+    text = capsys.readouterr().out
+    assert "a: Spearman rank correlation" in text and "b: Spearman" in text
+    import pandas as pd
+
+    table = pd.read_csv(tmp_path / "cmp.csv")
+    assert {"a_top1", "b_top1", "a_gain_minus_paper"} <= set(table.columns)
+    assert table.a_top1.notna().sum() == 3
+    assert out.read_bytes()[:4] == b"\x89PNG"
