@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import matplotlib
+import matplotlib.ticker
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
@@ -73,7 +74,7 @@ def roadmap_figure(summary: pd.DataFrame, path: Path, chain_name: str, ours_labe
         ax2.text(row.paper_top1 + 0.05, yi, f"{row.paper_top1:.2f}  ({row.paper_gflops:.2f} GF)",
                  va="center", fontsize=8)
     if len(paper):
-        ax2.set_xlim(pbase, float(paper.paper_top1.max()) + 1.6)
+        ax2.set_xlim(pbase, float(paper.paper_top1.max()) + 2.2)
     ax2.set_xlabel("top-1 (%), ImageNet-1K, as printed")
     ax2.set_title("paper (Liu et al. 2022, Table 10/11)", fontsize=10)
     handles = [plt.Rectangle((0, 0), 1, 1, color=c) for c in PHASE_COLORS.values()]
@@ -81,6 +82,13 @@ def roadmap_figure(summary: pd.DataFrame, path: Path, chain_name: str, ours_labe
                fontsize=8, frameon=False, bbox_to_anchor=(0.5, -0.02))
     fig.suptitle(f"Modernizing a ResNet: {chain_name}", fontsize=11)
     return _save(fig, path)
+
+
+def textwrap_key(text: str, width: int = 190) -> str:
+    """Wrap the step key below a figure."""
+    import textwrap
+
+    return "\n".join(textwrap.wrap(text, width))
 
 
 def accuracy_vs_gflops(summary: pd.DataFrame, path: Path, chain_name: str, ours_label: str) -> list[Path]:
@@ -100,17 +108,24 @@ def accuracy_vs_gflops(summary: pd.DataFrame, path: Path, chain_name: str, ours_
             ax.errorbar(gx, d[ycol], yerr=d.top1_std.fillna(0), fmt="none", ecolor="#444444",
                         elinewidth=1, capsize=2)
         ax.scatter(gx, d[ycol], c=colors, s=36, zorder=3)
-        for i, row in d.iterrows():
-            dx = 6 if i % 2 == 0 else -6
-            ax.annotate(f"{row.step} {row.step_name}", (gx[i], row[ycol]), fontsize=7,
-                        xytext=(dx, 4 - 8 * (i % 3 == 2)), textcoords="offset points",
-                        ha="left" if dx > 0 else "right")
+        # Many steps share a FLOP count: label with the step index only, alternating sides
+        # within each column of points (ordered by accuracy) so that labels do not collide.
+        column = gx.round(1)
+        for _, idx in d.groupby(column).groups.items():
+            ordered = sorted(idx, key=lambda i: d[ycol][i])
+            for k, i in enumerate(ordered):
+                dx = 7 if k % 2 == 0 else -7
+                ax.annotate(str(d.step[i]), (gx[i], d[ycol][i]), fontsize=8, weight="bold",
+                            xytext=(dx, -3), textcoords="offset points",
+                            ha="left" if dx > 0 else "right")
         ax.set_xlabel("GFLOPs at 224x224 (paper convention: conv + linear MACs)")
         ax.set_ylabel("top-1 (%)")
         ax.set_title(title, fontsize=10)
         ax.grid(alpha=0.3)
+    key = "   ".join(f"{r.step}: {r.label}" for r in main.itertuples())
     fig.suptitle(f"Accuracy vs GFLOPs along {chain_name}", fontsize=11)
-    fig.tight_layout()
+    fig.tight_layout(rect=(0, 0.07, 1, 1))
+    fig.text(0.5, 0.01, textwrap_key(key), ha="center", va="bottom", fontsize=7.5)
     return _save(fig, path)
 
 
@@ -133,6 +148,7 @@ def training_curves(df: pd.DataFrame, store: Store, path: Path, chain_name: str)
             ax.plot(h.index, h.values, marker="o", ms=3, lw=1.2,
                     color=cmap(k / max(1, len(steps) - 1)), label=f"{step} {name}")
         ax.legend(fontsize=7, ncol=2, loc="lower right")
+    ax.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))
     ax.set_xlabel("epoch")
     ax.set_ylabel("test top-1 (%)")
     ax.set_title(f"Training curves, {chain_name} (mean over seeds)", fontsize=10)

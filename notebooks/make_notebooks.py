@@ -95,7 +95,7 @@ replay = nb([
     "Fashion-MNIST at 32 px, widths ÷ 8, 3 seeds) next to the paper's ImageNet numbers, then "
     "a couple of steps re-run live.",
     SETUP, PARAMS,
-    "from ablations.store import load\nfrom ablations.report import summary_table\n"
+    "import pandas as pd\nfrom ablations.store import load\nfrom ablations.report import summary_table\n"
     "df = load(ROOT / 'results' / 'quick')\nsummary = summary_table(df)\n"
     "summary[['step', 'step_name', 'seeds', 'top1_mean', 'top1_std', 'gflops', 'paper_top1']]",
     "md:## The figure, paper style",
@@ -108,7 +108,6 @@ replay = nb([
     "gains = pd.DataFrame({'ours': s.top1_mean.diff(), 'paper': s.paper_top1.diff()})\n"
     "print('Spearman rank correlation of step gains:', round(gains.dropna().rank().corr().iloc[0, 1], 2))\n"
     "gains.round(2)",
-    "import pandas as pd",
     "md:## Re-run two steps live\nThe same runner and store as the command line; with a tiny "
     "training subset so that this cell takes about a minute (set `BIG` for the real quick "
     "preset). Without the Fashion-MNIST files on this machine it falls back to synthetic data.",
