@@ -281,6 +281,9 @@ def main(argv: list[str] | None = None) -> int:
     except (UserError, ValueError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # e.g. piped into `head`: not an error of the user's
+        sys.stderr.close()
+        return 0
     except KeyboardInterrupt:
         print("interrupted; finished results are kept", file=sys.stderr)
         return 130
