@@ -7,8 +7,6 @@ from pathlib import Path
 
 import matplotlib
 import matplotlib.ticker
-
-matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 
