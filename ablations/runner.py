@@ -104,13 +104,14 @@ def execute(runs: list[PlannedRun], out_dir: str | Path, data_dir: str | None = 
     loaded: dict[tuple, LoadedData] = {}
     commit = git_commit()
     rows = []
-    todo = [r for r in runs if _needs_training(store, r, retry_failed)]
+    stored = {r.hash: store.finished(r.hash) for r in runs}  # read each result once
+    todo = [r for r in runs if not _is_done(stored[r.hash], retry_failed)]
     bar = tqdm(total=len(todo), desc="runs", disable=not progress or not todo,
                dynamic_ncols=True)
     for run in runs:
         h = run.hash
-        result = store.finished(h)
-        if result is not None and not (retry_failed and result.get("status") == "failed"):
+        result = stored[h]
+        if _is_done(result, retry_failed):
             row = _label(run, result)
             store.add_label(row)
             rows.append(row)
@@ -150,9 +151,9 @@ def execute(runs: list[PlannedRun], out_dir: str | Path, data_dir: str | None = 
     return pd.DataFrame(rows)
 
 
-def _needs_training(store: Store, run: PlannedRun, retry_failed: bool) -> bool:
-    result = store.finished(run.hash)
-    return result is None or (retry_failed and result.get("status") == "failed")
+def _is_done(result: dict[str, Any] | None, retry_failed: bool) -> bool:
+    """A stored result counts as done unless it failed and failures are to be retried."""
+    return result is not None and not (retry_failed and result.get("status") == "failed")
 
 
 def _labels(run: PlannedRun) -> dict[str, Any]:
