@@ -16,6 +16,8 @@ from dataclasses import dataclass
 import torch
 from torch.utils.flop_counter import FlopCounterMode
 
+from .blocks import plain_convolutions
+
 from .design import Design
 from .network import build
 
@@ -44,7 +46,7 @@ def paper_gflops(model: torch.nn.Module, resolution: int = 224, in_chans: int = 
     model = model.eval()
     x = torch.zeros(1, in_chans, resolution, resolution, device=_device_of(model))
     counter = FlopCounterMode(display=False)
-    with counter, torch.no_grad():
+    with counter, torch.no_grad(), plain_convolutions():
         model(x)
     return counter.get_total_flops() / 2 / 1e9
 
@@ -60,7 +62,8 @@ def fvcore_gflops(model: torch.nn.Module, resolution: int = 224, in_chans: int =
         analysis = FlopCountAnalysis(model, x)
         analysis.unsupported_ops_warnings(False)
         analysis.uncalled_modules_warnings(False)
-        return analysis.total() / 1e9
+        with plain_convolutions():
+            return analysis.total() / 1e9
 
 
 def costs(
