@@ -159,6 +159,57 @@ def _diagram(args: argparse.Namespace) -> None:
         print(f"wrote {p}")
 
 
+def _bench(args: argparse.Namespace) -> None:
+    from pathlib import Path
+
+    from . import bench
+    from .plot import bench_figure
+    from models.roadmap import chain
+
+    if args.preset:
+        names = [p.strip() for p in args.preset.split(",") if p.strip()]
+        candidates = bench.preset_candidates(names, plain=args.plain_convs)
+    else:
+        steps = _select_steps(args.chain, args.steps, False) if args.steps else chain(args.chain)
+        candidates = bench.step_candidates(steps, plain=args.plain_convs)
+    if not args.no_references:
+        candidates += bench.reference_candidates()
+    settings = [bench.Setting(mode=m, dtype=d, batch_size=args.batch_size,
+                              resolution=args.resolution, channels_last=not args.channels_first,
+                              compile=args.compile, device=args.device)
+                for m in _choices(args.mode, bench.MODES, "--mode")
+                for d in _choices(args.dtype, bench.DTYPES, "--dtype")]
+    with bench.threads(args.threads):
+        tag = args.tag or bench.device_tag(args.device)
+        out_csv = Path(args.out) / f"bench_{tag}.csv"
+        df = bench.run_settings(candidates, settings, out_csv, args.windows,
+                                args.min_window_s, memory=not args.no_memory)
+    cols = ["mode", "dtype", "model", "gflops", "images_per_s", "latency_bs1_ms",
+            "peak_mem_mb", "vs_resnet50", "vs_convnext_tiny", "fraction_of_peak"]
+    print(df[cols].to_string(index=False))
+    print(bench.ratio_summary(df).to_string(index=False))
+    print(f"wrote {out_csv}")
+    if not args.no_plot:
+        for s in settings:
+            sub = df[(df["mode"] == s.mode) & (df["dtype"] == s.dtype)]
+            name = (f"bench_{tag}_{s.mode}_{s.dtype}" + ("_compiled" if s.compile else "")
+                    + ("" if s.channels_last else "_channels_first"))
+            title = (f"{tag}, {s.mode}, {s.dtype}, batch {s.batch_size}, {s.resolution} px, "
+                     f"{'channels_last' if s.channels_last else 'channels_first'}"
+                     + (", compiled" if s.compile else ""))
+            for path in bench_figure(sub, Path(args.out) / name, title):
+                print(f"wrote {path}")
+
+
+def _choices(text: str, allowed: tuple[str, ...], flag: str) -> list[str]:
+    values = [v.strip() for v in text.split(",") if v.strip()]
+    bad = [v for v in values if v not in allowed]
+    if bad or not values:
+        raise UserError(f"{flag}={text!r}; allowed: a comma-separated list of "
+                        f"{', '.join(allowed)}")
+    return values
+
+
 def _print_table(df, fmt: str) -> None:
     if fmt == "csv":
         sys.stdout.write(df.to_csv(index=False))
@@ -266,6 +317,32 @@ def make_parser() -> argparse.ArgumentParser:
                    help="which stage's first block to draw (2 shows in-block downsampling)")
     p.add_argument("--out", default="diagram.png")
     p.set_defaults(func=_diagram)
+
+    p = sub.add_parser("bench", help="measured speed of every step next to the references")
+    group = p.add_mutually_exclusive_group()
+    group.add_argument("--chain", default="resnet50-to-convnext-t", choices=list(CHAINS))
+    group.add_argument("--preset", help=f"comma-separated model presets: {', '.join(PRESETS)}")
+    p.add_argument("--steps", help="comma-separated step names or indices (default: all main)")
+    p.add_argument("--batch-size", type=_positive_int, default=32)
+    p.add_argument("--resolution", type=_positive_int, default=224)
+    p.add_argument("--dtype", default="float32", help="float32, bfloat16 or both (comma list)")
+    p.add_argument("--mode", default="infer", help="infer, train or both (comma list)")
+    p.add_argument("--channels-first", action="store_true",
+                   help="NCHW contiguous tensors (default: channels_last)")
+    p.add_argument("--compile", action="store_true", help="torch.compile every model")
+    p.add_argument("--device", default="cuda" if _cuda() else "cpu")
+    p.add_argument("--threads", type=int, help="intra-op threads (default: all cores)")
+    p.add_argument("--windows", type=_positive_int, default=5, help="timed windows per model")
+    p.add_argument("--min-window-s", type=float, default=0.5,
+                   help="each window runs enough iterations to last this long")
+    p.add_argument("--plain-convs", action="store_true",
+                   help="also time every step with plain nn.Conv2d (what the fast paths buy)")
+    p.add_argument("--no-references", action="store_true", help="skip timm / torchvision")
+    p.add_argument("--no-memory", action="store_true", help="skip the peak-memory measurement")
+    p.add_argument("--no-plot", action="store_true")
+    p.add_argument("--tag", help="file-name tag (default: cpu or the GPU model)")
+    p.add_argument("--out", default="results", help="folder of bench_<tag>.csv and figures")
+    p.set_defaults(func=_bench)
 
     p = sub.add_parser("paper-table", help="the paper's per-step numbers with their sources")
     p.add_argument("--format", choices=("table", "csv", "json"), default="csv")

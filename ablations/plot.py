@@ -243,3 +243,37 @@ def study_figures(df: pd.DataFrame, out: str | Path) -> list[Path]:
     for study in sorted(s for s in studies if s.startswith("sweep:")):
         paths += sweep_figure(df, study, out / f"sweep_{study.split(':', 1)[1]}")
     return paths
+
+
+def bench_figure(df: pd.DataFrame, path: Path, title: str = "") -> list[Path]:
+    """Where FLOPs and speed disagree: GFLOPs vs measured images/s per step, references
+    starred (left), and the arithmetic rate each step reaches, GFLOP/s (right)."""
+    steps = df[(df["kind"] == "step") & (~df["plain_convs"].astype(bool))].copy()
+    steps = steps.sort_values("step")
+    refs = df[df["kind"] == "reference"]
+    fig, (ax, ax2) = plt.subplots(1, 2, figsize=(12, 4.6))
+    ax.plot(steps["gflops"], steps["images_per_s"], "-", color="#bbbbbb", zorder=1)
+    ax.scatter(steps["gflops"], steps["images_per_s"], color="#4c72b0", zorder=2, label="steps")
+    for _, r in steps.iterrows():
+        ax.annotate(str(int(r["step"])), (r["gflops"], r["images_per_s"]),
+                    textcoords="offset points", xytext=(4, 4), fontsize=8)
+    for _, r in refs.iterrows():
+        ax.scatter([r["gflops"]], [r["images_per_s"]], marker="*", s=160, zorder=3,
+                   label=r["model"].replace("_", " "))
+    ax.set_xlabel("GFLOPs (multiply-adds, one image)")
+    ax.set_ylabel("images / s (median window)")
+    ax.legend(fontsize=8)
+    ax.grid(alpha=0.3)
+    passes = 3 if (df["mode"] == "train").all() else 1
+    rate = steps["images_per_s"] * steps["gflops"] * 2 * passes
+    ax2.bar([str(int(s)) for s in steps["step"]], rate, color="#55a868")
+    ax2.set_xlabel("step")
+    ax2.set_ylabel("achieved GFLOP/s")
+    if "matmul_peak_gflops" in df and df["matmul_peak_gflops"].notna().any():
+        peak = float(df["matmul_peak_gflops"].iloc[0])
+        ax2.axhline(peak, color="#c44e52", ls="--", lw=1)
+        ax2.text(0, peak, f" matmul peak {peak:.0f}", va="bottom", fontsize=8, color="#c44e52")
+    ax2.grid(alpha=0.3, axis="y")
+    fig.suptitle(title or "GFLOPs vs measured throughput")
+    fig.tight_layout()
+    return _save(fig, Path(path))

@@ -1,0 +1,451 @@
+"""Measured speed of every step, next to the reference implementations, on one machine.
+
+FLOPs are not time. ``bench`` times our models and the references (torchvision's
+``resnet50``, timm's ``convnext_tiny``) in the same process and *interleaved*: each timing
+window visits every model once, in turn, so that a noisy machine slows all of them alike
+and the ratios hold. Each model's throughput is the median over windows, after warm-up.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import functools
+import json
+import math
+import multiprocessing
+import platform
+import queue as queue_module
+import statistics
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from models import build
+from models.blocks import plain_convolutions
+from models.costs import count_params, paper_gflops
+from models.roadmap import Step
+
+from .errors import UserError
+
+MODES = ("infer", "train")
+DTYPES = ("float32", "bfloat16")
+REFERENCES = ("torchvision_resnet50", "timm_convnext_tiny")
+# Which reference a model is compared with: the one of its family (BatchNorm ResNets vs
+# LayerNorm ConvNeXts); both are in every table, so other ratios can be read off it.
+RATIO_COLUMNS = {"torchvision_resnet50": "vs_resnet50", "timm_convnext_tiny": "vs_convnext_tiny"}
+
+
+@dataclass(frozen=True)
+class Setting:
+    """How every model of one benchmark is run."""
+
+    mode: str = "infer"
+    dtype: str = "float32"
+    batch_size: int = 32
+    resolution: int = 224
+    channels_last: bool = True
+    compile: bool = False
+    device: str = "cpu"
+
+    def __post_init__(self) -> None:
+        if self.mode not in MODES:
+            raise UserError(f"--mode={self.mode!r}; allowed: {', '.join(MODES)}")
+        if self.dtype not in DTYPES:
+            raise UserError(f"--dtype={self.dtype!r}; allowed: {', '.join(DTYPES)}")
+        for name in ("batch_size", "resolution"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or value < 1:
+                raise UserError(f"--{name.replace('_', '-')}={value!r}; allowed: an integer >= 1")
+        if self.resolution < 32:
+            raise UserError(f"--resolution={self.resolution}; allowed: >= 32 (five stride-2 "
+                            "stages need 32 px)")
+
+
+@dataclass
+class Candidate:
+    """One model to time: a label, how to build it, and its FLOPs at the setting."""
+
+    label: str
+    kind: str  # "step" or "reference"
+    make: Callable[[], nn.Module]
+    step_index: int | None = None
+    step_name: str | None = None
+    plain_convs: bool = False
+
+    def context(self) -> contextlib.AbstractContextManager:
+        return plain_convolutions() if self.plain_convs else contextlib.nullcontext()
+
+
+def step_candidates(steps: list[Step], plain: bool = False) -> list[Candidate]:
+    """One candidate per step (stochastic depth off: it costs the same in any implementation)."""
+    return _design_candidates([(s.index, s.name, s.design) for s in steps], plain)
+
+
+def preset_candidates(names: list[str], plain: bool = False) -> list[Candidate]:
+    """One candidate per model preset, numbered in the given order."""
+    from models import preset
+
+    return _design_candidates([(i, n, preset(n)) for i, n in enumerate(names)], plain)
+
+
+def _design_candidates(items: list[tuple[int, str, Any]], plain: bool) -> list[Candidate]:
+    out = []
+    for index, name, design in items:
+        make = functools.partial(build, design.replace(drop_path=0.0))  # picklable (spawn)
+        out.append(Candidate(f"{index}:{name}", "step", make, index, name))
+        if plain:
+            out.append(Candidate(f"{index}:{name} (plain convs)", "step", make, index, name,
+                                 plain_convs=True))
+    return out
+
+
+def _torchvision_resnet50() -> nn.Module:
+    import torchvision
+
+    return torchvision.models.resnet50()
+
+
+def _timm_convnext_tiny() -> nn.Module:
+    import timm
+
+    return timm.create_model("convnext_tiny", pretrained=False)
+
+
+_REFERENCE_MAKERS = {"torchvision_resnet50": _torchvision_resnet50,
+                     "timm_convnext_tiny": _timm_convnext_tiny}
+
+
+def reference_candidates(names: tuple[str, ...] = REFERENCES) -> list[Candidate]:
+    """torchvision's ResNet-50 and timm's ConvNeXt-T, randomly initialised."""
+    unknown = [n for n in names if n not in _REFERENCE_MAKERS]
+    if unknown:
+        raise UserError(f"reference {unknown[0]!r} is unknown; allowed: {', '.join(REFERENCES)}")
+    return [Candidate(name, "reference", _REFERENCE_MAKERS[name]) for name in names]
+
+
+class _Timed:
+    """A model prepared for the setting, with one ``run(n)`` doing n timed iterations."""
+
+    def __init__(self, cand: Candidate, setting: Setting, seed: int = 0) -> None:
+        torch.manual_seed(seed)
+        dev = torch.device(setting.device)
+        self.cand, self.setting, self.dev = cand, setting, dev
+        model = cand.make().to(dev)
+        self.model_eager = model
+        fmt = torch.channels_last if setting.channels_last else torch.contiguous_format
+        model = model.to(memory_format=fmt)
+        self.train = setting.mode == "train"
+        model.train(self.train)
+        self.x = torch.randn(setting.batch_size, 3, setting.resolution, setting.resolution,
+                             device=dev).contiguous(memory_format=fmt)
+        self.y = torch.randint(0, 1000, (setting.batch_size,), device=dev)
+        self.optimizer = torch.optim.AdamW(model.parameters(), lr=1e-4) if self.train else None
+        self.forward = torch.compile(model) if setting.compile else model
+        self.autocast = setting.dtype == "bfloat16"
+
+    def _step(self) -> None:
+        with self.cand.context(), torch.autocast(self.dev.type, torch.bfloat16,
+                                                 enabled=self.autocast):
+            if self.train:
+                loss = F.cross_entropy(self.forward(self.x).float(), self.y)
+                self.optimizer.zero_grad(set_to_none=True)
+                loss.backward()
+                self.optimizer.step()
+            else:
+                with torch.inference_mode():
+                    self.forward(self.x)
+
+    def run(self, iterations: int) -> float:
+        """Seconds for ``iterations`` steps (the device is synchronised at both ends)."""
+        _sync(self.dev)
+        t0 = time.perf_counter()
+        for _ in range(iterations):
+            self._step()
+        _sync(self.dev)
+        return time.perf_counter() - t0
+
+    def latency_bs1(self, repeats: int) -> float:
+        """Median milliseconds of one single-image forward (eval mode, no grad)."""
+        model = self.forward
+        was_training = self.model_eager.training
+        self.model_eager.eval()
+        x = self.x[:1].clone(memory_format=torch.channels_last if self.setting.channels_last
+                             else torch.contiguous_format)
+        times = []
+        with self.cand.context(), torch.inference_mode(), torch.autocast(
+                self.dev.type, torch.bfloat16, enabled=self.autocast):
+            for i in range(repeats + 2):
+                _sync(self.dev)
+                t0 = time.perf_counter()
+                model(x)
+                _sync(self.dev)
+                if i >= 2:  # two warm-up calls
+                    times.append(time.perf_counter() - t0)
+        self.model_eager.train(was_training)
+        return statistics.median(times) * 1e3
+
+
+def _sync(dev: torch.device) -> None:
+    if dev.type == "cuda":
+        torch.cuda.synchronize(dev)
+
+
+def matmul_peak_gflops(device: str = "cpu", dtype: str = "float32", size: int | None = None,
+                       repeats: int = 5) -> float:
+    """Best measured GFLOP/s of a square matmul (2 n^3 FLOPs): this machine's practical peak."""
+    dev = torch.device(device)
+    n = size or (8192 if dev.type == "cuda" else 2048)
+    dt = torch.bfloat16 if dtype == "bfloat16" else torch.float32
+    a = torch.randn(n, n, device=dev, dtype=dt)
+    b = torch.randn(n, n, device=dev, dtype=dt)
+    best = math.inf
+    for i in range(repeats + 1):
+        _sync(dev)
+        t0 = time.perf_counter()
+        torch.mm(a, b)
+        _sync(dev)
+        if i > 0:  # the first call warms up
+            best = min(best, time.perf_counter() - t0)
+    return 2 * n ** 3 / best / 1e9
+
+
+def _rss_kib(field: str) -> int:
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith(field + ":"):
+                return int(line.split()[1])
+    raise OSError(f"{field} not in /proc/self/status")
+
+
+def _memory_child(cand: Candidate, setting: Setting, queue: Any) -> None:
+    try:
+        torch.set_num_threads(1)
+        timed = _Timed(cand, setting)
+        before = _rss_kib("VmRSS")
+        with open("/proc/self/clear_refs", "w") as f:
+            f.write("5")  # reset the peak resident set (VmHWM) to the current one (Linux)
+        timed.run(2)
+        queue.put((_rss_kib("VmHWM") - before) / 1024)
+    except Exception as e:  # reported, not raised: memory is a side measurement
+        queue.put(f"{type(e).__name__}: {e}")
+
+
+def peak_memory_mb(cand: Candidate, setting: Setting, timeout: float = 600.0) -> float:
+    """Peak memory of two iterations, in MiB.
+
+    CUDA: ``max_memory_allocated``. CPU (Linux): how far the peak resident set of a fresh
+    process (spawned, so that nothing else it holds is counted) rises above its resident
+    set after building the model, over two eager iterations (inputs and weights are not
+    counted, activations, gradients and optimizer state are).
+    """
+    if setting.device.startswith("cuda"):
+        dev = torch.device(setting.device)
+        torch.cuda.empty_cache()
+        torch.cuda.reset_peak_memory_stats(dev)
+        base = torch.cuda.memory_allocated(dev)
+        timed = _Timed(cand, setting)
+        timed.run(2)
+        peak = torch.cuda.max_memory_allocated(dev) - base
+        del timed
+        return peak / 2 ** 20
+    ctx = multiprocessing.get_context("spawn")
+    queue = ctx.Queue()
+    # Eager in the child: compiling again only to read memory would cost minutes.
+    child_setting = dataclasses.replace(setting, compile=False)
+    proc = ctx.Process(target=_memory_child, args=(cand, child_setting, queue))
+    proc.start()
+    value: Any = "no answer"
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            value = queue.get(timeout=1.0)
+            break
+        except queue_module.Empty:
+            if not proc.is_alive():  # died without answering (e.g. out of memory)
+                value = f"process ended with code {proc.exitcode}"
+                break
+    proc.join(timeout=10)
+    if proc.is_alive():
+        proc.kill()
+    if isinstance(value, str):
+        print(f"warning: peak memory of {cand.label} not measured ({value})")
+        return math.nan
+    return float(value)
+
+
+def bench(candidates: list[Candidate], setting: Setting, windows: int = 5,
+          min_window_s: float = 0.5, warmup: int = 2, latency_repeats: int = 5,
+          memory: bool = True, log: Callable[[str], None] = print) -> pd.DataFrame:
+    """Time every candidate under ``setting``, interleaved; one row per candidate.
+
+    Each candidate is warmed up (``warmup`` iterations, more when compiling), then timed in
+    ``windows`` rounds; in each round every candidate runs ``iterations`` steps, chosen once
+    so that a window lasts at least ``min_window_s``. Throughput is the median window.
+    """
+    if not candidates:
+        raise UserError("bench: nothing to measure (no steps and no references)")
+    if windows < 1:
+        raise UserError(f"--windows={windows}; allowed: >= 1")
+    timed = []
+    for cand in candidates:
+        log(f"  prepare {cand.label}")
+        t = _Timed(cand, setting)
+        t.run(warmup + (2 if setting.compile else 0))
+        one = t.run(1)
+        t.iterations = max(1, math.ceil(min_window_s / max(one, 1e-6)))
+        timed.append(t)
+    samples: dict[str, list[float]] = {c.label: [] for c in candidates}
+    for w in range(windows):
+        for t in timed:
+            samples[t.cand.label].append(t.run(t.iterations) / t.iterations)
+        log(f"  window {w + 1}/{windows} done")
+    rows = []
+    for t in timed:
+        cand = t.cand
+        seconds = statistics.median(samples[cand.label])
+        model = t.model_eager
+        with cand.context():
+            gflops = paper_gflops(_meta_copy(cand), setting.resolution)
+        rows.append({
+            "model": cand.label, "kind": cand.kind, "step": cand.step_index,
+            "step_name": cand.step_name, "plain_convs": cand.plain_convs,
+            "gflops": round(gflops, 4), "params_m": round(count_params(model) / 1e6, 3),
+            "images_per_s": round(setting.batch_size / seconds, 2),
+            "ms_per_batch": round(seconds * 1e3, 3),
+            "ms_per_batch_min": round(min(samples[cand.label]) * 1e3, 3),
+            "ms_per_batch_max": round(max(samples[cand.label]) * 1e3, 3),
+            "iterations_per_window": t.iterations, "windows": windows,
+            "latency_bs1_ms": round(t.latency_bs1(latency_repeats), 3),
+        })
+    del timed
+    for row, cand in zip(rows, candidates):
+        row["peak_mem_mb"] = round(peak_memory_mb(cand, setting), 1) if memory else math.nan
+    df = pd.DataFrame(rows)
+    for ref, column in RATIO_COLUMNS.items():
+        match = df[df["model"] == ref]
+        df[column] = (df["images_per_s"] / float(match["images_per_s"].iloc[0])).round(3) \
+            if len(match) else math.nan
+    return df
+
+
+def _meta_copy(cand: Candidate) -> nn.Module:
+    with torch.device("meta"):
+        return cand.make()
+
+
+def machine_info(device: str) -> dict[str, Any]:
+    """Where the numbers were measured: machine, threads, library versions."""
+    import torchvision
+
+    info = {
+        "machine": platform.node(), "cpu": platform.processor() or platform.machine(),
+        "threads": torch.get_num_threads(), "torch": torch.__version__,
+        "torchvision": torchvision.__version__, "python": platform.python_version(),
+    }
+    try:
+        import timm
+
+        info["timm"] = timm.__version__
+    except ImportError:
+        info["timm"] = None
+    if device.startswith("cuda"):
+        info["gpu"] = torch.cuda.get_device_name(torch.device(device))
+    return info
+
+
+def device_tag(device: str) -> str:
+    """A short file-name tag for the device: ``cpu`` or the GPU's model (``h100`` ...)."""
+    if not device.startswith("cuda"):
+        return "cpu"
+    name = torch.cuda.get_device_name(torch.device(device)).lower()
+    for tag in ("h200", "h100", "a100", "l40s", "l4", "a10", "v100", "t4", "4090", "3090"):
+        if tag in name:
+            return tag
+    return "".join(c for c in name.split()[-1] if c.isalnum()) or "gpu"
+
+
+SETTING_COLUMNS = [f.name for f in dataclasses.fields(Setting)]
+
+
+def run_settings(candidates: list[Candidate], settings: list[Setting], out_csv: Path,
+                 windows: int = 5, min_window_s: float = 0.5, memory: bool = True,
+                 log: Callable[[str], None] = print) -> pd.DataFrame:
+    """Benchmark every setting and merge the rows into ``out_csv`` (a row per setting and
+    model; rows of other settings already in the file are kept, same ones replaced)."""
+    peaks: dict[tuple[str, str], float] = {}
+    frames = []
+    for setting in settings:
+        log(f"bench: {json.dumps(dataclasses.asdict(setting))}")
+        df = bench(candidates, setting, windows, min_window_s, memory=memory, log=log)
+        key = (setting.device, setting.dtype)
+        if key not in peaks:
+            peaks[key] = matmul_peak_gflops(setting.device, setting.dtype)
+        passes = 3 if setting.mode == "train" else 1  # backward ~ 2x forward
+        achieved = df["images_per_s"] * df["gflops"] * 2 * passes  # FLOPs = 2 x MACs
+        df["matmul_peak_gflops"] = round(peaks[key], 1)
+        df["fraction_of_peak"] = (achieved / peaks[key]).round(4)
+        for name, value in dataclasses.asdict(setting).items():
+            df[name] = value
+        for name, value in machine_info(setting.device).items():
+            df[name] = value
+        df["measured_at"] = time.strftime("%Y-%m-%d %H:%M:%S")
+        frames.append(df)
+        _merge_into(out_csv, df)
+    return pd.concat(frames, ignore_index=True)
+
+
+def _merge_into(path: Path, df: pd.DataFrame) -> None:
+    # Rows are keyed by setting + model; a rerun replaces its own rows, keeps the rest.
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    key = SETTING_COLUMNS + ["model"]
+    if path.exists():
+        old = pd.read_csv(path)
+        if set(key) <= set(old.columns):
+            merged = pd.concat([old, df], ignore_index=True)
+            merged = merged.drop_duplicates(subset=key, keep="last")
+        else:
+            merged = df
+    else:
+        merged = df
+    tmp = path.with_suffix(".tmp")
+    merged.to_csv(tmp, index=False)
+    tmp.replace(path)
+
+
+def ratio_summary(df: pd.DataFrame) -> pd.DataFrame:
+    """Per setting: first step vs ResNet-50 and last step vs ConvNeXt-T (images/s ratios)."""
+    rows = []
+    for values, group in df.groupby(SETTING_COLUMNS, dropna=False):
+        steps = group[(group["kind"] == "step") & (~group["plain_convs"].astype(bool))]
+        if steps.empty:
+            continue
+        first = steps.loc[steps["step"].astype(float).idxmin()]
+        last = steps.loc[steps["step"].astype(float).idxmax()]
+        row = dict(zip(SETTING_COLUMNS, values))
+        row.update({"first_step": first["model"],
+                    "first_vs_resnet50": first.get("vs_resnet50"),
+                    "last_step": last["model"],
+                    "last_vs_convnext_tiny": last.get("vs_convnext_tiny")})
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+@contextlib.contextmanager
+def threads(n: int | None) -> Iterator[None]:
+    """Temporarily use ``n`` intra-op threads."""
+    previous = torch.get_num_threads()
+    if n:
+        torch.set_num_threads(n)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(previous)

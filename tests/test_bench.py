@@ -1,0 +1,69 @@
+"""The bench on a tiny setting: it measures every model, interleaved, and writes its table."""
+
+import math
+
+import pandas as pd
+import pytest
+
+from ablations import bench
+from ablations.__main__ import main
+from models.roadmap import chain
+
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+
+
+def test_bench_cli_tiny_with_references(tmp_path, capsys):
+    args = ["bench", "--steps", "0,12", "--resolution", "32", "--batch-size", "2",
+            "--windows", "2", "--min-window-s", "0", "--no-memory", "--device", "cpu",
+            "--out", str(tmp_path), "--tag", "tiny"]
+    assert main(args + ["--mode", "infer,train"]) == 0
+    df = pd.read_csv(tmp_path / "bench_tiny.csv")
+    # two settings x (two steps + two references)
+    assert len(df) == 8
+    assert set(df["model"]) == {"0:modern-recipe", "12:separate-downsampling",
+                                "torchvision_resnet50", "timm_convnext_tiny"}
+    assert set(df["mode"]) == {"infer", "train"}
+    assert (df["images_per_s"] > 0).all() and (df["latency_bs1_ms"] > 0).all()
+    assert (df["matmul_peak_gflops"] > 0).all()
+    for mode in ("infer", "train"):
+        sub = df[df["mode"] == mode].set_index("model")
+        # the references' own ratio is exactly 1, the others are measured ratios
+        assert sub.loc["torchvision_resnet50", "vs_resnet50"] == 1.0
+        assert sub.loc["timm_convnext_tiny", "vs_convnext_tiny"] == 1.0
+        ratio = sub.loc["12:separate-downsampling", "images_per_s"] / \
+            sub.loc["timm_convnext_tiny", "images_per_s"]
+        assert sub.loc["12:separate-downsampling", "vs_convnext_tiny"] == pytest.approx(ratio, abs=1e-3)
+        # same architecture, same FLOP count as the references
+        assert sub.loc["0:modern-recipe", "gflops"] == pytest.approx(
+            sub.loc["torchvision_resnet50", "gflops"], rel=1e-9)
+        assert sub.loc["12:separate-downsampling", "gflops"] == pytest.approx(
+            sub.loc["timm_convnext_tiny", "gflops"], rel=1e-9)
+    # plots per setting
+    for mode in ("infer", "train"):
+        assert (tmp_path / f"bench_tiny_{mode}_float32.png").read_bytes()[:8] == PNG_MAGIC
+    out = capsys.readouterr().out
+    assert "first_vs_resnet50" in out and "last_vs_convnext_tiny" in out
+    # a rerun of one setting replaces its rows and keeps the other setting's
+    assert main(args + ["--mode", "train", "--no-plot"]) == 0
+    again = pd.read_csv(tmp_path / "bench_tiny.csv")
+    assert len(again) == 8
+
+
+def test_bench_measures_memory_of_a_training_step():
+    steps = [s for s in chain("resnet50-to-convnext-t") if s.index == 12]
+    setting = bench.Setting(mode="train", batch_size=8, resolution=64)
+    df = bench.bench(bench.step_candidates(steps, plain=True), setting, windows=1,
+                     min_window_s=0.0, memory=True, log=lambda s: None)
+    assert list(df["plain_convs"]) == [False, True]
+    assert (df["peak_mem_mb"] > 1).all()  # activations of a training step at batch 8
+    assert math.isnan(df["vs_resnet50"].iloc[0])  # no reference in this run
+
+
+@pytest.mark.parametrize("argv,message", [
+    (["bench", "--mode", "fly"], "--mode='fly'; allowed"),
+    (["bench", "--dtype", "float16"], "--dtype='float16'; allowed"),
+    (["bench", "--resolution", "16"], "--resolution=16; allowed: >= 32"),
+])
+def test_bench_bad_input(argv, message, capsys):
+    assert main(argv + ["--no-memory", "--no-plot"]) == 2
+    assert message in capsys.readouterr().err
