@@ -163,7 +163,7 @@ def _bench(args: argparse.Namespace) -> None:
     from pathlib import Path
 
     from . import bench
-    from .plot import bench_figure
+    from .plot import bench_figures
     from models.roadmap import chain
 
     if args.preset:
@@ -190,15 +190,23 @@ def _bench(args: argparse.Namespace) -> None:
     print(bench.ratio_summary(df).to_string(index=False))
     print(f"wrote {out_csv}")
     if not args.no_plot:
-        for s in settings:
-            sub = df[(df["mode"] == s.mode) & (df["dtype"] == s.dtype)]
-            name = (f"bench_{tag}_{s.mode}_{s.dtype}" + ("_compiled" if s.compile else "")
-                    + ("" if s.channels_last else "_channels_first"))
-            title = (f"{tag}, {s.mode}, {s.dtype}, batch {s.batch_size}, {s.resolution} px, "
-                     f"{'channels_last' if s.channels_last else 'channels_first'}"
-                     + (", compiled" if s.compile else ""))
-            for path in bench_figure(sub, Path(args.out) / name, title):
-                print(f"wrote {path}")
+        for path in bench_figures(df, Path(args.out), tag):
+            print(f"wrote {path}")
+
+
+def _bench_plot(args: argparse.Namespace) -> None:
+    from pathlib import Path
+
+    import pandas as pd
+
+    from .plot import bench_figures
+
+    path = Path(args.csv)
+    if not path.is_file():
+        raise UserError(f"--csv {path}: no such file (made by `python -m ablations bench`)")
+    tag = path.stem.removeprefix("bench_")
+    for p in bench_figures(pd.read_csv(path), Path(args.out or path.parent), tag):
+        print(f"wrote {p}")
 
 
 def _choices(text: str, allowed: tuple[str, ...], flag: str) -> list[str]:
@@ -343,6 +351,11 @@ def make_parser() -> argparse.ArgumentParser:
     p.add_argument("--tag", help="file-name tag (default: cpu or the GPU model)")
     p.add_argument("--out", default="results", help="folder of bench_<tag>.csv and figures")
     p.set_defaults(func=_bench)
+
+    p = sub.add_parser("bench-plot", help="draw the figures of a bench_<tag>.csv")
+    p.add_argument("--csv", default="results/bench_cpu.csv")
+    p.add_argument("--out", help="folder of the figures (default: the CSV's)")
+    p.set_defaults(func=_bench_plot)
 
     p = sub.add_parser("paper-table", help="the paper's per-step numbers with their sources")
     p.add_argument("--format", choices=("table", "csv", "json"), default="csv")

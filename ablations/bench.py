@@ -239,13 +239,14 @@ def _memory_child(cand: Candidate, setting: Setting, queue: Any) -> None:
 
 
 def peak_memory_mb(cand: Candidate, setting: Setting, timeout: float = 600.0) -> float:
-    """Peak memory of two iterations, in MiB.
+    """Peak memory of two eager iterations, in MiB.
 
     CUDA: ``max_memory_allocated``. CPU (Linux): how far the peak resident set of a fresh
     process (spawned, so that nothing else it holds is counted) rises above its resident
     set after building the model, over two eager iterations (inputs and weights are not
     counted, activations, gradients and optimizer state are).
     """
+    setting = dataclasses.replace(setting, compile=False)  # compiling again costs minutes
     if setting.device.startswith("cuda"):
         dev = torch.device(setting.device)
         torch.cuda.empty_cache()
@@ -258,9 +259,7 @@ def peak_memory_mb(cand: Candidate, setting: Setting, timeout: float = 600.0) ->
         return peak / 2 ** 20
     ctx = multiprocessing.get_context("spawn")
     queue = ctx.Queue()
-    # Eager in the child: compiling again only to read memory would cost minutes.
-    child_setting = dataclasses.replace(setting, compile=False)
-    proc = ctx.Process(target=_memory_child, args=(cand, child_setting, queue))
+    proc = ctx.Process(target=_memory_child, args=(cand, setting, queue))
     proc.start()
     value: Any = "no answer"
     deadline = time.monotonic() + timeout
@@ -323,7 +322,9 @@ def bench(candidates: list[Candidate], setting: Setting, windows: int = 5,
             "ms_per_batch_min": round(min(samples[cand.label]) * 1e3, 3),
             "ms_per_batch_max": round(max(samples[cand.label]) * 1e3, 3),
             "iterations_per_window": t.iterations, "windows": windows,
-            "latency_bs1_ms": round(t.latency_bs1(latency_repeats), 3),
+            # Compiled models would compile again for batch 1 and eval mode: not measured.
+            "latency_bs1_ms": (math.nan if setting.compile
+                               else round(t.latency_bs1(latency_repeats), 3)),
         })
     del timed
     for row, cand in zip(rows, candidates):
@@ -382,6 +383,11 @@ def run_settings(candidates: list[Candidate], settings: list[Setting], out_csv: 
     model; rows of other settings already in the file are kept, same ones replaced)."""
     peaks: dict[tuple[str, str], float] = {}
     frames = []
+    if any(s.device.startswith("cuda") for s in settings):
+        # float32 on GPUs means TF32 matmuls and convs, as in the paper's A100 figure.
+        torch.backends.cuda.matmul.allow_tf32 = True
+        torch.backends.cudnn.allow_tf32 = True
+        torch.backends.cudnn.benchmark = True
     for setting in settings:
         log(f"bench: {json.dumps(dataclasses.asdict(setting))}")
         df = bench(candidates, setting, windows, min_window_s, memory=memory, log=log)
@@ -394,6 +400,7 @@ def run_settings(candidates: list[Candidate], settings: list[Setting], out_csv: 
         df["fraction_of_peak"] = (achieved / peaks[key]).round(4)
         for name, value in dataclasses.asdict(setting).items():
             df[name] = value
+        df["tf32"] = setting.device.startswith("cuda") and setting.dtype == "float32"
         for name, value in machine_info(setting.device).items():
             df[name] = value
         df["measured_at"] = time.strftime("%Y-%m-%d %H:%M:%S")

@@ -277,3 +277,20 @@ def bench_figure(df: pd.DataFrame, path: Path, title: str = "") -> list[Path]:
     fig.suptitle(title or "GFLOPs vs measured throughput")
     fig.tight_layout()
     return _save(fig, Path(path))
+
+
+def bench_figures(df: pd.DataFrame, out: Path, tag: str) -> list[Path]:
+    """One ``bench_figure`` per setting of a bench table (files named after the setting)."""
+    from .bench import SETTING_COLUMNS
+
+    written = []
+    for values, sub in df.groupby(SETTING_COLUMNS, dropna=False):
+        s = dict(zip(SETTING_COLUMNS, values))
+        name = (f"bench_{tag}_{s['mode']}_{s['dtype']}" + ("_compiled" if s["compile"] else "")
+                + ("" if s["channels_last"] else "_channels_first"))
+        title = (f"{tag}, {s['mode']}, {s['dtype']}, batch {s['batch_size']}, "
+                 f"{s['resolution']} px, "
+                 f"{'channels_last' if s['channels_last'] else 'channels_first'}"
+                 + (", compiled" if s["compile"] else ""))
+        written += bench_figure(sub, Path(out) / name, title)
+    return written
