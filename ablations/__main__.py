@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 
 from .errors import UserError
@@ -58,10 +59,24 @@ def _select_steps(chain_name: str, spec: str | None, branches: bool):
 
 
 def _run(args: argparse.Namespace) -> None:
+    import os
+
     from . import runner
+    from .distributed import from_environment, relaunch_with_torchrun
     from .recipe import run_preset
     from .report import summary_table
 
+    if args.sync_bn and not str(args.device).startswith("cuda"):
+        raise UserError("--sync-bn needs GPUs (torch's SyncBatchNorm runs on CUDA only); "
+                        "allowed on CPU: without --sync-bn (BatchNorm statistics per process)")
+    if args.launcher != "none" and args.nproc:
+        raise UserError("--nproc and --launcher: choose one (a launched job sets its own "
+                        "processes with --gpus-per-node)")
+    if args.nproc and args.nproc > 1 and int(os.environ.get("WORLD_SIZE", "1")) <= 1:
+        rc = relaunch_with_torchrun(args.nproc, _without_option(args.argv, "--nproc"))
+        if rc:
+            raise UserError(f"torchrun with {args.nproc} processes exited with code {rc}")
+        return
     runner.set_threads(args.threads)
     preset = run_preset(args.preset)
     preset_changes = _parse_overrides(args.set, "set")
@@ -89,10 +104,24 @@ def _run(args: argparse.Namespace) -> None:
             steps = [s for s in steps if s.name in wanted or str(s.index) in wanted]
     seeds = list(range(args.seeds))
     runs = runner.plan(study, steps, preset, seeds, recipe_changes)
+    from .distributed import micro_batches
+
+    world = args.nproc or int(os.environ.get("WORLD_SIZE", "1"))
+    for r in runs:  # the global batch must split exactly, checked before anything starts
+        micro_batches(r.recipe.batch_size, world, args.batch_per_device)
     runner.check_data_available(preset, args.data_dir)
+    if args.launcher != "none":
+        from .launch import launch
+
+        launch(runs, args)
+        return
+    dist = from_environment(args.device)
     df = runner.execute(runs, args.out, args.data_dir, args.device,
-                        progress=not args.no_progress, retry_failed=args.retry_failed)
-    print(summary_table(df).to_string(index=False))
+                        progress=not args.no_progress, retry_failed=args.retry_failed,
+                        dist=dist, batch_per_device=args.batch_per_device,
+                        sync_bn=args.sync_bn)
+    if dist.is_main:
+        print(summary_table(df).to_string(index=False))
 
 
 def _replay(args: argparse.Namespace) -> None:
@@ -179,6 +208,11 @@ def _bench(args: argparse.Namespace) -> None:
                               compile=args.compile, device=args.device)
                 for m in _choices(args.mode, bench.MODES, "--mode")
                 for d in _choices(args.dtype, bench.DTYPES, "--dtype")]
+    if args.tag is not None and not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}", args.tag):
+        raise UserError(f"--tag={args.tag!r}; allowed: letters, digits, '.', '_', '-' (it "
+                        "names files inside --out)")
+    if args.device.startswith("cuda") and not _cuda():
+        raise UserError(f"--device={args.device}: no CUDA device here; allowed: cpu")
     with bench.threads(args.threads):
         tag = args.tag or bench.device_tag(args.device)
         out_csv = Path(args.out) / f"bench_{tag}.csv"
@@ -207,6 +241,19 @@ def _bench_plot(args: argparse.Namespace) -> None:
     tag = path.stem.removeprefix("bench_")
     for p in bench_figures(pd.read_csv(path), Path(args.out or path.parent), tag):
         print(f"wrote {p}")
+
+
+def _without_option(argv: list[str], flag: str) -> list[str]:
+    """``argv`` without ``flag VALUE`` / ``flag=VALUE``."""
+    out, skip = [], False
+    for a in argv:
+        if skip:
+            skip = False
+        elif a == flag:
+            skip = True
+        elif not a.startswith(flag + "="):
+            out.append(a)
+    return out
 
 
 def _choices(text: str, allowed: tuple[str, ...], flag: str) -> list[str]:
@@ -292,6 +339,25 @@ def make_parser() -> argparse.ArgumentParser:
         p.add_argument("--threads", type=int, help="intra-op threads (default: all cores)")
         p.add_argument("--retry-failed", action="store_true", help="train failed runs again")
         p.add_argument("--no-progress", action="store_true", help="no progress bars")
+        p.add_argument("--nproc", type=_positive_int,
+                       help="data-parallel processes on this machine (starts torchrun)")
+        p.add_argument("--batch-per-device", type=_positive_int,
+                       help="micro-batch per process; gradient accumulation makes up the "
+                            "recipe's global batch")
+        p.add_argument("--sync-bn", action="store_true",
+                       help="SyncBatchNorm across processes for BatchNorm designs")
+        p.add_argument("--launcher", choices=("none", "local", "slurm"), default="none",
+                       help="submit one job per step and seed (submitit)")
+        p.add_argument("--partition", help="SLURM partition (--launcher slurm)")
+        p.add_argument("--nodes", type=_positive_int, default=1, help="nodes per job")
+        p.add_argument("--gpus-per-node", type=int, default=0,
+                       help="GPUs (= processes) per node and job; 0: one CPU process")
+        p.add_argument("--cpus-per-task", type=_positive_int, default=8)
+        p.add_argument("--timeout-min", type=_positive_int, default=60 * 24,
+                       help="job time limit; a job past it is requeued and resumes")
+        p.add_argument("--jobs-dir", default=None,
+                       help="submitit logs (default: <out>/jobs)")
+        p.add_argument("--wait", action="store_true", help="wait for the jobs and report")
 
     p = sub.add_parser("run", help="train and evaluate steps of a chain (stored runs are reused)")
     run_args(p, "quick", 1, "runs/quick")
@@ -365,7 +431,9 @@ def make_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI; user mistakes print one line on stderr and return 2."""
+    argv = list(sys.argv[1:] if argv is None else argv)
     args = make_parser().parse_args(argv)
+    args.argv = argv
     try:
         args.func(args)
     except (UserError, ValueError) as e:

@@ -114,7 +114,11 @@ def _torchvision_resnet50() -> nn.Module:
 
 
 def _timm_convnext_tiny() -> nn.Module:
-    import timm
+    try:
+        import timm
+    except ImportError:
+        raise UserError("the timm reference needs timm: pip install -e '.[bench]' (or "
+                        "--no-references)") from None
 
     return timm.create_model("convnext_tiny", pretrained=False)
 

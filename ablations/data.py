@@ -257,6 +257,19 @@ class TensorLoader:
         self.flip = flip
         self.channels_last = channels_last
         self.drop_last = train if drop_last is None else drop_last
+        self.rank, self.world = 0, 1
+
+    def shard(self, rank: int, world: int) -> None:
+        """Serve only this rank's part of every batch.
+
+        Training: the rank's contiguous slice of each global batch, shuffled and augmented
+        exactly as in one process, so that N ranks together see the same batches. Test: a
+        strided share of the examples (every one counted once over all ranks).
+        """
+        if self.train and self.batch_size % world:
+            raise ValueError(f"batch_size={self.batch_size} does not split over {world} "
+                             f"processes; allowed: a multiple of {world}")
+        self.rank, self.world = rank, world
 
     def __len__(self) -> int:
         n = len(self.labels)
@@ -276,9 +289,17 @@ class TensorLoader:
             if self.train:
                 x = self._augment(x, g)
             x = (x - self.mean) * self.inv_std
+            y = self.labels[idx]
+            if self.world > 1:
+                if self.train:
+                    part = slice(self.rank * len(idx) // self.world,
+                                 (self.rank + 1) * len(idx) // self.world)
+                else:
+                    part = slice(self.rank, None, self.world)
+                x, y = x[part], y[part]
             if self.channels_last:
                 x = x.contiguous(memory_format=torch.channels_last)
-            yield x, self.labels[idx]
+            yield x, y
 
     def _augment(self, x: torch.Tensor, g: torch.Generator) -> torch.Tensor:
         n, _, h, w = x.shape

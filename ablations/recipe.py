@@ -144,6 +144,32 @@ class RunPreset:
     eval_batch_size: int = 1024
     description: str = ""
 
+    def __post_init__(self) -> None:
+        from .data import DATASETS
+
+        def bad(name: str, allowed: str) -> UserError:
+            return UserError(f"preset.{name}={getattr(self, name)!r}; allowed: {allowed}")
+
+        if self.dataset not in DATASETS:
+            raise bad("dataset", ", ".join(DATASETS))
+        for name in ("resolution", "epochs", "batch_size", "eval_batch_size"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise bad(name, "an integer >= 1")
+        if self.resolution < 32:
+            raise bad("resolution", "an integer >= 32 (five stride-2 stages)")
+        if self.channels not in (1, 3):
+            raise bad("channels", "1 or 3")
+        w = self.width_multiplier
+        if isinstance(w, bool) or not isinstance(w, (int, float)) or not 0 < w <= 4:
+            raise bad("width_multiplier", "a number in (0, 4]")
+        if self.train_subset is not None and (
+                isinstance(self.train_subset, bool) or not isinstance(self.train_subset, int)
+                or self.train_subset < 1):
+            raise bad("train_subset", "null (all) or an integer >= 1")
+        if not isinstance(self.recipe_overrides, dict):
+            raise bad("recipe_overrides", "a mapping of recipe name to field overrides")
+
     def scale_recipe(self, base: Recipe) -> Recipe:
         """``base`` at this preset's scale: epochs, batch, warmup and step decay rescaled."""
         ratio = self.epochs / base.epochs

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import functools
+import os
+import shutil
 import subprocess
 import time
 from dataclasses import dataclass
@@ -17,6 +19,7 @@ from models import Design, costs
 from models.roadmap import Step
 
 from . import data as datasets
+from .distributed import SINGLE, DistContext, device_for
 from .errors import UserError
 from .recipe import Recipe, RunPreset, recipe as named_recipe
 from .store import Store, config_hash
@@ -95,10 +98,21 @@ def git_commit() -> str:
 
 def execute(runs: list[PlannedRun], out_dir: str | Path, data_dir: str | None = None,
             device: str = "cpu", progress: bool = True, retry_failed: bool = False,
-            log=print) -> pd.DataFrame:
-    """Train every run not yet stored; return the rows of ``runs`` (stored ones included)."""
+            log=print, dist: DistContext = SINGLE, batch_per_device: int | None = None,
+            sync_bn: bool = False) -> pd.DataFrame:
+    """Train every run not yet stored; return the rows of ``runs`` (stored ones included).
+
+    Under torchrun (``dist`` of several ranks) every rank walks the same plan and trains
+    each run together; only rank 0 writes to the store.
+    """
     store = Store(out_dir)
-    store.root.mkdir(parents=True, exist_ok=True)
+    if dist.is_main:
+        check_writable(store.root)
+    dist.barrier()
+    if not dist.is_main:
+        log = _silent
+        progress = False
+    device = device_for(dist, device)
     from tqdm.auto import tqdm
 
     loaded: dict[tuple, LoadedData] = {}
@@ -113,7 +127,8 @@ def execute(runs: list[PlannedRun], out_dir: str | Path, data_dir: str | None = 
         result = stored[h]
         if _is_done(result, retry_failed):
             row = _label(run, result)
-            store.add_label(row)
+            if dist.is_main:
+                store.add_label(row)
             rows.append(row)
             continue
         key = (run.data, run.recipe.batch_size, run.preset.eval_batch_size, run.seed,
@@ -122,13 +137,14 @@ def execute(runs: list[PlannedRun], out_dir: str | Path, data_dir: str | None = 
             loaded.clear()  # one data set in memory at a time
             loaded[key] = load_data(run.data, data_dir, run.recipe.batch_size,
                                     run.preset.eval_batch_size, run.seed, run.recipe)
-        run_dir = store.begin(h, {**run.spec, "labels": _labels(run)})
+        run_dir = (store.begin(h, {**run.spec, "labels": _labels(run)}) if dist.is_main
+                   else store.run_dir(h))
         desc = f"[{run.step.index}] {run.step.name} s{run.seed}"
         bar.set_postfix_str(desc)
         t0 = time.perf_counter()
         try:
             res = train_run(run.design, run.recipe, loaded[key], run.seed, run_dir, device,
-                            progress, desc)
+                            progress, desc, dist, batch_per_device, sync_bn)
             metrics, history, status, reason = res.metrics, res.history, "ok", ""
         except TrainingDiverged as e:
             metrics, history, status, reason = {}, [], "failed", str(e)
@@ -140,15 +156,38 @@ def execute(runs: list[PlannedRun], out_dir: str | Path, data_dir: str | None = 
                   "git_commit": commit,
                   "finished_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
                   **metrics}
-        store.finish(h, result, history)
         row = _label(run, result)
-        store.add_label(row)
+        if dist.is_main:
+            store.finish(h, result, history)
+            store.add_label(row)
         rows.append(row)
+        dist.barrier()
         bar.update(1)
         if status == "ok":
             log(f"{desc}: top-1 {metrics['top1']:.2f}%  ({wall:.0f} s)")
     bar.close()
     return pd.DataFrame(rows)
+
+
+def _silent(*_: Any) -> None:
+    pass
+
+
+def check_writable(root: Path, min_free_mb: float = 200.0) -> None:
+    """Fail before any training when ``root`` cannot be written or its disk is full."""
+    root = Path(root)
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+        probe = root / f".write-probe-{os.getpid()}"
+        probe.write_bytes(b"0" * 4096)
+        probe.unlink()
+    except OSError as e:
+        raise UserError(f"results folder {root} is not writable ({e.strerror or e}); allowed: "
+                        "a folder this user can create and write") from None
+    free_mb = shutil.disk_usage(root).free / 2**20
+    if free_mb < min_free_mb:
+        raise UserError(f"results folder {root}: only {free_mb:.0f} MiB free on its disk; "
+                        f"allowed: at least {min_free_mb:.0f} MiB (checkpoints and results)")
 
 
 def _is_done(result: dict[str, Any] | None, retry_failed: bool) -> bool:

@@ -14,10 +14,13 @@ study, under any label) is never trained again.
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import hashlib
 import json
 import os
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -88,11 +91,25 @@ class Store:
         atomic_write_text(d / "result.json", json.dumps(row, indent=1, default=str))
 
     def add_label(self, row: dict[str, Any]) -> None:
-        """Add ``row`` (a study label + a run's metrics) to the table; same label replaces."""
-        rows = self._rows()
-        key = _label_key(row)
-        rows = [r for r in rows if _label_key(r) != key] + [row]
-        self._write_rows(rows)
+        """Add ``row`` (a study label + a run's metrics) to the table; same label replaces.
+
+        Jobs of a job array finish side by side: the read-modify-write holds a lock file.
+        """
+        with self._lock():
+            rows = self._rows()
+            key = _label_key(row)
+            rows = [r for r in rows if _label_key(r) != key] + [row]
+            self._write_rows(rows)
+
+    @contextlib.contextmanager
+    def _lock(self) -> Iterator[None]:
+        self.root.mkdir(parents=True, exist_ok=True)
+        with open(self.root / ".lock", "a") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
 
     def history(self, run_hash: str) -> pd.DataFrame:
         """Per-epoch history of one run (empty if none)."""

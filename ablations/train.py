@@ -7,6 +7,7 @@ run ends with the same numbers as an uninterrupted one on the same machine.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 import platform
@@ -23,6 +24,7 @@ from torch import nn
 from models import Design, build, costs
 
 from . import data as datasets
+from .distributed import SINGLE, DistContext, micro_batches
 from .errors import UserError
 from .recipe import Recipe
 
@@ -93,17 +95,33 @@ class _FolderLoader:
         self.channels_last = channels_last
         self.epoch = 0
 
+        self.rank, self.world = 0, 1
+
+    def shard(self, rank: int, world: int) -> None:
+        """Serve this rank's part of each epoch (a DistributedSampler; batches of 1/world)."""
+        self.rank, self.world = rank, world
+
     def set_epoch(self, epoch: int) -> None:
         self.epoch = epoch
 
+    def _batch(self) -> int:
+        return self.batch_size // self.world if self.train else self.batch_size
+
     def __len__(self) -> int:
-        n = len(self.dataset)
-        return n // self.batch_size if self.train else -(-n // self.batch_size)
+        n = -(-len(self.dataset) // self.world)
+        return n // self._batch() if self.train else -(-n // self._batch())
 
     def __iter__(self):
         g = torch.Generator().manual_seed(self.seed * 100_003 + self.epoch)
+        sampler = None
+        if self.world > 1:
+            sampler = torch.utils.data.DistributedSampler(
+                self.dataset, num_replicas=self.world, rank=self.rank, shuffle=self.train,
+                seed=self.seed, drop_last=False)
+            sampler.set_epoch(self.epoch)
         loader = torch.utils.data.DataLoader(
-            self.dataset, batch_size=self.batch_size, shuffle=self.train, generator=g,
+            self.dataset, batch_size=self._batch(), shuffle=self.train and sampler is None,
+            sampler=sampler, generator=g if sampler is None else None,
             num_workers=self.workers, drop_last=self.train, persistent_workers=False)
         for x, y in loader:
             x = (x.float() - self.mean) * self.inv_std
@@ -206,8 +224,9 @@ def _randaugment_and_erase(x: torch.Tensor, recipe: Recipe) -> torch.Tensor:
     return x
 
 
-def evaluate(model: nn.Module, loader, device: torch.device, bf16: bool = False) -> tuple[float, float]:
-    """Top-1 and top-5 accuracy (%) of ``model`` on ``loader``."""
+def evaluate(model: nn.Module, loader, device: torch.device, bf16: bool = False,
+             dist: DistContext = SINGLE) -> tuple[float, float]:
+    """Top-1 and top-5 accuracy (%) of ``model`` on ``loader`` (counts summed over ranks)."""
     model.eval()
     correct1 = torch.zeros((), dtype=torch.long)
     correct5 = torch.zeros((), dtype=torch.long)
@@ -220,7 +239,9 @@ def evaluate(model: nn.Module, loader, device: torch.device, bf16: bool = False)
             correct1 += hit[:, 0].sum().cpu()
             correct5 += hit.any(dim=1).sum().cpu()
             n += len(y)
-    return 100.0 * correct1.item() / n, 100.0 * correct5.item() / n
+    counts = dist.all_reduce_sum(torch.stack([correct1, correct5, torch.tensor(n)]).to(device))
+    c1, c5, n = (int(v) for v in counts.tolist())
+    return 100.0 * c1 / max(n, 1), 100.0 * c5 / max(n, 1)
 
 
 def _atomic_save(obj: Any, path: Path) -> None:
@@ -234,8 +255,15 @@ def _rng_state() -> dict[str, Any]:
 
 
 def train_run(design: Design, recipe: Recipe, data: LoadedData, seed: int, run_dir: Path,
-              device: str = "cpu", progress: bool = True, desc: str = "") -> RunResult:
+              device: str = "cpu", progress: bool = True, desc: str = "",
+              dist: DistContext = SINGLE, batch_per_device: int | None = None,
+              sync_bn: bool = False) -> RunResult:
     """Train ``design`` with ``recipe`` on ``data``; checkpoint in ``run_dir`` every epoch.
+
+    With ``dist`` of several processes (torchrun), each rank trains on its share of every
+    global batch under DistributedDataParallel (``sync_bn``: SyncBatchNorm), optionally in
+    micro-batches of ``batch_per_device`` with gradient accumulation; only rank 0 writes
+    the checkpoint, and evaluation counts are summed over ranks.
 
     Raises ``TrainingDiverged`` if the loss stops being finite.
     """
@@ -244,12 +272,27 @@ def train_run(design: Design, recipe: Recipe, data: LoadedData, seed: int, run_d
     dev = torch.device(device)
     run_dir.mkdir(parents=True, exist_ok=True)
     ckpt_path = run_dir / "checkpoint.pt"
-    torch.manual_seed(seed)
+    torch.manual_seed(seed)  # the same initial weights on every rank
     model = build(design, num_classes=data.num_classes, in_chans=_in_chans(data),
-                  zero_init_residual=recipe.zero_init_residual).to(dev)
+                  zero_init_residual=recipe.zero_init_residual)
+    if sync_bn and dist.enabled:
+        if dev.type != "cuda":
+            raise UserError("--sync-bn needs GPUs (torch's SyncBatchNorm runs on CUDA only); "
+                            "allowed on CPU: without --sync-bn (BatchNorm statistics per process)")
+        model = nn.SyncBatchNorm.convert_sync_batchnorm(model)
+    model = model.to(dev)
     if recipe.channels_last:
         model = model.to(memory_format=torch.channels_last)
     optimizer = make_optimizer(model, recipe)
+    share, accum = micro_batches(recipe.batch_size, dist.world_size, batch_per_device)
+    forward = model
+    if dist.enabled:
+        from torch.nn.parallel import DistributedDataParallel
+
+        forward = DistributedDataParallel(
+            model, device_ids=[dev.index] if dev.type == "cuda" else None)
+        data.train.shard(dist.rank, dist.world_size)
+        data.test.shard(dist.rank, dist.world_size)
     iters = len(data.train)
     if iters == 0:
         raise UserError(f"batch_size={recipe.batch_size} is larger than the training set "
@@ -281,10 +324,14 @@ def train_run(design: Design, recipe: Recipe, data: LoadedData, seed: int, run_d
             os.replace(ckpt_path, bad)
             print(f"warning: checkpoint {ckpt_path} unreadable ({type(e).__name__}); moved to "
                   f"{bad.name}, training from scratch")
-            return train_run(design, recipe, data, seed, run_dir, device, progress, desc)
+            return train_run(design, recipe, data, seed, run_dir, device, progress, desc,
+                             dist, batch_per_device, sync_bn)
+    progress = progress and dist.is_main
     for epoch in range(start_epoch, recipe.epochs):
         model.train()
         data.train.set_epoch(epoch)
+        if dist.enabled:  # per-rank randomness (drop path, mixup), reproducible per epoch
+            torch.manual_seed(seed * 100_003 + epoch * 1_009 + dist.rank)
         loss_sum = torch.zeros((), device=dev)
         seen = 0
         t0 = time.perf_counter()
@@ -296,34 +343,44 @@ def train_run(design: Design, recipe: Recipe, data: LoadedData, seed: int, run_d
             x, targets = _mix(x, targets, recipe)
             if recipe.randaugment[0] > 0 or recipe.random_erasing > 0:
                 x = _randaugment_and_erase(x, recipe)
-            with torch.autocast(dev.type, torch.bfloat16, enabled=recipe.bf16):
-                logits = model(x)
-            loss = F.cross_entropy(logits.float(), targets)
             optimizer.zero_grad(set_to_none=True)
-            loss.backward()
+            for i, (xm, tm) in enumerate(zip(x.chunk(accum), targets.chunk(accum))):
+                # DDP averages gradients over ranks once, at the last micro-batch.
+                sync = (forward.no_sync() if dist.enabled and i < accum - 1
+                        else contextlib.nullcontext())
+                with sync:
+                    with torch.autocast(dev.type, torch.bfloat16, enabled=recipe.bf16):
+                        logits = forward(xm)
+                    loss = F.cross_entropy(logits.float(), tm)
+                    (loss / accum if accum > 1 else loss).backward()
+                loss_sum += loss.detach() * len(xm)
+                seen += len(xm)
             if recipe.grad_clip > 0:
                 nn.utils.clip_grad_norm_(model.parameters(), recipe.grad_clip)
             optimizer.step()
             scheduler.step()
             if ema is not None:
                 ema.update_parameters(model)
-            loss_sum += loss.detach() * len(y)
-            seen += len(y)
         epoch_seconds = time.perf_counter() - t0
         train_seconds += epoch_seconds
-        train_loss = loss_sum.item() / max(seen, 1)  # one sync per epoch
+        totals = dist.all_reduce_sum(torch.stack([loss_sum.double().cpu(),
+                                                  torch.tensor(float(seen))]).to(dev))
+        train_loss = totals[0].item() / max(totals[1].item(), 1)  # one sync per epoch
+        seen = int(totals[1].item())
         if not math.isfinite(train_loss):
             raise TrainingDiverged(f"loss is {train_loss} in epoch {epoch + 1}")
         eval_model = ema.module if ema is not None else model
-        top1, top5 = evaluate(eval_model, data.test, dev, recipe.bf16)
+        top1, top5 = evaluate(eval_model, data.test, dev, recipe.bf16, dist)
         history.append({"epoch": epoch + 1, "train_loss": train_loss, "test_top1": top1,
                         "test_top5": top5, "lr": optimizer.param_groups[0]["lr"],
                         "epoch_seconds": epoch_seconds, "img_per_s": seen / epoch_seconds})
-        _atomic_save({"model": model.state_dict(), "optimizer": optimizer.state_dict(),
-                      "scheduler": scheduler.state_dict(),
-                      "ema": ema.state_dict() if ema is not None else None,
-                      "rng": _rng_state(), "history": history, "epoch": epoch + 1,
-                      "train_seconds": train_seconds}, ckpt_path)
+        dist.barrier()  # nobody starts the next epoch before the checkpoint is written
+        if dist.is_main:
+            _atomic_save({"model": model.state_dict(), "optimizer": optimizer.state_dict(),
+                          "scheduler": scheduler.state_dict(),
+                          "ema": ema.state_dict() if ema is not None else None,
+                          "rng": _rng_state(), "history": history, "epoch": epoch + 1,
+                          "train_seconds": train_seconds}, ckpt_path)
     last = history[-1]
     c = costs(design, resolution=data_resolution(data), num_classes=data.num_classes,
               in_chans=_in_chans(data), with_fvcore=False)

@@ -1,0 +1,157 @@
+"""Bad input through the real CLI: one clear error line, exit code != 0, results untouched."""
+
+import gzip
+import hashlib
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from ablations.__main__ import main
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="module")
+def results(tmp_path_factory):
+    """A results folder with one finished smoke run, and some bad input files."""
+    out = tmp_path_factory.mktemp("res")
+    assert main(["run", "--preset", "smoke", "--steps=12", "--out", str(out / "r"),
+                 "--no-progress", "--device", "cpu"]) == 0
+    files = out / "files"
+    files.mkdir()
+    (files / "unknown_toggle.yaml").write_text(
+        "name: c\nstart: resnet50\nsteps:\n  - {name: s, changes: {kernal_size: 7}}\n")
+    (files / "unknown_key.yaml").write_text(
+        "name: c\nstart: resnet50\ncolour: red\nsteps:\n  - {name: s, changes: {kernel_size: 7}}\n")
+    (files / "code.yaml").write_text("!!python/object/apply:os.system ['touch /tmp/pwned']\n")
+    (files / "bad_value.yaml").write_text(
+        "name: c\nstart: resnet50\nsteps:\n  - {name: s, changes: {kernel_size: 4}}\n")
+    (files / "escape.yaml").write_text(
+        "name: ../../etc\nstart: resnet50\nsteps:\n  - {name: s, changes: {kernel_size: 7}}\n")
+    (files / "not_yaml.yaml").write_text("steps: [unclosed\n")
+    (files / "bad.toml").write_text("name = \n")
+    half = files / "half-fashion"
+    half.mkdir()
+    with gzip.open(half / "t10k-images-idx3-ubyte.gz", "wb") as f:
+        f.write(b"\x00\x00\x08\x03" + (10000).to_bytes(4, "big") + (28).to_bytes(4, "big") * 2
+                + b"\x00" * 1000)  # header promises 10,000 images; 1,000 bytes follow
+    with gzip.open(half / "t10k-labels-idx1-ubyte.gz", "wb") as f:
+        f.write(b"\x00\x00\x08\x01" + (10000).to_bytes(4, "big") + b"\x00" * 10000)
+    (files / "empty-folder").mkdir()
+    (files / "a-file").write_text("not a folder")
+    return out
+
+
+def _tree_digest(folder: Path) -> str:
+    h = hashlib.sha256()
+    for p in sorted(folder.rglob("*")):
+        if p.is_file() and p.name != ".lock":
+            h.update(str(p.relative_to(folder)).encode())
+            h.update(p.read_bytes())
+    return h.hexdigest()
+
+
+# (argv, a piece of the message that must be in the error line). {r}: the results folder,
+# {f}: the folder of bad files.
+CASES = [
+    (["run", "--chain", "nope"], "invalid choice: 'nope'"),
+    (["run", "--preset", "nope"], "invalid choice: 'nope'"),
+    (["run", "--steps", "nope"], "'nope'"),
+    (["run", "--steps=99"], "99"),
+    (["run", "--dataset", "nope"], "nope"),
+    (["run", "--set", "nope=1"], "unknown field(s) nope"),
+    (["run", "--set", "epochs"], "expected key=value"),
+    (["run", "--set", "width_multiplier=-1"], "width_multiplier"),
+    (["run", "--recipe-set", "optimizer=adam"], "recipe.optimizer='adam'"),
+    (["run", "--recipe-set", "lr=-1"], "lr"),
+    (["run", "--recipe-set", "lr=fast"], "recipe.lr='fast'"),
+    (["run", "--recipe-set", "nope=1"], "unknown field(s) nope"),
+    (["run", "--design", "nope"], "invalid choice: 'nope'"),
+    (["run", "--design", "custom"], "--custom"),
+    (["run", "--design", "custom", "--custom", "{f}/missing.yaml"], "missing.yaml"),
+    (["run", "--design", "custom", "--custom", "{f}/unknown_toggle.yaml"], "kernal_size"),
+    (["run", "--design", "custom", "--custom", "{f}/unknown_key.yaml"], "colour"),
+    (["run", "--design", "custom", "--custom", "{f}/code.yaml"], "code.yaml"),
+    (["run", "--design", "custom", "--custom", "{f}/bad_value.yaml"], "kernel_size"),
+    (["run", "--design", "custom", "--custom", "{f}/escape.yaml"], "name='../../etc'"),
+    (["run", "--design", "custom", "--custom", "{f}/not_yaml.yaml"], "not_yaml.yaml"),
+    (["run", "--design", "custom", "--custom", "{f}/bad.toml"], "bad.toml"),
+    (["run", "--design", "sweep", "--sweep", "nope=1,2"], "nope"),
+    (["run", "--design", "sweep", "--sweep", "kernel_size=4,6"], "kernel_size"),
+    (["run", "--design", "sweep"], "--sweep"),
+    (["run", "--seeds", "0"], "0 must be >= 1"),
+    (["run", "--epochs", "-1"], "-1 must be >= 1"),
+    (["run", "--threads", "0"], "--threads=0"),
+    (["run", "--sync-bn", "--device", "cpu"], "--sync-bn needs GPUs"),
+    (["run", "--nproc", "2", "--launcher", "local"], "--nproc and --launcher"),
+    (["run", "--batch-per-device", "5"], "--batch-per-device=5"),
+    (["run", "--launcher", "slurm"], "--partition"),
+    (["run", "--dataset", "imagefolder", "--data-dir", "{f}/empty-folder"], "empty-folder"),
+    (["run", "--dataset", "fashion-mnist", "--data-dir", "{f}/half-fashion"], "half-fashion"),
+    (["run", "--out", "{f}/a-file/sub"], "not writable"),
+    (["show", "--out", "{f}/nowhere"], "no results"),
+    (["plot", "--out", "{f}/nowhere"], "no results"),
+    (["costs", "--preset", "nope"], "nope"),
+    (["costs", "--resolution", "0"], "0 must be >= 1"),
+    (["diagram", "--step", "nope"], "nope"),
+    (["diagram", "--preset", "nope"], "nope"),
+    (["compare", "{f}/nowhere"], "no results"),
+    (["bench", "--mode", "fly"], "--mode='fly'"),
+    (["bench", "--preset", "nope"], "nope"),
+    (["bench", "--tag", "../../x"], "--tag='../../x'"),
+    (["bench", "--device", "cuda"], "no CUDA device"),
+    (["bench-plot", "--csv", "{f}/nowhere.csv"], "no such file"),
+]
+
+
+def test_at_least_thirty_cases():
+    assert len(CASES) >= 30
+
+
+@pytest.mark.parametrize("argv,message", CASES, ids=[" ".join(c[0])[:60] for c in CASES])
+def test_bad_input_gives_one_clear_line(results, argv, message, capsys):
+    r, f = results / "r", results / "files"
+    argv = [a.format(r=r, f=f) for a in argv]
+    if argv[0] == "run" and "--out" not in argv:
+        argv += ["--out", str(r), "--preset", "smoke"] if "--preset" not in argv else ["--out", str(r)]
+    before = _tree_digest(r)
+    try:
+        code = main(argv + (["--no-progress"] if argv[0] == "run" else []))
+    except SystemExit as e:  # argparse's own errors
+        code = e.code
+    err = capsys.readouterr().err
+    assert code not in (0, None)
+    assert "Traceback" not in err
+    lines = [line for line in err.strip().splitlines() if line.startswith(("error", "python -m"))
+             or "error:" in line]
+    assert len(lines) == 1, err
+    assert message in lines[0], err
+    assert _tree_digest(r) == before  # finished results untouched
+    assert not os.path.exists("/tmp/pwned")
+
+
+def test_a_corrupted_results_table_is_moved_aside_not_overwritten(results, capsys):
+    r = results / "corrupt"
+    shutil.copytree(results / "r", r)
+    labels = r / "labels.jsonl"
+    broken = labels.read_text()[:-20]  # a half-written last line
+    labels.write_text(broken)
+    assert main(["show", "--out", str(r)]) == 2
+    err = capsys.readouterr().err
+    assert "moved to labels.corrupt" in err and "Traceback" not in err
+    assert (r / "labels.corrupt").read_text() == broken  # kept, byte for byte
+    assert all((p / "result.json").exists() for p in (r / "runs").iterdir())
+
+
+def test_a_real_subprocess_prints_no_traceback(results):
+    # The console entry point as a user runs it, not only main() in-process.
+    proc = subprocess.run([sys.executable, "-m", "ablations", "run", "--preset", "smoke",
+                           "--recipe-set", "optimizer=adam", "--out", str(results / "r")],
+                          capture_output=True, text=True, cwd=ROOT, timeout=120)
+    assert proc.returncode == 2
+    assert proc.stderr.strip().splitlines() == [
+        "error: recipe.optimizer='adam'; allowed: sgd, adamw"]

@@ -1,0 +1,106 @@
+"""Data parallel training with 2 gloo processes (torchrun), gradient accumulation, submitit."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from ablations import distributed
+from ablations.__main__ import main
+from ablations.errors import UserError
+
+ROOT = Path(__file__).resolve().parent.parent
+# ConvNeXt-T (LayerNorm): per-process batches give the same gradients as one big batch.
+BASE = ["run", "--preset", "smoke", "--steps=12", "--no-progress", "--device", "cpu",
+        "--threads", "1"]
+
+
+def _cli(args, env_extra=None):
+    env = {**os.environ, "OMP_NUM_THREADS": "1", **(env_extra or {})}
+    return subprocess.run([sys.executable, "-m", "ablations", *args], capture_output=True,
+                          text=True, cwd=ROOT, env=env, timeout=300)
+
+
+def _history(out: Path) -> pd.DataFrame:
+    (run,) = list((out / "runs").iterdir())
+    return pd.read_csv(run / "history.csv")
+
+
+def test_two_gloo_processes_match_one_process(tmp_path):
+    one, two = tmp_path / "one", tmp_path / "two"
+    p1 = _cli(BASE + ["--out", str(one)])
+    assert p1.returncode == 0, p1.stderr
+    p2 = _cli(BASE + ["--out", str(two), "--nproc", "2"])
+    assert p2.returncode == 0, p2.stderr[-3000:]
+    # written once, by rank 0
+    labels = (two / "labels.jsonl").read_text().splitlines()
+    assert len(labels) == 1
+    assert len(pd.read_csv(two / "results.csv")) == 1
+    assert p2.stdout.count("separate-downsampling s0: top-1") == 1
+    h1, h2 = _history(one), _history(two)
+    assert len(h1) == len(h2) == 2
+    # same global batch, same data order: same training within float tolerance
+    for col in ("train_loss", "test_top1", "test_top5"):
+        assert h2[col].tolist() == pytest.approx(h1[col].tolist(), rel=2e-3, abs=1e-3), col
+    r1 = json.loads(next((one / "runs").iterdir()).joinpath("result.json").read_text())
+    r2 = json.loads(next((two / "runs").iterdir()).joinpath("result.json").read_text())
+    assert r1["config_hash"] == r2["config_hash"]  # the number of processes is not a config
+
+
+def test_gradient_accumulation_matches_the_full_batch(tmp_path):
+    full, acc = tmp_path / "full", tmp_path / "acc"
+    assert main(BASE + ["--out", str(full)]) == 0
+    assert main(BASE + ["--out", str(acc), "--batch-per-device", "8"]) == 0  # 4 micro-batches
+    h1, h2 = _history(full), _history(acc)
+    assert h2["train_loss"].tolist() == pytest.approx(h1["train_loss"].tolist(), rel=2e-3)
+    assert h2["test_top1"].tolist() == pytest.approx(h1["test_top1"].tolist(), abs=1e-3)
+
+
+def test_micro_batches_split_exactly():
+    assert distributed.micro_batches(4096, 8, None) == (512, 1)
+    assert distributed.micro_batches(4096, 8, 128) == (512, 4)
+    with pytest.raises(UserError, match="multiple of 3"):
+        distributed.micro_batches(4096, 3, None)
+    with pytest.raises(UserError, match="--batch-per-device=100"):
+        distributed.micro_batches(4096, 8, 100)
+
+
+def test_single_process_context_without_torchrun(monkeypatch):
+    monkeypatch.delenv("WORLD_SIZE", raising=False)
+    ctx = distributed.from_environment("cpu")
+    assert ctx.world_size == 1 and ctx.is_main and not ctx.enabled
+
+
+def test_submitit_local_launcher_runs_each_step_once(tmp_path, capsys):
+    pytest.importorskip("submitit")
+    out = tmp_path / "res"
+    args = ["run", "--preset", "smoke", "--steps=0,12", "--out", str(out), "--no-progress",
+            "--launcher", "local", "--threads", "1"]
+    assert main(args) == 0
+    printed = capsys.readouterr().out
+    assert printed.count("ok, top-1") == 2
+    df = pd.read_csv(out / "results.csv")
+    assert sorted(df.step_name) == ["modern-recipe", "separate-downsampling"]
+    assert (df.status == "ok").all()
+    assert any((out / "jobs").iterdir())  # submitit's logs
+    # nothing left to do: no job is submitted again
+    assert main(args) == 0
+    assert "nothing to submit" in capsys.readouterr().out
+
+
+def test_submitit_job_resubmits_itself_on_preemption(tmp_path):
+    submitit = pytest.importorskip("submitit")
+    from ablations.launch import RunJob
+    from ablations import runner
+    from ablations.recipe import run_preset
+    from models.roadmap import chain
+
+    run = runner.plan("c", [chain("resnet50-to-convnext-t")[-1]], run_preset("smoke"), [0])[0]
+    job = RunJob(run, str(tmp_path), None, "cpu", None, False, 1)
+    again = job.checkpoint()
+    assert isinstance(again, submitit.helpers.DelayedSubmission)
+    assert again.function is job  # the same run: it resumes from its epoch checkpoint
