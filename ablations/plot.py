@@ -201,6 +201,8 @@ def order_figure(df: pd.DataFrame, path: Path, chain_name: str) -> list[Path]:
             - removed.get(f"without-{s.name}", float("nan")),
         })
     table = pd.DataFrame(rows).set_index("change")
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    table.round(3).to_csv(Path(path).with_suffix(".csv"))  # the numbers behind the bars
     fig, ax = plt.subplots(figsize=(9, 0.45 * len(table) + 1.5))
     table.iloc[::-1].plot.barh(ax=ax, width=0.8, color=["#4c72b0", "#dd8452", "#55a868"])
     ax.axvline(0, color="black", lw=0.8)
@@ -208,7 +210,7 @@ def order_figure(df: pd.DataFrame, path: Path, chain_name: str) -> list[Path]:
     ax.set_ylabel("")
     ax.set_title(f"Effect of each change: in the chain, alone, and removed ({chain_name})",
                  fontsize=10)
-    ax.legend(fontsize=8, loc="lower right")
+    ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.1), ncol=3)
     ax.grid(alpha=0.3, axis="x")
     return _save(fig, path)
 
