@@ -291,7 +291,8 @@ def bench(candidates: list[Candidate], setting: Setting, windows: int = 5,
 
     Each candidate is warmed up (``warmup`` iterations, more when compiling), then timed in
     ``windows`` rounds; in each round every candidate runs ``iterations`` steps, chosen once
-    so that a window lasts at least ``min_window_s``. Throughput is the median window.
+    so that a window lasts at least ``min_window_s``, in an order rotated every round.
+    Throughput is the median window.
     """
     if not candidates:
         raise UserError("bench: nothing to measure (no steps and no references)")
@@ -307,7 +308,10 @@ def bench(candidates: list[Candidate], setting: Setting, windows: int = 5,
         timed.append(t)
     samples: dict[str, list[float]] = {c.label: [] for c in candidates}
     for w in range(windows):
-        for t in timed:
+        # Rotate the order every window, so that no model always follows the same one
+        # (caches, allocator state and clock boosts then favour nobody on average).
+        shift = w % len(timed)
+        for t in timed[shift:] + timed[:shift]:
             samples[t.cand.label].append(t.run(t.iterations) / t.iterations)
         log(f"  window {w + 1}/{windows} done")
     rows = []

@@ -60,6 +60,8 @@ class Recipe:
     """EMA decay of the weights (0 = off; the paper turns it off for the roadmap)."""
     bf16: bool = False
     channels_last: bool = True
+    compile: bool = False
+    """torch.compile the model for training (same math; pays off on GPUs for long runs)."""
     grad_clip: float = 0.0
 
     def __post_init__(self) -> None:

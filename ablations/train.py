@@ -59,8 +59,14 @@ class LoadedData:
 
 
 def load_data(spec: DataSpec, data_dir: str | None, batch_size: int, eval_batch_size: int,
-              seed: int, recipe: Recipe, workers: int = 0) -> LoadedData:
-    """Build train/test loaders for ``spec``."""
+              seed: int, recipe: Recipe, workers: int | None = None) -> LoadedData:
+    """Build train/test loaders for ``spec``.
+
+    In-memory data sets are decoded once and batched from tensors; image folders are read
+    by ``workers`` DataLoader processes (default: up to 8, one per core).
+    """
+    if workers is None:
+        workers = min(8, os.cpu_count() or 1)
     if spec.dataset == "imagefolder":
         train_set = datasets.image_folder(data_dir, "train", spec.resolution, train=True)
         test_set = datasets.image_folder(data_dir, "test", spec.resolution, train=False)
@@ -180,8 +186,10 @@ def lr_factor(recipe: Recipe, iteration: int, iters_per_epoch: int) -> float:
 
 
 def _soft_targets(y: torch.Tensor, num_classes: int, smoothing: float) -> torch.Tensor:
+    # Built where the labels are: no host round trip (and no sync) per step on a GPU.
     off = smoothing / num_classes
-    return torch.full((len(y), num_classes), off).scatter_(1, y.view(-1, 1), 1 - smoothing + off)
+    return torch.full((len(y), num_classes), off, device=y.device).scatter_(
+        1, y.view(-1, 1), 1 - smoothing + off)
 
 
 def _mix(x: torch.Tensor, targets: torch.Tensor, recipe: Recipe) -> tuple[torch.Tensor, torch.Tensor]:
@@ -228,18 +236,19 @@ def evaluate(model: nn.Module, loader, device: torch.device, bf16: bool = False,
              dist: DistContext = SINGLE) -> tuple[float, float]:
     """Top-1 and top-5 accuracy (%) of ``model`` on ``loader`` (counts summed over ranks)."""
     model.eval()
-    correct1 = torch.zeros((), dtype=torch.long)
-    correct5 = torch.zeros((), dtype=torch.long)
+    correct1 = torch.zeros((), dtype=torch.long, device=device)
+    correct5 = torch.zeros((), dtype=torch.long, device=device)
     n = 0
     with torch.no_grad(), torch.autocast(device.type, torch.bfloat16, enabled=bf16):
         for x, y in loader:
             x, y = x.to(device, non_blocking=True), y.to(device, non_blocking=True)
             top = model(x).topk(min(5, model.head.fc.out_features), dim=1).indices
             hit = top == y.view(-1, 1)
-            correct1 += hit[:, 0].sum().cpu()
-            correct5 += hit.any(dim=1).sum().cpu()
+            correct1 += hit[:, 0].sum()  # counted on the device: one sync at the end
+            correct5 += hit.any(dim=1).sum()
             n += len(y)
-    counts = dist.all_reduce_sum(torch.stack([correct1, correct5, torch.tensor(n)]).to(device))
+    counts = dist.all_reduce_sum(torch.stack([correct1, correct5,
+                                              torch.tensor(n, device=device)]))
     c1, c5, n = (int(v) for v in counts.tolist())
     return 100.0 * c1 / max(n, 1), 100.0 * c5 / max(n, 1)
 
@@ -251,7 +260,16 @@ def _atomic_save(obj: Any, path: Path) -> None:
 
 
 def _rng_state() -> dict[str, Any]:
-    return {"torch": torch.get_rng_state()}
+    state = {"torch": torch.get_rng_state()}
+    if torch.cuda.is_available() and torch.cuda.is_initialized():
+        state["cuda"] = torch.cuda.get_rng_state_all()
+    return state
+
+
+def _set_rng_state(state: dict[str, Any]) -> None:
+    torch.set_rng_state(state["torch"])
+    if state.get("cuda") is not None and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(state["cuda"])
 
 
 def train_run(design: Design, recipe: Recipe, data: LoadedData, seed: int, run_dir: Path,
@@ -285,7 +303,7 @@ def train_run(design: Design, recipe: Recipe, data: LoadedData, seed: int, run_d
         model = model.to(memory_format=torch.channels_last)
     optimizer = make_optimizer(model, recipe)
     share, accum = micro_batches(recipe.batch_size, dist.world_size, batch_per_device)
-    forward = model
+    forward: nn.Module = model
     if dist.enabled:
         from torch.nn.parallel import DistributedDataParallel
 
@@ -293,6 +311,8 @@ def train_run(design: Design, recipe: Recipe, data: LoadedData, seed: int, run_d
             model, device_ids=[dev.index] if dev.type == "cuda" else None)
         data.train.shard(dist.rank, dist.world_size)
         data.test.shard(dist.rank, dist.world_size)
+    if recipe.compile:
+        forward = torch.compile(forward)
     iters = len(data.train)
     if iters == 0:
         raise UserError(f"batch_size={recipe.batch_size} is larger than the training set "
@@ -315,7 +335,7 @@ def train_run(design: Design, recipe: Recipe, data: LoadedData, seed: int, run_d
             scheduler.load_state_dict(state["scheduler"])
             if ema is not None and state.get("ema") is not None:
                 ema.load_state_dict(state["ema"])
-            torch.set_rng_state(state["rng"]["torch"])
+            _set_rng_state(state["rng"])
             history = list(state["history"])
             start_epoch = int(state["epoch"])
             train_seconds = float(state.get("train_seconds", 0.0))
@@ -339,7 +359,7 @@ def train_run(design: Design, recipe: Recipe, data: LoadedData, seed: int, run_d
                    leave=False, disable=not progress, dynamic_ncols=True)
         for x, y in bar:
             x, y = x.to(dev, non_blocking=True), y.to(dev, non_blocking=True)
-            targets = _soft_targets(y.cpu(), data.num_classes, recipe.label_smoothing).to(dev)
+            targets = _soft_targets(y, data.num_classes, recipe.label_smoothing)
             x, targets = _mix(x, targets, recipe)
             if recipe.randaugment[0] > 0 or recipe.random_erasing > 0:
                 x = _randaugment_and_erase(x, recipe)
@@ -374,13 +394,13 @@ def train_run(design: Design, recipe: Recipe, data: LoadedData, seed: int, run_d
         history.append({"epoch": epoch + 1, "train_loss": train_loss, "test_top1": top1,
                         "test_top5": top5, "lr": optimizer.param_groups[0]["lr"],
                         "epoch_seconds": epoch_seconds, "img_per_s": seen / epoch_seconds})
-        dist.barrier()  # nobody starts the next epoch before the checkpoint is written
         if dist.is_main:
             _atomic_save({"model": model.state_dict(), "optimizer": optimizer.state_dict(),
                           "scheduler": scheduler.state_dict(),
                           "ema": ema.state_dict() if ema is not None else None,
                           "rng": _rng_state(), "history": history, "epoch": epoch + 1,
                           "train_seconds": train_seconds}, ckpt_path)
+        dist.barrier()  # nobody starts the next epoch before the checkpoint is written
     last = history[-1]
     c = costs(design, resolution=data_resolution(data), num_classes=data.num_classes,
               in_chans=_in_chans(data), with_fvcore=False)
