@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import argparse
-import re
 import sys
 
-from .errors import UserError
+from .errors import UserError, check_file_name
 
 
 def _costs(args: argparse.Namespace) -> None:
@@ -62,13 +61,11 @@ def _run(args: argparse.Namespace) -> None:
     import os
 
     from . import runner
-    from .distributed import from_environment, relaunch_with_torchrun
+    from .distributed import check_sync_bn, from_environment, micro_batches, relaunch_with_torchrun
     from .recipe import run_preset
     from .report import summary_table
 
-    if args.sync_bn and not str(args.device).startswith("cuda"):
-        raise UserError("--sync-bn needs GPUs (torch's SyncBatchNorm runs on CUDA only); "
-                        "allowed on CPU: without --sync-bn (BatchNorm statistics per process)")
+    check_sync_bn(args.sync_bn, args.device)
     if args.launcher != "none" and args.nproc:
         raise UserError("--nproc and --launcher: choose one (a launched job sets its own "
                         "processes with --gpus-per-node)")
@@ -104,8 +101,6 @@ def _run(args: argparse.Namespace) -> None:
             steps = [s for s in steps if s.name in wanted or str(s.index) in wanted]
     seeds = list(range(args.seeds))
     runs = runner.plan(study, steps, preset, seeds, recipe_changes)
-    from .distributed import micro_batches
-
     world = args.nproc or int(os.environ.get("WORLD_SIZE", "1"))
     for r in runs:  # the global batch must split exactly, checked before anything starts
         micro_batches(r.recipe.batch_size, world, args.batch_per_device)
@@ -208,9 +203,8 @@ def _bench(args: argparse.Namespace) -> None:
                               compile=args.compile, device=args.device)
                 for m in _choices(args.mode, bench.MODES, "--mode")
                 for d in _choices(args.dtype, bench.DTYPES, "--dtype")]
-    if args.tag is not None and not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}", args.tag):
-        raise UserError(f"--tag={args.tag!r}; allowed: letters, digits, '.', '_', '-' (it "
-                        "names files inside --out)")
+    if args.tag is not None:
+        check_file_name(args.tag, "--tag")
     if args.device.startswith("cuda") and not _cuda():
         raise UserError(f"--device={args.device}: no CUDA device here; allowed: cpu")
     with bench.threads(args.threads):

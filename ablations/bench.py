@@ -319,8 +319,7 @@ def bench(candidates: list[Candidate], setting: Setting, windows: int = 5,
         cand = t.cand
         seconds = statistics.median(samples[cand.label])
         model = t.model_eager
-        with cand.context():
-            gflops = paper_gflops(_meta_copy(cand), setting.resolution)
+        gflops = paper_gflops(_meta_copy(cand), setting.resolution)
         rows.append({
             "model": cand.label, "kind": cand.kind, "step": cand.step_index,
             "step_name": cand.step_name, "plain_convs": cand.plain_convs,

@@ -11,15 +11,13 @@ trained in any study is not trained again) and the plots treat them alike.
 
 from __future__ import annotations
 
-import re
-
 from pathlib import Path
 from typing import Any
 
 from models import FIELDS, Design, preset
 from models.roadmap import Step, chain
 
-from .errors import UserError
+from .errors import UserError, check_file_name
 
 STUDIES = ("chain", "one-at-a-time", "leave-one-out", "custom", "sweep")
 
@@ -89,9 +87,7 @@ def custom_chain(spec: dict[str, Any]) -> list[Step]:
         raise UserError(f"custom chain: unknown key(s) {', '.join(unknown)}; allowed: "
                         f"{', '.join(sorted(allowed))}")
     name = str(spec.get("name", "custom"))
-    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}", name):
-        raise UserError(f"custom chain: name={name!r}; allowed: up to 64 letters, digits, "
-                        "'.', '_', '-' (it becomes part of file names)")
+    check_file_name(name, "custom chain: name")
     start = spec.get("start", "resnet50")
     try:
         design = preset(start) if isinstance(start, str) else Design.from_dict(dict(start))

@@ -76,6 +76,13 @@ def device_for(ctx: DistContext, device: str) -> str:
     return device
 
 
+def check_sync_bn(sync_bn: bool, device: str) -> None:
+    """SyncBatchNorm is CUDA-only in torch: say so before anything starts."""
+    if sync_bn and not str(device).startswith("cuda"):
+        raise UserError("--sync-bn needs GPUs (torch's SyncBatchNorm runs on CUDA only); "
+                        "allowed on CPU: without --sync-bn (BatchNorm statistics per process)")
+
+
 def micro_batches(global_batch: int, world_size: int, batch_per_device: int | None) -> tuple[int, int]:
     """(per-rank share of a global batch, gradient-accumulation steps per optimizer step).
 

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import UserError
-from .runner import PlannedRun, check_writable
+from .runner import PlannedRun, check_writable, is_done
 from .store import Store
 
 
@@ -88,8 +88,7 @@ def launch(runs: list[PlannedRun], args: argparse.Namespace) -> list[Any]:
     """
     store = Store(args.out)
     check_writable(store.root)
-    todo = [r for r in runs if store.finished(r.hash) is None
-            or (args.retry_failed and store.finished(r.hash).get("status") == "failed")]
+    todo = [r for r in runs if not is_done(store.finished(r.hash), args.retry_failed)]
     if not todo:
         print(f"all {len(runs)} runs are stored in {args.out}; nothing to submit")
         return []

@@ -119,13 +119,13 @@ def execute(runs: list[PlannedRun], out_dir: str | Path, data_dir: str | None = 
     commit = git_commit()
     rows = []
     stored = {r.hash: store.finished(r.hash) for r in runs}  # read each result once
-    todo = [r for r in runs if not _is_done(stored[r.hash], retry_failed)]
+    todo = [r for r in runs if not is_done(stored[r.hash], retry_failed)]
     bar = tqdm(total=len(todo), desc="runs", disable=not progress or not todo,
                dynamic_ncols=True)
     for run in runs:
         h = run.hash
         result = stored[h]
-        if _is_done(result, retry_failed):
+        if is_done(result, retry_failed):
             row = _label(run, result)
             if dist.is_main:
                 store.add_label(row)
@@ -190,7 +190,7 @@ def check_writable(root: Path, min_free_mb: float = 200.0) -> None:
                         f"allowed: at least {min_free_mb:.0f} MiB (checkpoints and results)")
 
 
-def _is_done(result: dict[str, Any] | None, retry_failed: bool) -> bool:
+def is_done(result: dict[str, Any] | None, retry_failed: bool) -> bool:
     """A stored result counts as done unless it failed and failures are to be retried."""
     return result is not None and not (retry_failed and result.get("status") == "failed")
 

@@ -24,7 +24,7 @@ from torch import nn
 from models import Design, build, costs
 
 from . import data as datasets
-from .distributed import SINGLE, DistContext, micro_batches
+from .distributed import SINGLE, DistContext, check_sync_bn, micro_batches
 from .errors import UserError
 from .recipe import Recipe
 
@@ -294,15 +294,13 @@ def train_run(design: Design, recipe: Recipe, data: LoadedData, seed: int, run_d
     model = build(design, num_classes=data.num_classes, in_chans=_in_chans(data),
                   zero_init_residual=recipe.zero_init_residual)
     if sync_bn and dist.enabled:
-        if dev.type != "cuda":
-            raise UserError("--sync-bn needs GPUs (torch's SyncBatchNorm runs on CUDA only); "
-                            "allowed on CPU: without --sync-bn (BatchNorm statistics per process)")
+        check_sync_bn(sync_bn, dev.type)
         model = nn.SyncBatchNorm.convert_sync_batchnorm(model)
     model = model.to(dev)
     if recipe.channels_last:
         model = model.to(memory_format=torch.channels_last)
     optimizer = make_optimizer(model, recipe)
-    share, accum = micro_batches(recipe.batch_size, dist.world_size, batch_per_device)
+    _, accum = micro_batches(recipe.batch_size, dist.world_size, batch_per_device)
     forward: nn.Module = model
     if dist.enabled:
         from torch.nn.parallel import DistributedDataParallel
@@ -383,10 +381,10 @@ def train_run(design: Design, recipe: Recipe, data: LoadedData, seed: int, run_d
                 ema.update_parameters(model)
         epoch_seconds = time.perf_counter() - t0
         train_seconds += epoch_seconds
-        totals = dist.all_reduce_sum(torch.stack([loss_sum.double().cpu(),
-                                                  torch.tensor(float(seen))]).to(dev))
-        train_loss = totals[0].item() / max(totals[1].item(), 1)  # one sync per epoch
-        seen = int(totals[1].item())
+        totals = dist.all_reduce_sum(torch.stack([loss_sum.double(),
+                                                  loss_sum.new_tensor(seen, dtype=torch.float64)]))
+        loss_total, seen_total = totals.tolist()  # one sync per epoch
+        train_loss, seen = loss_total / max(seen_total, 1), int(seen_total)
         if not math.isfinite(train_loss):
             raise TrainingDiverged(f"loss is {train_loss} in epoch {epoch + 1}")
         eval_model = ema.module if ema is not None else model

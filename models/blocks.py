@@ -220,13 +220,13 @@ def conv_unit(
 
     The conv carries a bias unless a BatchNorm follows it (the bias would be cancelled).
     """
-    bias = not (norm and design.norm == "batch")
+    batch_norm_follows = norm and design.norm == "batch"
     layers: OrderedDict[str, nn.Module] = OrderedDict()
     layers["conv"] = Conv(
         in_ch, out_ch, kernel_size, stride=stride, padding=kernel_size // 2, groups=groups,
-        bias=bias,
+        bias=not batch_norm_follows,
     )
-    layers["conv"].matmul_on_gpu = not (norm and design.norm == "batch")
+    layers["conv"].matmul_on_gpu = not batch_norm_follows
     if norm:
         layers["norm"] = make_norm(design, out_ch)
     if act:

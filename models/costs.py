@@ -17,7 +17,6 @@ import torch
 from torch.utils.flop_counter import FlopCounterMode
 
 from .blocks import plain_convolutions
-
 from .design import Design
 from .network import build
 
