@@ -6,6 +6,7 @@ import argparse
 import sys
 
 from .errors import UserError, check_file_name
+from .parallel import _without_option
 
 
 def _costs(args: argparse.Namespace) -> None:
@@ -110,6 +111,11 @@ def _run(args: argparse.Namespace) -> None:
 
         launch(runs, args)
         return
+    if args.jobs > 1 and int(os.environ.get("WORLD_SIZE", "1")) <= 1:
+        from .parallel import default_threads, run_workers
+
+        run_workers(runs, args.argv, args.jobs, args.threads or default_threads(args.jobs),
+                    args.seeds, args.preset, args.out, progress=not args.no_progress)
     dist = from_environment(args.device)
     df = runner.execute(runs, args.out, args.data_dir, args.device,
                         progress=not args.no_progress, retry_failed=args.retry_failed,
@@ -143,6 +149,48 @@ def _show(args: argparse.Namespace) -> None:
     df = load(args.out)
     table = summary_table(df)
     _print_table(table, args.format)
+    if args.format == "table":
+        _print_stats(df, args.out)
+
+
+def _stats(args: argparse.Namespace) -> None:
+    from . import stats
+    from .store import Store, load
+
+    df = load(args.out)
+    table = stats.all_stats(df, Store(args.out))
+    if args.format != "table":
+        _print_table(table, args.format)
+        return
+    _print_stats(df, args.out, table)
+    if args.write:
+        print(f"wrote {stats.write_stats(df, args.out)}")
+
+
+def _print_stats(df, out: str, table=None) -> None:
+    """Per-comparison statistics, agreement with the paper, and where the rows come from."""
+    import pandas as pd
+
+    from . import stats
+    from .store import NUMERICS_VERSION, Store
+
+    if table is None:
+        table = stats.all_stats(df, Store(out))
+    with pd.option_context("display.width", 250, "display.max_colwidth", 60):
+        for (study, preset), part in table.groupby(["study", "preset"], sort=False):
+            print(f"\n{study} ({preset}): paired differences over seeds, top-1 points")
+            print(stats.format_stats(part).to_string(index=False))
+            a = stats.paper_agreement(df, study, preset)
+            if a["steps"] >= 3 and a["seeds"]:
+                print(f"agreement with the paper: Spearman {a['spearman']:+.2f} "
+                      f"[{a['spearman_lo']:+.2f}, {a['spearman_hi']:+.2f}] (95%, seeds "
+                      f"resampled), signs agree in {a['signs_agree']}/{a['steps']} steps")
+    prov = stats.provenance(df, NUMERICS_VERSION)
+    commits = ", ".join(f"{c} ({n})" for c, n in prov["commits"].items())
+    print(f"\nrows: {prov['rows']} from commit(s) {commits}; numerics version "
+          f"{NUMERICS_VERSION}" + (f"; STALE: {prov['stale']} rows from another numerics "
+                                  "version (today's code would not reproduce them: rerun)"
+                                  if prov["stale"] else ""))
 
 
 def _compare(args: argparse.Namespace) -> None:
@@ -237,19 +285,6 @@ def _bench_plot(args: argparse.Namespace) -> None:
         print(f"wrote {p}")
 
 
-def _without_option(argv: list[str], flag: str) -> list[str]:
-    """``argv`` without ``flag VALUE`` / ``flag=VALUE``."""
-    out, skip = [], False
-    for a in argv:
-        if skip:
-            skip = False
-        elif a == flag:
-            skip = True
-        elif not a.startswith(flag + "="):
-            out.append(a)
-    return out
-
-
 def _choices(text: str, allowed: tuple[str, ...], flag: str) -> list[str]:
     values = [v.strip() for v in text.split(",") if v.strip()]
     bad = [v for v in values if v not in allowed]
@@ -330,7 +365,11 @@ def make_parser() -> argparse.ArgumentParser:
                        help="override a recipe field for every step (repeatable)")
         p.add_argument("--out", default=out, help="results folder")
         p.add_argument("--device", default="cuda" if _cuda() else "cpu")
-        p.add_argument("--threads", type=int, help="intra-op threads (default: all cores)")
+        p.add_argument("--threads", type=int,
+                       help="intra-op threads per process (default: the cores / --jobs)")
+        p.add_argument("--jobs", type=_positive_int, default=1,
+                       help="local worker processes that share out the runs (each claims "
+                            "a run before training it)")
         p.add_argument("--retry-failed", action="store_true", help="train failed runs again")
         p.add_argument("--no-progress", action="store_true", help="no progress bars")
         p.add_argument("--nproc", type=_positive_int,
@@ -370,6 +409,12 @@ def make_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", default="results/quick")
     p.add_argument("--format", choices=("table", "csv", "json"), default="table")
     p.set_defaults(func=_show)
+
+    p = sub.add_parser("stats", help="which step differences are real: paired statistics")
+    p.add_argument("--out", default="results/quick", help="results folder")
+    p.add_argument("--format", choices=("table", "csv", "json"), default="table")
+    p.add_argument("--write", action="store_true", help="also write <out>/stats.csv")
+    p.set_defaults(func=_stats)
 
     p = sub.add_parser("compare", help="overlay result sets and the paper; table of deltas")
     p.add_argument("results", nargs="+", metavar="[LABEL=]FOLDER", help="results folders")

@@ -22,7 +22,7 @@ from . import data as datasets
 from .distributed import SINGLE, DistContext, device_for
 from .errors import UserError
 from .recipe import Recipe, RunPreset, recipe as named_recipe
-from .store import Store, config_hash
+from .store import NUMERICS_VERSION, Store, config_hash
 from .train import DataSpec, LoadedData, TrainingDiverged, apply_recipe, load_data, train_run
 
 
@@ -117,56 +117,95 @@ def execute(runs: list[PlannedRun], out_dir: str | Path, data_dir: str | None = 
 
     loaded: dict[tuple, LoadedData] = {}
     commit = git_commit()
-    rows = []
+    rows: dict[int, dict[str, Any]] = {}
     stored = {r.hash: store.finished(r.hash) for r in runs}  # read each result once
     todo = [r for r in runs if not is_done(stored[r.hash], retry_failed)]
     bar = tqdm(total=len(todo), desc="runs", disable=not progress or not todo,
                dynamic_ncols=True)
-    for run in runs:
-        h = run.hash
-        result = stored[h]
-        if is_done(result, retry_failed):
-            row = _label(run, result)
-            if dist.is_main:
-                store.add_label(row)
-            rows.append(row)
-            continue
-        key = (run.data, run.recipe.batch_size, run.preset.eval_batch_size, run.seed,
-               run.recipe.crop_padding, run.recipe.flip, run.recipe.channels_last)
-        if key not in loaded:
-            loaded.clear()  # one data set in memory at a time
-            loaded[key] = load_data(run.data, data_dir, run.recipe.batch_size,
-                                    run.preset.eval_batch_size, run.seed, run.recipe)
-        run_dir = (store.begin(h, {**run.spec, "labels": _labels(run)}) if dist.is_main
-                   else store.run_dir(h))
-        desc = f"[{run.step.index}] {run.step.name} s{run.seed}"
-        bar.set_postfix_str(desc)
-        t0 = time.perf_counter()
-        try:
-            res = train_run(run.design, run.recipe, loaded[key], run.seed, run_dir, device,
-                            progress, desc, dist, batch_per_device, sync_bn)
-            metrics, history, status, reason = res.metrics, res.history, "ok", ""
-        except TrainingDiverged as e:
-            metrics, history, status, reason = {}, [], "failed", str(e)
-            log(f"step {run.step.name} seed {run.seed} failed: {e}; the chain goes on")
-        wall = time.perf_counter() - t0
-        gflops, params_m = _paper_scale_costs(run.step.design)
-        result = {"config_hash": h, "status": status, "reason": reason,
-                  "gflops": gflops, "params_m": params_m, "wall_seconds": wall,
-                  "git_commit": commit,
-                  "finished_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-                  **metrics}
-        row = _label(run, result)
+
+    def record(i: int, run: PlannedRun, result: dict[str, Any]) -> None:
+        rows[i] = _label(run, result)
         if dist.is_main:
-            store.finish(h, result, history)
-            store.add_label(row)
-        rows.append(row)
-        dist.barrier()
+            store.add_label(rows[i])
+
+    def train(i: int, run: PlannedRun) -> None:
+        result = _train_one(run, store, loaded, data_dir, device, progress, log, dist,
+                            batch_per_device, sync_bn, commit, bar)
+        record(i, run, result)
         bar.update(1)
-        if status == "ok":
-            log(f"{desc}: top-1 {metrics['top1']:.2f}%  ({wall:.0f} s)")
+
+    deferred = []
+    for i, run in enumerate(runs):
+        if is_done(stored[run.hash], retry_failed):
+            record(i, run, stored[run.hash])
+            continue
+        if dist.enabled:  # all ranks train every run together: no claims between them
+            train(i, run)
+            continue
+        with store.claim(run.hash) as mine:
+            if not mine:  # another process trains it: come back to it at the end
+                deferred.append((i, run))
+                continue
+            done = store.finished(run.hash)  # it may have finished since we looked
+            if is_done(done, False) and done.get("status") == "ok":
+                record(i, run, done)
+                bar.update(1)
+            else:
+                train(i, run)
+    for i, run in deferred:
+        bar.set_postfix_str(f"waiting for [{run.step.index}] {run.step.name} s{run.seed}")
+        with store.claim(run.hash, wait=True):
+            done = store.finished(run.hash)
+            if done is not None:
+                record(i, run, done)
+                bar.update(1)
+            else:  # its owner stopped before finishing: train it here
+                train(i, run)
     bar.close()
-    return pd.DataFrame(rows)
+    return pd.DataFrame([rows[i] for i in sorted(rows)])
+
+
+def _train_one(run: PlannedRun, store: Store, loaded: dict, data_dir: str | None, device: str,
+               progress: bool, log, dist: DistContext, batch_per_device: int | None,
+               sync_bn: bool, commit: str, bar) -> dict[str, Any]:
+    """Train one run (its claim held) and store its result; returns the result."""
+    h = run.hash
+    key = (run.data, run.recipe.batch_size, run.preset.eval_batch_size, run.seed,
+           run.recipe.crop_padding, run.recipe.flip, run.recipe.channels_last)
+    if key not in loaded:
+        loaded.clear()  # one data set in memory at a time
+        loaded[key] = load_data(run.data, data_dir, run.recipe.batch_size,
+                                run.preset.eval_batch_size, run.seed, run.recipe)
+    run_dir = (store.begin(h, {**run.spec, "labels": _labels(run)}) if dist.is_main
+               else store.run_dir(h))
+    desc = f"[{run.step.index}] {run.step.name} s{run.seed}"
+    bar.set_postfix_str(desc)
+    t0 = time.perf_counter()
+    predictions = None
+    try:
+        res = train_run(run.design, run.recipe, loaded[key], run.seed, run_dir, device,
+                        progress, desc, dist, batch_per_device, sync_bn)
+        metrics, history, status, reason = res.metrics, res.history, "ok", ""
+        if res.predictions is not None:
+            p = res.predictions
+            predictions = {"label": p.label.numpy(), "pred": p.pred.numpy(),
+                           "p_true": p.p_true.numpy()}
+    except TrainingDiverged as e:
+        metrics, history, status, reason = {}, [], "failed", str(e)
+        log(f"step {run.step.name} seed {run.seed} failed: {e}; the chain goes on")
+    wall = time.perf_counter() - t0
+    gflops, params_m = _paper_scale_costs(run.step.design)
+    result = {"config_hash": h, "status": status, "reason": reason,
+              "gflops": gflops, "params_m": params_m, "wall_seconds": wall,
+              "git_commit": commit, "numerics_version": NUMERICS_VERSION,
+              "finished_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+              **metrics}
+    if dist.is_main:
+        store.finish(h, result, history, predictions)
+    dist.barrier()
+    if status == "ok":
+        log(f"{desc}: top-1 {metrics['top1']:.2f}%  ({wall:.0f} s)")
+    return result
 
 
 def _silent(*_: Any) -> None:

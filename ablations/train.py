@@ -142,6 +142,8 @@ class RunResult:
 
     metrics: dict[str, Any]
     history: list[dict[str, float]] = field(default_factory=list)
+    predictions: "Predictions | None" = None
+    """The last epoch's test predictions (None under several processes)."""
 
 
 def apply_recipe(design: Design, recipe: Recipe) -> Design:
@@ -232,31 +234,61 @@ def _randaugment_and_erase(x: torch.Tensor, recipe: Recipe) -> torch.Tensor:
     return x
 
 
+@dataclass
+class Predictions:
+    """Per-example test predictions of one run, in test-set order (compact dtypes)."""
+
+    label: torch.Tensor
+    """True class (int16)."""
+    pred: torch.Tensor
+    """Predicted class (int16)."""
+    p_true: torch.Tensor
+    """Softmax probability of the true class (float16)."""
+
+
 def evaluate(model: nn.Module, loader, device: torch.device, bf16: bool = False,
-             dist: DistContext = SINGLE) -> tuple[float, float]:
-    """Top-1 and top-5 accuracy (%) of ``model`` on ``loader`` (counts summed over ranks)."""
+             dist: DistContext = SINGLE,
+             keep: list | None = None) -> tuple[float, float]:
+    """Top-1 and top-5 accuracy (%) of ``model`` on ``loader`` (counts summed over ranks).
+
+    With ``keep`` (a list, single process only), one ``Predictions`` of the whole test set
+    is appended to it.
+    """
     model.eval()
     correct1 = torch.zeros((), dtype=torch.long, device=device)
     correct5 = torch.zeros((), dtype=torch.long, device=device)
     n = 0
+    parts: list[tuple[torch.Tensor, ...]] = []
     with torch.no_grad(), torch.autocast(device.type, torch.bfloat16, enabled=bf16):
         for x, y in loader:
             x, y = x.to(device, non_blocking=True), y.to(device, non_blocking=True)
-            top = model(x).topk(min(5, model.head.fc.out_features), dim=1).indices
+            logits = model(x)
+            top = logits.topk(min(5, model.head.fc.out_features), dim=1).indices
             hit = top == y.view(-1, 1)
             correct1 += hit[:, 0].sum()  # counted on the device: one sync at the end
             correct5 += hit.any(dim=1).sum()
             n += len(y)
+            if keep is not None:
+                p_true = logits.float().softmax(1).gather(1, y.view(-1, 1)).view(-1)
+                parts.append((y.short(), top[:, 0].short(), p_true.half()))
     counts = dist.all_reduce_sum(torch.stack([correct1, correct5,
                                               torch.tensor(n, device=device)]))
     c1, c5, n = (int(v) for v in counts.tolist())
+    if keep is not None and parts:
+        label, pred, p_true = (torch.cat(t).cpu() for t in zip(*parts))
+        keep.append(Predictions(label, pred, p_true))
     return 100.0 * c1 / max(n, 1), 100.0 * c5 / max(n, 1)
 
 
 def _atomic_save(obj: Any, path: Path) -> None:
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    torch.save(obj, tmp)
-    os.replace(tmp, path)
+    # A temp name per process: two processes never rename each other's file.
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        torch.save(obj, tmp)
+        os.replace(tmp, path)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
 
 
 def _rng_state() -> dict[str, Any]:
@@ -323,6 +355,7 @@ def train_run(design: Design, recipe: Recipe, data: LoadedData, seed: int, run_d
 
         ema = AveragedModel(model, multi_avg_fn=get_ema_multi_avg_fn(recipe.ema))
     history: list[dict[str, float]] = []
+    predictions = None
     start_epoch = 0
     train_seconds = 0.0
     if ckpt_path.exists():
@@ -388,7 +421,11 @@ def train_run(design: Design, recipe: Recipe, data: LoadedData, seed: int, run_d
         if not math.isfinite(train_loss):
             raise TrainingDiverged(f"loss is {train_loss} in epoch {epoch + 1}")
         eval_model = ema.module if ema is not None else model
-        top1, top5 = evaluate(eval_model, data.test, dev, recipe.bf16, dist)
+        last_epoch = epoch == recipe.epochs - 1
+        keep = [] if last_epoch and not dist.enabled else None
+        top1, top5 = evaluate(eval_model, data.test, dev, recipe.bf16, dist, keep)
+        if keep:
+            predictions = keep[0]
         history.append({"epoch": epoch + 1, "train_loss": train_loss, "test_top1": top1,
                         "test_top5": top5, "lr": optimizer.param_groups[0]["lr"],
                         "epoch_seconds": epoch_seconds, "img_per_s": seen / epoch_seconds})
@@ -399,6 +436,11 @@ def train_run(design: Design, recipe: Recipe, data: LoadedData, seed: int, run_d
                           "rng": _rng_state(), "history": history, "epoch": epoch + 1,
                           "train_seconds": train_seconds}, ckpt_path)
         dist.barrier()  # nobody starts the next epoch before the checkpoint is written
+    if predictions is None and not dist.enabled:  # resumed after the last epoch's checkpoint
+        keep = []
+        evaluate(ema.module if ema is not None else model, data.test, dev, recipe.bf16,
+                 dist, keep)
+        predictions = keep[0] if keep else None
     last = history[-1]
     c = costs(design, resolution=data_resolution(data), num_classes=data.num_classes,
               in_chans=_in_chans(data), with_fvcore=False)
@@ -412,7 +454,7 @@ def train_run(design: Design, recipe: Recipe, data: LoadedData, seed: int, run_d
         "torch": torch.__version__, "python": platform.python_version(),
         "machine": platform.machine(),
     }
-    return RunResult(metrics, history)
+    return RunResult(metrics, history, predictions)
 
 
 def _in_chans(data: LoadedData) -> int:

@@ -317,7 +317,7 @@ class Block(nn.Module):
             y = self.layer_scale(y)
         if self.drop_path is not None:
             y = self.drop_path(y)
-        y = y + identity
+        y += identity  # in place, as torchvision's ResNet: no extra tensor per block
         return y if self.act is None else self.act(y)
 
 

@@ -24,6 +24,7 @@ ACTIVATIONS = ("relu", "gelu")
 COUNTS = ("all", "one")
 NORMS = ("batch", "layer")
 DOWNSAMPLINGS = ("in_block", "separate")
+INITS = ("kaiming", "trunc-normal")
 NUM_STAGES = 4
 
 
@@ -78,6 +79,10 @@ class Design:
     """ConvNeXt V2 Global Response Normalization after the first 1x1 conv's activation."""
     norm_eps: float | None = None
     """Norm epsilon; None means the convention of the norm type (BN 1e-5, LN 1e-6)."""
+    init: str = "kaiming"
+    """Weight init of convs and linears: 'kaiming' (torchvision's ResNet: He normal,
+    fan-out, for convs; PyTorch's default for the classifier) or 'trunc-normal'
+    (ConvNeXt's: truncated normal, std 0.02, zero biases). Norms start at 1 / 0 in both."""
 
     def __post_init__(self) -> None:
         # Lists from JSON/YAML become tuples so that designs stay hashable and comparable.
@@ -169,6 +174,7 @@ def validate(design: Design) -> None:
     _check_choice(design, "norms", COUNTS)
     _check_choice(design, "norm", NORMS)
     _check_choice(design, "downsample", DOWNSAMPLINGS)
+    _check_choice(design, "init", INITS)
     if not _is_int(design.expansion) or design.expansion < 1:
         _fail("expansion", design.expansion, "an integer >= 1")
     k = design.kernel_size

@@ -80,12 +80,11 @@ class ConvNet(nn.Module):
 
 
 def _init_weights(model: nn.Module, design: Design) -> None:
-    # BatchNorm networks get torchvision ResNet's init (He fan-out for convs), LayerNorm
-    # networks ConvNeXt's (truncated normal, std 0.02, zero bias): each end of the roadmap
-    # then starts exactly as its reference implementation does.
+    # design.init picks the scheme; each end of the roadmap then starts exactly as its
+    # reference implementation does (torchvision's ResNet: 'kaiming'; ConvNeXt: 'trunc-normal').
     for m in model.modules():
         if isinstance(m, (nn.Conv2d, nn.Linear)):
-            if design.norm == "layer":
+            if design.init == "trunc-normal":
                 nn.init.trunc_normal_(m.weight, std=0.02)
                 if m.bias is not None:
                     nn.init.zeros_(m.bias)

@@ -23,6 +23,7 @@ _CONVNEXT = Design(
     layer_scale=1e-6,
     drop_path=0.1,
     head_norm=True,
+    init="trunc-normal",
 )
 
 # ConvNeXt V2 = ConvNeXt + GRN - layer scale (V2 paper, Sec. 3.3).

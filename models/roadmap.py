@@ -6,6 +6,8 @@ The paper's numbers live here once (``results/paper_reference.csv`` is exported 
 Where the paper moves more than one knob in one step, so does the step, and its note says
 why (ResNet-200 chain: stage ratio and width 84 together; the last step of both chains:
 separate downsampling needs the extra norms, and ConvNeXt's layer scale comes with it).
+The weight init is a design field too: it stays torchvision's until the last step, which
+switches it to ConvNeXt's (not a step of the paper, which does not isolate it).
 """
 
 from __future__ import annotations
@@ -68,7 +70,7 @@ class _Builder:
         self.steps.append(Step(-1, name, title, "baseline", design, recipe, (), top1, std,
                                gflops, self.source, note))
 
-    def add(self, name: str, title: str, phase: str, top1: float, std: float | None,
+    def add(self, name: str, title: str, phase: str, top1: float | None, std: float | None,
             gflops: float, note: str = "", recipe: str | None = None,
             **changes: object) -> None:
         prev = self.steps[-1]
@@ -95,7 +97,8 @@ class _Builder:
 
 
 def _modernize(b: _Builder, first: dict, widen: dict, std: dict,
-               top1: dict, gflops: dict, drop_path: float, sep_note: str) -> None:
+               top1: dict, gflops: dict, drop_path: float, sep_note: str,
+               init_note: str) -> None:
     """The shared modernization sequence of both chains (numbers differ per chain)."""
     b.add("modern-recipe", "ResNet, modern recipe", "training", top1["modern"],
           std.get("modern"), gflops["modern"], recipe="convnext", drop_path=drop_path,
@@ -129,6 +132,11 @@ def _modernize(b: _Builder, first: dict, widen: dict, std: dict,
     b.add("separate-downsampling", "Separate downsampling", "micro design", top1["sep"],
           std.get("sep"), gflops["sep"], downsample="separate", head_norm=True,
           layer_scale=1e-6, note=sep_note)
+    # Init is held at torchvision's Kaiming scheme through every paper step, so that each
+    # of them changes one thing; ConvNeXt's truncated-normal init is the last step. Its
+    # effect, measured on its own, is step 13's gain (see results/README.md, "Init").
+    b.add("trunc-normal-init", "Init: Kaiming -> trunc. normal", "micro design", None, None,
+          gflops["sep"], init="trunc-normal", note=init_note)
 
 
 def _resnet50_to_convnext_t() -> Chain:
@@ -153,11 +161,14 @@ def _resnet50_to_convnext_t() -> Chain:
                            "MACs, Figure 2 shows 4.2 and Table 11 keeps FLOPs unchanged at "
                            "this step: a misprint, the exact count is 4.146."},
         drop_path=0.1,
-        sep_note="= ConvNeXt-T. Separate downsampling alone diverged (paper Sec. 2.6); it "
+        sep_note="Separate downsampling alone diverged (paper Sec. 2.6); it "
                  "needs LayerNorm before each downsampling conv, after the stem (already "
                  "there) and after the global pool (head norm). Layer scale 1e-6 comes "
                  "with it so that the endpoint is exactly ConvNeXt-T. Table 10 prints "
                  "4.49 GFLOPs; the exact count is 4.456 (Table 1: 4.5).",
+        init_note="= ConvNeXt-T. Not a step of the paper (no top-1 of its own; the paper "
+                  "does not say how its intermediate steps were initialised). Ours hold "
+                  "torchvision's init up to here, so that BN -> LN changes the norm only.",
     )
     return Chain("resnet50-to-convnext-t", "ResNet-50 -> ConvNeXt-T", tuple(b.steps),
                  tuple(b.branches), {"Swin-T": (81.3, 4.5)})
@@ -183,7 +194,8 @@ def _resnet200_to_convnext_b() -> Chain:
                 "k11": 15.13, "gelu": 14.81, "act": 14.81, "norms": 14.81, "ln": 14.81,
                 "sep": 15.35},
         drop_path=0.5,
-        sep_note="= ConvNeXt-B, with the head norm and layer scale as in the R50 chain.",
+        sep_note="With the head norm and layer scale as in the R50 chain.",
+        init_note="= ConvNeXt-B. Not a step of the paper (see the ResNet-50 chain).",
     )
     return Chain("resnet200-to-convnext-b", "ResNet-200 -> ConvNeXt-B", tuple(b.steps),
                  tuple(b.branches), {"Swin-B": (83.5, 15.43)})

@@ -20,7 +20,7 @@ EXPECTED_CHANGES = {
     R50: [(), ("recipe", "drop_path"), ("depths",), ("stem",), ("groups",), ("widths",),
           ("block",), ("spatial_position",), ("kernel_size",), ("activation",),
           ("activations",), ("norms",), ("norm",),
-          ("downsample", "layer_scale", "head_norm")],
+          ("downsample", "layer_scale", "head_norm"), ("init",)],
 }
 EXPECTED_CHANGES[R200] = [c if i != 2 else ("depths", "widths")
                           for i, c in enumerate(EXPECTED_CHANGES[R50])]
