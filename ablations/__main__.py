@@ -58,24 +58,11 @@ def _select_steps(chain_name: str, spec: str | None, branches: bool):
     return [find_step(chain_name, k.strip()) for k in spec.split(",") if k.strip()]
 
 
-def _run(args: argparse.Namespace) -> None:
-    import os
-
+def _plan(args: argparse.Namespace, seeds: list[int]):
+    """(preset, runs) of the run/replay options for ``seeds``."""
     from . import runner
-    from .distributed import check_sync_bn, from_environment, micro_batches, relaunch_with_torchrun
     from .recipe import run_preset
-    from .report import summary_table
 
-    check_sync_bn(args.sync_bn, args.device)
-    if args.launcher != "none" and args.nproc:
-        raise UserError("--nproc and --launcher: choose one (a launched job sets its own "
-                        "processes with --gpus-per-node)")
-    if args.nproc and args.nproc > 1 and int(os.environ.get("WORLD_SIZE", "1")) <= 1:
-        rc = relaunch_with_torchrun(args.nproc, _without_option(args.argv, "--nproc"))
-        if rc:
-            raise UserError(f"torchrun with {args.nproc} processes exited with code {rc}")
-        return
-    runner.set_threads(args.threads)
     preset = run_preset(args.preset)
     preset_changes = _parse_overrides(args.set, "set")
     if args.dataset:
@@ -100,8 +87,27 @@ def _run(args: argparse.Namespace) -> None:
                 raise UserError(f"--steps: {', '.join(unknown)} not in study {study!r}; allowed: "
                                 f"{', '.join(s.name for s in steps)}")
             steps = [s for s in steps if s.name in wanted or str(s.index) in wanted]
-    seeds = list(range(args.seeds))
-    runs = runner.plan(study, steps, preset, seeds, recipe_changes)
+    return preset, runner.plan(study, steps, preset, seeds, recipe_changes)
+
+
+def _run(args: argparse.Namespace) -> None:
+    import os
+
+    from . import runner
+    from .distributed import check_sync_bn, from_environment, micro_batches, relaunch_with_torchrun
+    from .report import summary_table
+
+    check_sync_bn(args.sync_bn, args.device)
+    if args.launcher != "none" and args.nproc:
+        raise UserError("--nproc and --launcher: choose one (a launched job sets its own "
+                        "processes with --gpus-per-node)")
+    if args.nproc and args.nproc > 1 and int(os.environ.get("WORLD_SIZE", "1")) <= 1:
+        rc = relaunch_with_torchrun(args.nproc, _without_option(args.argv, "--nproc"))
+        if rc:
+            raise UserError(f"torchrun with {args.nproc} processes exited with code {rc}")
+        return
+    runner.set_threads(args.threads)
+    preset, runs = _plan(args, list(range(args.seeds)))
     world = args.nproc or int(os.environ.get("WORLD_SIZE", "1"))
     for r in runs:  # the global batch must split exactly, checked before anything starts
         micro_batches(r.recipe.batch_size, world, args.batch_per_device)
@@ -126,8 +132,38 @@ def _run(args: argparse.Namespace) -> None:
 
 
 def _replay(args: argparse.Namespace) -> None:
+    from pathlib import Path
+
+    from . import reproduce
+    from .store import load
+
+    reference = None if args.reference in ("", "none") else Path(args.reference)
+    if reference is not None and not (reference / "labels.jsonl").exists():
+        if args.reference_given:
+            raise UserError(f"--reference {reference}: not a results folder (no labels.jsonl)")
+        print(f"no committed results in {reference}: nothing to compare with")
+        reference = None
+    fresh = set(range(args.seeds))
+    if reference is not None:
+        ref = load(reference)
+        others = sorted(set(ref.seed.astype(int)) - fresh)
+        _, runs = _plan(args, others)
+        n = reproduce.import_reference(reference, args.out, {r.hash for r in runs})
+        print(f"seeds {', '.join(map(str, others)) or '-'} from {reference} ({n} runs); "
+              f"seed(s) {', '.join(map(str, sorted(fresh)))} trained here from scratch")
     _run(args)
     _plot(args)
+    df = load(args.out)
+    _print_stats(df[df.study == args.chain], args.out)
+    if reference is not None:
+        table = reproduce.reproduction(df[df.seed.isin(fresh)], load(reference), args.chain,
+                                       args.preset)
+        if not table.empty:
+            cols = ["step", "step_name", "seed", "fresh_top1", "reference_same_seed",
+                    "reference_mean", "reference_sd", "reference_seeds", "p_holm", "verdict"]
+            print(table[cols].round(3).to_string(index=False))
+            print(f"wrote {reproduce.write(table, args.out)}")
+        print(reproduce.summary_line(table))
 
 
 def _plot(args: argparse.Namespace) -> None:
@@ -396,9 +432,14 @@ def make_parser() -> argparse.ArgumentParser:
     run_args(p, "quick", 1, "runs/quick")
     p.set_defaults(func=_run)
 
-    p = sub.add_parser("replay", help="the main job: the main chain, quick preset, then plots")
-    run_args(p, "quick", 3, "results/quick")
-    p.set_defaults(func=_replay)
+    p = sub.add_parser("replay", help="the main job: train one seed of the main chain from "
+                                      "scratch, beside the committed seeds, then statistics "
+                                      "and plots")
+    run_args(p, "quick", 1, "runs/replay")
+    p.add_argument("--reference", default=None,
+                   help="committed results whose other seeds join the fresh ones, and which "
+                        "the fresh seeds are tested against (default: results/quick; 'none')")
+    p.set_defaults(func=_replay, jobs=2)
 
     p = sub.add_parser("plot", help="draw the figures of a results folder")
     p.add_argument("--out", default="results/quick")
@@ -473,6 +514,9 @@ def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     args = make_parser().parse_args(argv)
     args.argv = argv
+    if getattr(args, "func", None) is _replay:
+        args.reference_given = args.reference is not None
+        args.reference = args.reference or "results/quick"
     try:
         args.func(args)
     except (UserError, ValueError) as e:

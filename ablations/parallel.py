@@ -28,7 +28,7 @@ def worker_argv(argv: list[str], jobs: int, threads: int, seeds: int, preset: st
                 out: str) -> list[str]:
     """The command line of one worker: ``run`` with the same options, one job, no bars."""
     rest = argv[1:]
-    for flag in ("--jobs", "--threads", "--seeds", "--preset", "--out"):
+    for flag in ("--jobs", "--threads", "--seeds", "--preset", "--out", "--reference"):
         rest = _without_option(rest, flag)
     rest = [a for a in rest if a != "--no-progress"]
     return [sys.executable, "-m", "ablations", "run", *rest, "--jobs", "1",

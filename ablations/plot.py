@@ -40,12 +40,19 @@ def _steps_with_phase(summary: pd.DataFrame, chain_name: str) -> pd.DataFrame:
     return s
 
 
-def roadmap_figure(summary: pd.DataFrame, path: Path, chain_name: str, ours_label: str) -> list[Path]:
-    """One row per step: our top-1 bars (mean, min-max whiskers) beside the paper's."""
+VERDICT_COLORS = {"gain": "#2e7d32", "loss": "#c62828", "within noise": "#9e9e9e",
+                  "too few seeds": "#bdbdbd"}
+
+
+def roadmap_figure(summary: pd.DataFrame, path: Path, chain_name: str, ours_label: str,
+                   stats: pd.DataFrame | None = None, footer: str = "") -> list[Path]:
+    """One row per step: our top-1 bars (mean, min-max whiskers), each step's gain over the
+    previous one with its 95% paired interval and verdict, and the paper's top-1."""
     s = _steps_with_phase(summary, chain_name).reset_index(drop=True)
     n = len(s)
-    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(12, 0.42 * n + 1.6), sharey=True,
-                                   gridspec_kw={"wspace": 0.08})
+    fig, (ax1, axg, ax2) = plt.subplots(1, 3, figsize=(16, 0.42 * n + 1.9), sharey=True,
+                                        gridspec_kw={"wspace": 0.08,
+                                                     "width_ratios": [1.2, 0.9, 1.0]})
     y = list(range(n))[::-1]
     colors = [PHASE_COLORS.get(p, "#888888") for p in s.phase]
     lo = s.top1_mean - s.top1_min
@@ -75,10 +82,82 @@ def roadmap_figure(summary: pd.DataFrame, path: Path, chain_name: str, ours_labe
         ax2.set_xlim(pbase, float(paper.paper_top1.max()) + 2.2)
     ax2.set_xlabel("top-1 (%), ImageNet-1K, as printed")
     ax2.set_title("paper (Liu et al. 2022, Table 10/11)", fontsize=10)
+    _gain_panel(axg, s, y, stats)
     handles = [plt.Rectangle((0, 0), 1, 1, color=c) for c in PHASE_COLORS.values()]
     fig.legend(handles, list(PHASE_COLORS), loc="lower center", ncol=len(PHASE_COLORS),
                fontsize=8, frameon=False, bbox_to_anchor=(0.5, -0.02))
     fig.suptitle(f"Modernizing a ResNet: {chain_name}", fontsize=11)
+    if footer:
+        fig.text(0.5, -0.05, footer, ha="center", va="top", fontsize=7.5, color="#555555")
+    return _save(fig, path)
+
+
+def _gain_panel(ax: plt.Axes, s: pd.DataFrame, y: list[int], stats: pd.DataFrame | None) -> None:
+    """Each step minus the previous one: mean over paired seeds, 95% paired-t interval,
+    coloured by verdict; the grey band is +-the minimum detectable effect."""
+    ax.axvline(0, color="black", lw=0.8)
+    ax.set_xlabel("gain over the previous step (points)\n95% paired-t interval; band: +-MDE")
+    ax.set_title("step gain and verdict", fontsize=10)
+    ax.grid(alpha=0.3, axis="x")
+    if stats is None or stats.empty:
+        return
+    by_name = stats.set_index("step_name")
+    mde = float(stats.mde.dropna().median()) if stats.mde.notna().any() else float("nan")
+    if mde == mde:
+        ax.axvspan(-mde, mde, color="#eeeeee", zorder=0)
+    for yi, name in zip(y, s.step_name):
+        if name not in by_name.index:
+            continue
+        r = by_name.loc[name]
+        color = VERDICT_COLORS.get(r.verdict, "#888888")
+        lo, hi = r.t_lo, r.t_hi
+        if lo == lo:
+            ax.plot([lo, hi], [yi, yi], color=color, lw=2, solid_capstyle="butt")
+        ax.plot([r.delta], [yi], "o", color=color, ms=5)
+        edge = max(hi if hi == hi else r.delta, r.delta)
+        ax.text(edge + 0.1, yi, f"{r.delta:+.2f} {r.verdict}", va="center", fontsize=7.5,
+                color=color)
+    lo = min(float(stats.t_lo.min(skipna=True)), float(stats.delta.min()), -0.5)
+    hi = max(float(stats.t_hi.max(skipna=True)), float(stats.delta.max()), 0.5)
+    if lo == lo and hi == hi:
+        ax.set_xlim(lo - 0.3, hi + 0.5 * (hi - lo) + 0.5)
+
+
+def gain_vs_paper_figure(stats: pd.DataFrame, agreement: dict, path: Path,
+                         chain_name: str, ours_label: str) -> list[Path]:
+    """Our step gains (95% paired intervals, coloured by verdict) against the paper's."""
+    d = stats.dropna(subset=["paper_delta"]).reset_index(drop=True)
+    fig, ax = plt.subplots(figsize=(7.5, 6))
+    if len(d):
+        colors = [VERDICT_COLORS.get(v, "#888") for v in d.verdict]
+        yerr = [(d.delta - d.t_lo).fillna(0).clip(lower=0), (d.t_hi - d.delta).fillna(0).clip(lower=0)]
+        ax.errorbar(d.paper_delta, d.delta, yerr=yerr, fmt="none", ecolor="#777777",
+                    elinewidth=1, capsize=2, zorder=2)
+        ax.scatter(d.paper_delta, d.delta, c=colors, s=40, zorder=3)
+        for r in d.itertuples():
+            ax.annotate(str(r.step), (r.paper_delta, r.delta), xytext=(5, 3),
+                        textcoords="offset points", fontsize=8, weight="bold")
+        lim = float(max(d.paper_delta.abs().max(), d.t_hi.abs().max(skipna=True),
+                        d.t_lo.abs().max(skipna=True), d.delta.abs().max())) * 1.1 + 0.2
+        ax.plot([-lim, lim], [-lim, lim], ls="--", color="#999999", lw=0.8, label="y = x")
+        ax.set_xlim(-lim, lim)
+        ax.set_ylim(-lim, lim)
+    ax.axhline(0, color="black", lw=0.6)
+    ax.axvline(0, color="black", lw=0.6)
+    handles = [plt.Line2D([], [], marker="o", ls="", color=c, label=v)
+               for v, c in VERDICT_COLORS.items() if v in set(d.verdict)]
+    ax.legend(handles=handles, fontsize=8, loc="upper left")
+    ax.set_xlabel("paper's step gain (ImageNet-1K top-1 points)")
+    ax.set_ylabel(f"our step gain (points), {ours_label}")
+    a = agreement
+    summary = (f"Spearman {a['spearman']:+.2f} [{a['spearman_lo']:+.2f}, {a['spearman_hi']:+.2f}], "
+               f"signs agree {a['signs_agree']}/{a['steps']}" if a.get("seeds") else
+               "too few steps or seeds for a rank correlation")
+    ax.set_title(f"Step gains vs the paper's ({chain_name})\n{summary}", fontsize=10)
+    ax.grid(alpha=0.3)
+    key = "   ".join(f"{r.step}: {r.step_name}" for r in d.itertuples())
+    fig.tight_layout(rect=(0, 0.08, 1, 1))
+    fig.text(0.5, 0.01, textwrap_key(key, 120), ha="center", va="bottom", fontsize=7)
     return _save(fig, path)
 
 
@@ -166,47 +245,67 @@ def all_figures(df: pd.DataFrame, out: str | Path, chain_name: str = "resnet50-t
     df = df[df.study == chain_name] if "study" in df else df
     if df.empty:
         raise ValueError(f"no results for chain {chain_name!r} in {out}")
+    from .stats import paper_agreement, provenance_line, study_stats
+
     summary = summary_table(df)
     presets = ", ".join(sorted(df.preset.unique()))
     datasets = ", ".join(sorted(df.dataset.unique()))
     label = f"ours: {datasets}, preset {presets}"
-    paths = roadmap_figure(summary, out / "roadmap", chain_name, label)
+    preset = sorted(df.preset.unique())[0]
+    stats = study_stats(df, chain_name, preset, Store(out))
+    paths = roadmap_figure(summary, out / "roadmap", chain_name, label, stats,
+                           provenance_line(df))
+    paths += gain_vs_paper_figure(stats, paper_agreement(df, chain_name, preset),
+                                  out / "gain_vs_paper", chain_name, label)
     paths += accuracy_vs_gflops(summary, out / "accuracy_vs_gflops", chain_name, label)
     paths += training_curves(df, Store(out), out / "training_curves", chain_name)
     return paths
 
 
-def _mean_top1(df: pd.DataFrame, study: str) -> pd.Series:
-    d = df[(df.study == study) & (df.get("status", "ok") == "ok")]
-    return d.groupby("step_name").top1.mean()
-
-
-def order_figure(df: pd.DataFrame, path: Path, chain_name: str) -> list[Path]:
-    """Does order matter? Per change: its gain in the chain, alone on ResNet, and the loss
-    from removing it from the final design (each a top-1 difference in points)."""
+def order_figure(df: pd.DataFrame, path: Path, chain_name: str,
+                 store: Store | None = None) -> list[Path]:
+    """Does order matter? Per change: its gain in the chain, alone on ResNet, and what
+    removing it from the final design costs (top-1 differences in points, with 95% paired-t
+    intervals over seeds)."""
     from models.roadmap import chain
 
+    from .stats import study_stats
+
     steps = chain(chain_name)
-    in_chain = _mean_top1(df, chain_name)
-    alone = _mean_top1(df, f"one-at-a-time:{chain_name}")
-    removed = _mean_top1(df, f"leave-one-out:{chain_name}")
-    rows = []
-    for prev, s in zip(steps[1:-1], steps[2:]):
-        rows.append({
-            "change": s.title,
-            "in chain": in_chain.get(s.name, float("nan")) - in_chain.get(prev.name, float("nan")),
-            "alone (on ResNet)": alone.get(f"only-{s.name}", float("nan"))
-            - alone.get(steps[1].name, float("nan")),
-            "removing it (from the end)": removed.get(steps[-1].name, float("nan"))
-            - removed.get(f"without-{s.name}", float("nan")),
-        })
+    preset = sorted(df.preset.unique())[0]
+
+    def by_name(study: str) -> pd.DataFrame:
+        t = study_stats(df, study, preset, store)
+        return t.set_index("step_name") if not t.empty else t
+
+    sources = {"in chain": (by_name(chain_name), ""),
+               "alone (on ResNet)": (by_name(f"one-at-a-time:{chain_name}"), "only-"),
+               "removing it (from the end)": (by_name(f"leave-one-out:{chain_name}"), "without-")}
+    rows, errs = [], []
+    for s in steps[2:]:
+        row, err = {"change": s.title}, {"change": s.title}
+        for col, (t, prefix) in sources.items():
+            name = prefix + s.name
+            ok = not t.empty and name in t.index
+            row[col] = float(t.loc[name, "delta"]) if ok else float("nan")
+            row[col + " lo"] = float(t.loc[name, "t_lo"]) if ok else float("nan")
+            row[col + " hi"] = float(t.loc[name, "t_hi"]) if ok else float("nan")
+            row[col + " verdict"] = t.loc[name, "verdict"] if ok else ""
+            err[col] = (row[col] - row[col + " lo"], row[col + " hi"] - row[col])
+        rows.append(row)
+        errs.append(err)
     table = pd.DataFrame(rows).set_index("change")
     Path(path).parent.mkdir(parents=True, exist_ok=True)
     table.round(3).to_csv(Path(path).with_suffix(".csv"))  # the numbers behind the bars
-    fig, ax = plt.subplots(figsize=(9, 0.45 * len(table) + 1.5))
-    table.iloc[::-1].plot.barh(ax=ax, width=0.8, color=["#4c72b0", "#dd8452", "#55a868"])
+    cols = list(sources)
+    fig, ax = plt.subplots(figsize=(9, 0.55 * len(table) + 1.5))
+    bars = table[cols].iloc[::-1]
+    xerr = [[[e[c][0] for e in errs][::-1], [e[c][1] for e in errs][::-1]] for c in cols]
+    xerr = [[[0 if v != v else v for v in side] for side in c] for c in xerr]
+    bars.plot.barh(ax=ax, width=0.8, color=["#4c72b0", "#dd8452", "#55a868"], xerr=xerr,
+                   error_kw={"elinewidth": 0.8, "capsize": 1.5, "ecolor": "#333333"})
     ax.axvline(0, color="black", lw=0.8)
-    ax.set_xlabel("top-1 change (points)")
+    ax.set_xlabel("top-1 change (points); whiskers: 95% paired-t interval over seeds")
     ax.set_ylabel("")
     ax.set_title(f"Effect of each change: in the chain, alone, and removed ({chain_name})",
                  fontsize=10)
@@ -241,7 +340,7 @@ def study_figures(df: pd.DataFrame, out: str | Path) -> list[Path]:
     studies = set(df.study) if "study" in df else set()
     for chain_name in {s.split(":", 1)[1] for s in studies
                        if s.startswith(("one-at-a-time:", "leave-one-out:"))}:
-        paths += order_figure(df, out / f"order_effects_{chain_name}", chain_name)
+        paths += order_figure(df, out / f"order_effects_{chain_name}", chain_name, Store(out))
     for study in sorted(s for s in studies if s.startswith("sweep:")):
         paths += sweep_figure(df, study, out / f"sweep_{study.split(':', 1)[1]}")
     return paths

@@ -277,6 +277,16 @@ def provenance(df: pd.DataFrame, current_version: int) -> dict[str, object]:
             "numerics_version": current_version}
 
 
+def provenance_line(df: pd.DataFrame) -> str:
+    """One line for figures and tables: which commits and numerics version made the rows."""
+    from .store import NUMERICS_VERSION
+
+    prov = provenance(df, NUMERICS_VERSION)
+    commits = ", ".join(f"{c} ({n})" for c, n in prov["commits"].items())
+    stale = f"; {prov['stale']} STALE rows (other numerics version)" if prov["stale"] else ""
+    return f"{prov['rows']} runs from commit(s) {commits}; numerics version {NUMERICS_VERSION}{stale}"
+
+
 def format_stats(table: pd.DataFrame) -> pd.DataFrame:
     """A compact printable view: delta with its intervals, p-values, verdict."""
     if table.empty:
