@@ -439,7 +439,7 @@ def make_parser() -> argparse.ArgumentParser:
     p.add_argument("--reference", default=None,
                    help="committed results whose other seeds join the fresh ones, and which "
                         "the fresh seeds are tested against (default: results/quick; 'none')")
-    p.set_defaults(func=_replay, jobs=2)
+    p.set_defaults(func=_replay, jobs=2, threads=1)
 
     p = sub.add_parser("plot", help="draw the figures of a results folder")
     p.add_argument("--out", default="results/quick")

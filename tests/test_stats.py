@@ -1,0 +1,130 @@
+"""Paired statistics: intervals, tests, corrections and verdicts on constructed data."""
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats as sps
+
+from ablations import stats
+from ablations.__main__ import main
+
+
+def _series(values):
+    return pd.Series(values, index=range(len(values)), dtype=float)
+
+
+def _preds(n, correct_ctrl, correct_treat, seed=0):
+    rng = np.random.default_rng(seed)
+    label = rng.integers(0, 10, n).astype(np.int16)
+    wrong = ((label + 1) % 10).astype(np.int16)
+    return ({"label": label, "pred": np.where(correct_treat, label, wrong)},
+            {"label": label, "pred": np.where(correct_ctrl, label, wrong)})
+
+
+def test_paired_t_interval_and_pvalue_are_the_paired_ones():
+    ctrl = _series([85.0, 86.0, 84.5, 85.5, 86.5])
+    treat = ctrl + _series([0.9, 1.1, 0.7, 1.3, 1.0])  # a steady gain despite the seed spread
+    r = stats.compare(treat, ctrl)
+    assert r["delta"] == pytest.approx(1.0)
+    ci = sps.ttest_rel(treat, ctrl).confidence_interval(0.95)
+    assert (r["t_lo"], r["t_hi"]) == pytest.approx((ci.low, ci.high))
+    # unpaired, the same numbers would be noise: pairing is what makes the gain visible
+    assert sps.ttest_ind(treat, ctrl).pvalue > 0.05 > r["p_t"]
+    assert r["boot_lo"] > 0 and r["boot_hi"] < 2
+    assert r["p_signflip"] == pytest.approx(2 / 2 ** 5)  # all five signs agree: the floor
+
+
+def test_mcnemar_counts_discordant_images_over_seeds():
+    n = 1000
+    ctrl_ok = np.arange(n) % 10 != 0                   # 90% right
+    treat_ok = ctrl_ok.copy()
+    treat_ok[np.arange(0, 300, 10)] = True             # 30 images fixed...
+    treat_ok[501:506] = False                          # ...and 5 broken, per seed
+    pair = _preds(n, ctrl_ok, treat_ok)
+    r = stats.mcnemar([pair, pair])
+    assert (r["images_b"], r["images_c"]) == (10, 60)
+    assert r["p_mcnemar"] < 1e-6
+    same = stats.mcnemar([_preds(n, ctrl_ok, ctrl_ok)])
+    assert same["p_mcnemar"] == 1.0
+
+
+def test_holm_matches_the_step_down_rule():
+    assert stats.holm([0.01, 0.04, 0.03, math.nan]) == pytest.approx(
+        [0.03, 0.06, 0.06, math.nan], nan_ok=True)
+
+
+def test_mde_has_80_percent_power():
+    d = stats.mde(5, 1.0)
+    crit = sps.t.ppf(0.975, 4)
+    power = sps.nct.sf(crit, 4, d * math.sqrt(5)) + sps.nct.cdf(-crit, 4, d * math.sqrt(5))
+    assert power == pytest.approx(0.8, abs=1e-3)
+    assert stats.mde(10, 1.0) < d  # more seeds detect smaller effects
+
+
+def _table(deltas, noise, seeds=5, rng_seed=1):
+    rng = np.random.default_rng(rng_seed)
+    rows = []
+    level = 85.0
+    names = ["a", "b", "c", "d"]
+    levels = [level]
+    for d in deltas:
+        levels.append(levels[-1] + d)
+    for s in range(seeds):
+        for i, name in enumerate(names[:len(levels)]):
+            rows.append({"study": "chain", "preset": "p", "step": i, "step_name": name,
+                         "seed": s, "top1": levels[i] + rng.normal(0, noise),
+                         "config_hash": f"{name}{s}", "status": "ok",
+                         "paper_top1": 70 + i * (1 if i != 2 else -1)})
+    return pd.DataFrame(rows)
+
+
+def test_verdicts_separate_real_steps_from_noise():
+    df = _table([3.0, -3.0, 0.0], noise=0.2)
+    t = stats.study_stats(df, "chain", "p")
+    assert list(t.step_name) == ["b", "c", "d"]
+    assert list(t.verdict) == ["gain", "loss", "within noise"]
+    assert (t.p_holm >= t.p_t).all()
+    # With no real effect, a chain is wrongly given a verdict in at most ~5% of replays
+    # (Holm keeps the family-wise error at alpha); 60 null chains of 3 steps each.
+    false = sum(set(stats.study_stats(_table([0.0, 0.0, 0.0], noise=1.0, rng_seed=k),
+                                      "chain", "p").verdict) != {"within noise"}
+                for k in range(60))
+    assert false <= 7  # binomial(60, 0.05): P(X > 7) < 0.01
+    one_seed = stats.study_stats(_table([3.0, -3.0, 0.0], noise=0.2, seeds=1), "chain", "p")
+    assert set(one_seed.verdict) == {"too few seeds"}
+
+
+def test_paper_agreement_rank_correlation_and_signs():
+    df = _table([3.0, -3.0, 0.5], noise=0.1)  # paper gains: +1, -3, +3
+    a = stats.paper_agreement(df, "chain", "p")
+    assert a["steps"] == 3 and a["seeds"] == 5
+    assert a["signs_agree"] == 3
+    assert a["spearman"] == pytest.approx(sps.spearmanr([3.0, -3.0, 0.5], [1, -3, 3]).statistic)
+    assert a["spearman_lo"] <= a["spearman"] <= a["spearman_hi"]
+
+
+def test_leave_one_out_delta_is_what_the_change_is_worth():
+    rows = []
+    for s in range(3):
+        rows += [{"study": "leave-one-out:x", "preset": "p", "step": 0, "step_name": "full",
+                  "seed": s, "top1": 90.0 + s * 0.1, "config_hash": f"f{s}", "status": "ok"},
+                 {"study": "leave-one-out:x", "preset": "p", "step": 5, "step_name": "without-k",
+                  "seed": s, "top1": 88.0 + s * 0.1, "config_hash": f"w{s}", "status": "ok"}]
+    t = stats.study_stats(pd.DataFrame(rows), "leave-one-out:x", "p")
+    assert t.step_name.tolist() == ["without-k"] and t.delta.iloc[0] == pytest.approx(2.0)
+
+
+def test_stats_command_prints_a_verdict_per_step(tmp_path, capsys):
+    out = tmp_path / "res"
+    assert main(["run", "--preset", "smoke", "--steps=0,1,2", "--seeds", "2", "--out", str(out),
+                 "--no-progress"]) == 0
+    capsys.readouterr()
+    assert main(["stats", "--out", str(out), "--write"]) == 0
+    text = capsys.readouterr().out
+    for name in ("stage-ratio - modern-recipe", "patchify-stem - stage-ratio"):
+        line = next(line for line in text.splitlines() if name in line)
+        assert any(v in line for v in ("gain", "loss", "within noise"))
+    written = pd.read_csv(out / "stats.csv")
+    assert len(written) == 2 and written.p_mcnemar.notna().all()  # predictions were stored
