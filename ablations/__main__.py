@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from .errors import UserError, check_file_name
+from .errors import Stopped, UserError, check_file_name, raise_stopped
 from .parallel import _without_option
 
 
@@ -17,6 +17,10 @@ def _costs(args: argparse.Namespace) -> None:
     else:
         df = chain_costs(args.chain, args.resolution, not args.no_branches, not args.no_fvcore)
     _print_table(df, args.format)
+    if not args.no_fvcore and df.fvcore_gflops.isna().any():
+        print(f"note: fvcore's count is left out at {args.resolution} px (its real forward "
+              "pass would need over half of this machine's memory); the paper-convention "
+              "counts run on the meta device and are exact", file=sys.stderr)
 
 
 def _paper_table(args: argparse.Namespace) -> None:
@@ -218,9 +222,11 @@ def _print_stats(df, out: str, table=None) -> None:
             print(stats.format_stats(part).to_string(index=False))
             a = stats.paper_agreement(df, study, preset)
             if a["steps"] >= 3 and a["seeds"]:
-                print(f"agreement with the paper: Spearman {a['spearman']:+.2f} "
-                      f"[{a['spearman_lo']:+.2f}, {a['spearman_hi']:+.2f}] (95%, seeds "
-                      f"resampled), signs agree in {a['signs_agree']}/{a['steps']} steps")
+                interval = ("" if a["spearman_lo"] != a["spearman_lo"] else
+                            f" [{a['spearman_lo']:+.2f}, {a['spearman_hi']:+.2f}] (95%, "
+                            f"{a['seeds']} seeds resampled)")
+                print(f"agreement with the paper: Spearman {a['spearman']:+.2f}{interval}, "
+                      f"signs agree in {a['signs_agree']}/{a['steps']} steps")
     prov = stats.provenance(df, NUMERICS_VERSION)
     commits = ", ".join(f"{c} ({n})" for c, n in prov["commits"].items())
     print(f"\nrows: {prov['rows']} from commit(s) {commits}; numerics version "
@@ -517,6 +523,9 @@ def main(argv: list[str] | None = None) -> int:
     if getattr(args, "func", None) is _replay:
         args.reference_given = args.reference is not None
         args.reference = args.reference or "results/quick"
+    import signal
+
+    previous = signal.signal(signal.SIGTERM, raise_stopped)
     try:
         args.func(args)
     except (UserError, ValueError) as e:
@@ -525,9 +534,13 @@ def main(argv: list[str] | None = None) -> int:
     except BrokenPipeError:  # e.g. piped into `head`: not an error of the user's
         sys.stderr.close()
         return 0
-    except KeyboardInterrupt:
-        print("interrupted; finished results are kept", file=sys.stderr)
-        return 130
+    except KeyboardInterrupt as e:  # Ctrl-C, or SIGTERM (a Stopped)
+        code = e.code if isinstance(e, Stopped) else 130
+        detail = e.detail if isinstance(e, Stopped) and e.detail else "finished results are kept"
+        print(f"stopped ({'SIGTERM' if code == 143 else 'SIGINT'}): {detail}", file=sys.stderr)
+        return code
+    finally:
+        signal.signal(signal.SIGTERM, previous)
     return 0
 
 

@@ -46,6 +46,8 @@ class ImageSet:
     labels: torch.Tensor
     num_classes: int
     name: str
+    source: str = ""
+    """Where the split was read from (a folder), or how it was made."""
 
     def __len__(self) -> int:
         return len(self.labels)
@@ -77,19 +79,26 @@ def _find_idx(folder: Path, stem: str) -> Path | None:
 
 
 def fashion_mnist_dirs(data_dir: str | None) -> list[Path]:
-    """Folders searched for the idx files, in order."""
-    dirs = []
+    """Folders searched for the idx files, in order: inside ``data_dir`` when the user
+    named one (never anywhere else), else Debian's package folder."""
     if data_dir:
         root = Path(data_dir)
-        dirs += [root, root / "fashion-mnist", root / "FashionMNIST" / "raw"]
-    dirs += [Path(FASHION_MNIST_SYSTEM_DIR)]
-    return dirs
+        return [root, root / "fashion-mnist", root / "FashionMNIST" / "raw"]
+    return [Path(FASHION_MNIST_SYSTEM_DIR)]
+
+
+def check_data_dir(data_dir: str | None) -> None:
+    """A folder the user named must exist (nothing falls back to another location)."""
+    if data_dir and not Path(data_dir).is_dir():
+        raise UserError(f"--data-dir {data_dir}: no such folder; allowed: an existing folder "
+                        "holding the data set (or no --data-dir for the default locations)")
 
 
 def load_fashion_mnist(split: str, data_dir: str | None = None, download: bool = True) -> ImageSet:
     """Real Fashion-MNIST from idx(.gz) files: ``data_dir``, Debian's package folder, or
     torchvision's ``FashionMNIST/raw`` layout; downloaded by torchvision if absent and the
     machine has internet."""
+    check_data_dir(data_dir)
     images_stem, labels_stem = _FMNIST_FILES[split]
     for folder in fashion_mnist_dirs(data_dir):
         img, lab = _find_idx(folder, images_stem), _find_idx(folder, labels_stem)
@@ -98,7 +107,8 @@ def load_fashion_mnist(split: str, data_dir: str | None = None, download: bool =
             if len(x) != len(y):
                 raise UserError(f"{folder}: {len(x)} images but {len(y)} labels")
             return ImageSet(torch.from_numpy(x.copy()).unsqueeze(1),
-                            torch.from_numpy(y.astype(np.int64)), 10, "fashion-mnist")
+                            torch.from_numpy(y.astype(np.int64)), 10, "fashion-mnist",
+                            str(folder.resolve()))
     if download:
         root = data_dir or os.path.join(os.path.expanduser("~"), ".cache", "convnext-ablations")
         try:
@@ -121,6 +131,7 @@ def load_fashion_mnist(split: str, data_dir: str | None = None, download: bool =
 def load_cifar(name: str, split: str, data_dir: str | None, download: bool = True) -> ImageSet:
     """CIFAR-10/100 in torchvision's on-disk format (``cifar-10-batches-py`` etc.)."""
     folder_name = "cifar-10-batches-py" if name == "cifar10" else "cifar-100-python"
+    check_data_dir(data_dir)
     root = Path(data_dir or ".")
     folder = root / folder_name if (root / folder_name).is_dir() else root
     if name == "cifar10":
@@ -149,7 +160,7 @@ def load_cifar(name: str, split: str, data_dir: str | None, download: bool = Tru
         xs.append(np.asarray(batch[b"data"], dtype=np.uint8).reshape(-1, 3, 32, 32))
         ys.append(np.asarray(batch[label_key], dtype=np.int64))
     return ImageSet(torch.from_numpy(np.concatenate(xs)), torch.from_numpy(np.concatenate(ys)),
-                    classes, name)
+                    classes, name, str(folder.resolve()))
 
 
 # ---------------------------------------------------------------- synthetic
@@ -162,7 +173,7 @@ def make_synthetic(split: str, n: int = 512, size: int = 32, channels: int = 1,
     labels = torch.randint(0, num_classes, (n,), generator=g2)
     noise = torch.rand(n, channels, size, size, generator=g2)
     images = (0.6 * protos[labels] + 0.4 * noise).mul(255).round().to(torch.uint8)
-    return ImageSet(images, labels, num_classes, "synthetic")
+    return ImageSet(images, labels, num_classes, "synthetic", f"generated (seed {seed})")
 
 
 # ---------------------------------------------------------------- image folders
@@ -330,4 +341,5 @@ def subset(data: ImageSet, size: int | None, seed: int = 0) -> ImageSet:
         idx = (data.labels == c).nonzero().flatten()
         keep.append(idx[torch.randperm(len(idx), generator=g)[:per_class]])
     keep_t = torch.cat(keep).sort().values
-    return ImageSet(data.images[keep_t], data.labels[keep_t], data.num_classes, data.name)
+    return ImageSet(data.images[keep_t], data.labels[keep_t], data.num_classes, data.name,
+                    data.source)

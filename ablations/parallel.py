@@ -63,12 +63,16 @@ def run_workers(runs: list[PlannedRun], argv: list[str], jobs: int, threads: int
             time.sleep(2.0)
         bar.n = sum(store.finished(h) is not None for h in todo)
         bar.refresh()
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as e:  # each worker keeps its last checkpoint and says so
         for p, _ in procs:
             p.terminate()
         for p, _ in procs:
             p.wait()
-        raise
+        from .errors import Stopped
+
+        raise Stopped(getattr(e, "code", 130), f"workers stopped (their logs: {logs}); "
+                      "finished runs and the last epoch checkpoints are kept; rerun the "
+                      "same command to resume") from None
     finally:
         bar.close()
         for _, log in procs:

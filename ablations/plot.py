@@ -134,9 +134,13 @@ def gain_vs_paper_figure(stats: pd.DataFrame, agreement: dict, path: Path,
         ax.errorbar(d.paper_delta, d.delta, yerr=yerr, fmt="none", ecolor="#777777",
                     elinewidth=1, capsize=2, zorder=2)
         ax.scatter(d.paper_delta, d.delta, c=colors, s=40, zorder=3)
-        for r in d.itertuples():
-            ax.annotate(str(r.step), (r.paper_delta, r.delta), xytext=(5, 3),
-                        textcoords="offset points", fontsize=8, weight="bold")
+        placed: list[tuple[float, float]] = []
+        for r in d.itertuples():  # a label next to a labelled point goes to the other side
+            near = any(abs(r.paper_delta - x) < 0.2 and abs(r.delta - y) < 0.2 for x, y in placed)
+            ax.annotate(str(r.step), (r.paper_delta, r.delta), xytext=(-6 if near else 5, 3),
+                        textcoords="offset points", fontsize=8, weight="bold",
+                        ha="right" if near else "left")
+            placed.append((r.paper_delta, r.delta))
         lim = float(max(d.paper_delta.abs().max(), d.t_hi.abs().max(skipna=True),
                         d.t_lo.abs().max(skipna=True), d.delta.abs().max())) * 1.1 + 0.2
         ax.plot([-lim, lim], [-lim, lim], ls="--", color="#999999", lw=0.8, label="y = x")
@@ -150,8 +154,10 @@ def gain_vs_paper_figure(stats: pd.DataFrame, agreement: dict, path: Path,
     ax.set_xlabel("paper's step gain (ImageNet-1K top-1 points)")
     ax.set_ylabel(f"our step gain (points), {ours_label}")
     a = agreement
-    summary = (f"Spearman {a['spearman']:+.2f} [{a['spearman_lo']:+.2f}, {a['spearman_hi']:+.2f}], "
-               f"signs agree {a['signs_agree']}/{a['steps']}" if a.get("seeds") else
+    interval = ("" if a.get("spearman_lo") != a.get("spearman_lo")
+                else f" [{a['spearman_lo']:+.2f}, {a['spearman_hi']:+.2f}] (95%, seeds resampled)")
+    summary = (f"Spearman {a['spearman']:+.2f}{interval}, signs agree {a['signs_agree']}/"
+               f"{a['steps']} steps, {a['seeds']} seed(s)" if a.get("seeds") else
                "too few steps or seeds for a rank correlation")
     ax.set_title(f"Step gains vs the paper's ({chain_name})\n{summary}", fontsize=10)
     ax.grid(alpha=0.3)

@@ -20,7 +20,7 @@ from models.roadmap import Step
 
 from . import data as datasets
 from .distributed import SINGLE, DistContext, device_for
-from .errors import UserError
+from .errors import Stopped, UserError
 from .recipe import Recipe, RunPreset, recipe as named_recipe
 from .store import NUMERICS_VERSION, Store, config_hash
 from .train import DataSpec, LoadedData, TrainingDiverged, apply_recipe, load_data, train_run
@@ -190,6 +190,8 @@ def _train_one(run: PlannedRun, store: Store, loaded: dict, data_dir: str | None
             p = res.predictions
             predictions = {"label": p.label.numpy(), "pred": p.pred.numpy(),
                            "p_true": p.p_true.numpy()}
+    except KeyboardInterrupt as e:  # Ctrl-C / SIGTERM: say what is kept, then stop
+        raise Stopped(getattr(e, "code", 130), _stopped_detail(run, run_dir)) from None
     except TrainingDiverged as e:
         metrics, history, status, reason = {}, [], "failed", str(e)
         log(f"step {run.step.name} seed {run.seed} failed: {e}; the chain goes on")
@@ -206,6 +208,20 @@ def _train_one(run: PlannedRun, store: Store, loaded: dict, data_dir: str | None
     if status == "ok":
         log(f"{desc}: top-1 {metrics['top1']:.2f}%  ({wall:.0f} s)")
     return result
+
+
+def _stopped_detail(run: PlannedRun, run_dir: Path) -> str:
+    ckpt = run_dir / "checkpoint.pt"
+    epoch = 0
+    if ckpt.exists():
+        try:
+            epoch = int(torch.load(ckpt, map_location="cpu", weights_only=True)["epoch"])
+        except Exception:  # unreadable: the next run moves it aside and starts over
+            epoch = 0
+    kept = (f"its checkpoint after epoch {epoch}/{run.recipe.epochs} is kept" if epoch
+            else "it had no finished epoch")
+    return (f"[{run.step.index}] {run.step.name} seed {run.seed} was in flight, {kept} "
+            f"({run_dir}); finished runs are kept; rerun the same command to resume")
 
 
 def _silent(*_: Any) -> None:
@@ -249,6 +265,7 @@ def _label(run: PlannedRun, result: dict[str, Any]) -> dict[str, Any]:
 
 def check_data_available(preset: RunPreset, data_dir: str | None) -> None:
     """Fail early, before any training, when the preset's data cannot be found."""
+    datasets.check_data_dir(data_dir)
     if preset.dataset == "imagefolder":
         datasets.image_folder(data_dir, "train", preset.resolution, train=True)
     elif preset.dataset != "synthetic":

@@ -56,6 +56,8 @@ class LoadedData:
     test: Any
     num_classes: int
     train_size: int
+    source: str = ""
+    """Where the data were read from (recorded with every run)."""
 
 
 def load_data(spec: DataSpec, data_dir: str | None, batch_size: int, eval_batch_size: int,
@@ -76,7 +78,7 @@ def load_data(spec: DataSpec, data_dir: str | None, batch_size: int, eval_batch_
                           recipe.channels_last),
             _FolderLoader(test_set, eval_batch_size, False, seed, workers, mean, std,
                           recipe.channels_last),
-            len(train_set.classes), len(train_set))
+            len(train_set.classes), len(train_set), str(Path(data_dir).resolve()))
     train = datasets.subset(datasets.load(spec.dataset, "train", data_dir), spec.train_subset)
     test = datasets.load(spec.dataset, "test", data_dir)
     mean, std = datasets.STATS[spec.dataset]
@@ -87,7 +89,7 @@ def load_data(spec: DataSpec, data_dir: str | None, batch_size: int, eval_batch_
             images, part.labels, bs, mean, std, train=is_train, seed=seed,
             crop_padding=recipe.crop_padding if is_train else 0,
             flip=recipe.flip and is_train, channels_last=recipe.channels_last))
-    return LoadedData(loaders[0], loaders[1], train.num_classes, len(train))
+    return LoadedData(loaders[0], loaders[1], train.num_classes, len(train), train.source)
 
 
 class _FolderLoader:
@@ -378,6 +380,8 @@ def train_run(design: Design, recipe: Recipe, data: LoadedData, seed: int, run_d
             return train_run(design, recipe, data, seed, run_dir, device, progress, desc,
                              dist, batch_per_device, sync_bn)
     progress = progress and dist.is_main
+    if dist.is_main:
+        _log_line(run_dir, f"start at epoch {start_epoch}/{recipe.epochs}")
     for epoch in range(start_epoch, recipe.epochs):
         model.train()
         data.train.set_epoch(epoch)
@@ -441,6 +445,8 @@ def train_run(design: Design, recipe: Recipe, data: LoadedData, seed: int, run_d
         evaluate(ema.module if ema is not None else model, data.test, dev, recipe.bf16,
                  dist, keep)
         predictions = keep[0] if keep else None
+    if dist.is_main:
+        _log_line(run_dir, f"finished {recipe.epochs} epochs")
     last = history[-1]
     c = costs(design, resolution=data_resolution(data), num_classes=data.num_classes,
               in_chans=_in_chans(data), with_fvcore=False)
@@ -450,11 +456,18 @@ def train_run(design: Design, recipe: Recipe, data: LoadedData, seed: int, run_d
         "train_seconds": train_seconds,
         "img_per_s": data.train_size * recipe.epochs / max(train_seconds, 1e-9),
         "peak_mem_mb": _peak_memory_mb(dev),
-        "device": device, "threads": torch.get_num_threads(),
+        "device": device, "threads": torch.get_num_threads(), "data_source": data.source,
         "torch": torch.__version__, "python": platform.python_version(),
         "machine": platform.machine(),
     }
     return RunResult(metrics, history, predictions)
+
+
+def _log_line(run_dir: Path, text: str) -> None:
+    # runs/<hash>/train.log: one line per start, resume and finish (which process, when).
+    stamp = time.strftime("%Y-%m-%dT%H:%M:%S")
+    with open(run_dir / "train.log", "a") as f:
+        f.write(f"{stamp} pid {os.getpid()} {text}\n")
 
 
 def _in_chans(data: LoadedData) -> int:

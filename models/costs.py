@@ -10,6 +10,7 @@ Two FLOP conventions, always named:
 
 from __future__ import annotations
 
+import os
 import warnings
 from dataclasses import dataclass
 
@@ -82,9 +83,26 @@ def costs(
     params = count_params(meta_model)
     gflops = paper_gflops(meta_model, resolution, in_chans)
     fv = None
-    if with_fvcore:
+    if with_fvcore and fvcore_memory_bytes(design, resolution, in_chans) <= _memory_budget():
         fv = fvcore_gflops(build(design, num_classes, in_chans), resolution, in_chans)
     return Costs(params=params, gflops=gflops, fvcore_gflops=fv)
+
+
+def fvcore_memory_bytes(design: Design, resolution: int, in_chans: int = 3) -> int:
+    """A generous estimate of the memory fvcore's real forward pass needs: the input plus
+    the widest activations (the stem's output at the block's hidden width), float32."""
+    stride = 2 if design.stem == "resnet" else 4
+    widest = design.stem_width * max(design.expansion, 1) * (resolution // stride) ** 2
+    return 4 * (in_chans * resolution ** 2 + 3 * widest)
+
+
+def _memory_budget() -> int:
+    # Half of the machine's physical memory: fvcore is skipped above it (its count is
+    # optional; the paper-convention count runs on the meta device at any size).
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") // 2
+    except (ValueError, OSError, AttributeError):
+        return 4 * 2**30
 
 
 def _device_of(model: torch.nn.Module) -> torch.device:

@@ -50,7 +50,8 @@ def test_three_step_chain_end_to_end(tmp_path, capsys):
     # plots are valid PNGs
     paths = all_figures(df, out, CHAIN)
     pngs = [p for p in paths if p.suffix == ".png"]
-    assert len(pngs) == 3
+    assert sorted(p.name for p in pngs) == ["accuracy_vs_gflops.png", "gain_vs_paper.png",
+                                            "roadmap.png", "training_curves.png"]
     for p in pngs:
         assert p.read_bytes()[:8] == PNG_MAGIC and p.stat().st_size > 10_000
     assert main(["show", "--out", str(out), "--format", "csv"]) == 0

@@ -80,12 +80,13 @@ def _table(deltas, noise, seeds=5, rng_seed=1):
     return pd.DataFrame(rows)
 
 
-def test_verdicts_separate_real_steps_from_noise():
+def test_verdicts_separate_real_steps_from_noise(monkeypatch):
     df = _table([3.0, -3.0, 0.0], noise=0.2)
     t = stats.study_stats(df, "chain", "p")
     assert list(t.step_name) == ["b", "c", "d"]
     assert list(t.verdict) == ["gain", "loss", "within noise"]
     assert (t.p_holm >= t.p_t).all()
+    monkeypatch.setattr(stats, "BOOTSTRAP_RESAMPLES", 199)  # verdicts do not use it
     # With no real effect, a chain is wrongly given a verdict in at most ~5% of replays
     # (Holm keeps the family-wise error at alpha); 60 null chains of 3 steps each.
     false = sum(set(stats.study_stats(_table([0.0, 0.0, 0.0], noise=1.0, rng_seed=k),
