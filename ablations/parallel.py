@@ -1,7 +1,7 @@
 """Train the runs of one plan in several local worker processes (``run --jobs N``).
 
-Small models on a few cores use threads poorly (on the quick preset one thread gives
-60-90% of the images per second of two, measured on the 2-core machine), so one worker
+Small models on a few cores use threads poorly (at the quick scale one thread gave
+58-89% of the images per second of two, measured on the 2-core machine), so one worker
 per core trains more per second than one process with every core. Each
 worker walks the same plan and trains the runs nobody has claimed (``Store.claim``); the
 parent shows one progress bar over all of them, with the time left, and waits.

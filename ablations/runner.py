@@ -87,11 +87,20 @@ def _paper_scale_costs(design: Design) -> tuple[float, float]:
 
 
 def git_commit() -> str:
-    """The commit of the code that ran (or 'unknown')."""
+    """The commit of the code that ran, '+dirty' when ``models/`` or ``ablations/`` differ
+    from it (or 'unknown' outside a git checkout)."""
+    root = Path(__file__).resolve().parent.parent
+
+    def git(*args: str) -> str:
+        return subprocess.run(["git", *args], capture_output=True, text=True, cwd=root,
+                              timeout=5).stdout.strip()
+
     try:
-        out = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True,
-                             text=True, cwd=Path(__file__).resolve().parent, timeout=5)
-        return out.stdout.strip() or "unknown"
+        commit = git("rev-parse", "--short", "HEAD")
+        if commit and git("status", "--porcelain", "--untracked-files=no", "--",
+                          "models", "ablations"):
+            commit += "+dirty"
+        return commit or "unknown"
     except (OSError, subprocess.SubprocessError):
         return "unknown"
 

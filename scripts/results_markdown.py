@@ -1,0 +1,77 @@
+"""Markdown tables for results/README.md from a results folder (numbers, not prose).
+
+    python scripts/results_markdown.py results/quick
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+
+import pandas as pd
+
+from ablations import stats
+from ablations.report import summary_table
+from ablations.store import Store, load
+
+CHAIN = "resnet50-to-convnext-t"
+
+
+def _f(v: float, fmt: str = "{:+.2f}") -> str:
+    return "" if v is None or (isinstance(v, float) and math.isnan(v)) else fmt.format(v)
+
+
+def _p(v: float) -> str:
+    if v is None or (isinstance(v, float) and math.isnan(v)):
+        return ""
+    return "<1e-4" if v < 1e-4 else f"{v:.4f}"
+
+
+def chain_table(df: pd.DataFrame, store: Store, preset: str) -> str:
+    s = summary_table(df[df.study == CHAIN])
+    t = stats.study_stats(df, CHAIN, preset, store).set_index("step_name")
+    wall = df[df.study == CHAIN].groupby("step_name").wall_seconds.median()
+    lines = ["| step | name | seeds | top-1 mean | std | min | max | gain vs previous [95% CI] "
+             "| p (Holm) | p McNemar | verdict | paper top-1 | paper gain | median s / run |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    for r in s.itertuples():
+        g = t.loc[r.step_name] if r.step_name in t.index else None
+        gain = (f"{g.delta:+.2f} [{g.t_lo:+.2f}, {g.t_hi:+.2f}]" if g is not None else "")
+        lines.append(
+            f"| {r.step} | {r.step_name} | {r.seeds} | {r.top1_mean:.2f} | {r.top1_std:.2f} | "
+            f"{r.top1_min:.2f} | {r.top1_max:.2f} | {gain} | "
+            f"{_p(g.p_holm) if g is not None else ''} | {_p(g.p_mcnemar) if g is not None else ''} | "
+            f"{g.verdict if g is not None else ''} | {_f(r.paper_top1, '{:.2f}')} | "
+            f"{_f(g.paper_delta) if g is not None else ''} | {wall.get(r.step_name, float('nan')):.0f} |")
+    return "\n".join(lines)
+
+
+def study_table(df: pd.DataFrame, store: Store, preset: str) -> str:
+    lines = ["| study | comparison | seeds | delta [95% CI] | p (Holm) | p McNemar | verdict |",
+             "|---|---|---|---|---|---|---|"]
+    for study in (f"one-at-a-time:{CHAIN}", f"leave-one-out:{CHAIN}"):
+        t = stats.study_stats(df, study, preset, store)
+        for r in t.itertuples():
+            lines.append(f"| {study.split(':')[0]} | {r.treatment} - {r.control} | {r.seeds} | "
+                         f"{r.delta:+.2f} [{r.t_lo:+.2f}, {r.t_hi:+.2f}] | {_p(r.p_holm)} | "
+                         f"{_p(r.p_mcnemar)} | {r.verdict} |")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    folder = sys.argv[1]
+    df, store = load(folder), Store(folder)
+    preset = sorted(df.preset.unique())[0]
+    print(chain_table(df, store, preset))
+    a = stats.paper_agreement(df, CHAIN, preset)
+    print(f"\nSpearman {a['spearman']:+.2f} [{a['spearman_lo']:+.2f}, {a['spearman_hi']:+.2f}], "
+          f"signs agree {a['signs_agree']}/{a['steps']}, seeds {a['seeds']}\n")
+    print(study_table(df, store, preset))
+    chain_rows = df[df.study == CHAIN]
+    per_seed = chain_rows.groupby("seed").wall_seconds.sum() / 60
+    print("\nper-seed sum of run wall times (min):", per_seed.round(1).to_dict())
+    print(stats.provenance_line(df))
+
+
+if __name__ == "__main__":
+    main()
