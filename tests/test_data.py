@@ -60,8 +60,10 @@ def test_truncated_idx_is_a_clear_error(tmp_path):
 def test_missing_fashion_mnist_says_how_to_get_it(tmp_path, monkeypatch):
     monkeypatch.setattr(data, "FASHION_MNIST_SYSTEM_DIR", str(tmp_path / "none"))
     monkeypatch.setattr(data, "fashion_mnist_dirs", lambda d: [tmp_path / "none"])
+    empty = tmp_path / "empty"
+    empty.mkdir()  # a named folder that exists but holds no idx files
     with pytest.raises(UserError, match="apt-get install dataset-fashion-mnist"):
-        data.load_fashion_mnist("train", str(tmp_path / "none"), download=False)
+        data.load_fashion_mnist("train", str(empty), download=False)
 
 
 def test_cifar10_pickles(tmp_path):

@@ -122,3 +122,18 @@ def test_paper_reference_csv_is_in_sync():
 
 def test_every_preset_has_a_published_row():
     assert set(PUBLISHED) == set(PRESETS)
+
+
+def test_costs_at_a_huge_resolution_count_on_meta_without_allocating(capsys):
+    import resource
+
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    assert main(["costs", "--preset", "convnext_tiny", "--resolution", "50000",
+                 "--format", "csv"]) == 0
+    out, err = capsys.readouterr()
+    row = pd.read_csv(io.StringIO(out)).iloc[0]
+    # exact paper-convention count: FLOPs scale with the pixel count at this size
+    assert row.gflops == pytest.approx(4.456 * (50000 / 224) ** 2, rel=0.02)
+    assert pd.isna(row.fvcore_gflops) and "fvcore's count is left out" in err
+    grown_mib = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) / 1024
+    assert grown_mib < 2000  # the real image alone would be 28 GiB
