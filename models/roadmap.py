@@ -133,8 +133,10 @@ def _modernize(b: _Builder, first: dict, widen: dict, std: dict,
           std.get("sep"), gflops["sep"], downsample="separate", head_norm=True,
           layer_scale=1e-6, note=sep_note)
     # Init is held at torchvision's Kaiming scheme through every paper step, so that each
-    # of them changes one thing; ConvNeXt's truncated-normal init is the last step. Its
-    # effect, measured on its own, is step 13's gain (see results/README.md, "Init").
+    # of them changes one thing; ConvNeXt's truncated-normal init is the last step. Measured
+    # (quick preset, 5 seeds, results/README.md "Init"): neutral on ResNet-50 (-0.04,
+    # within noise), -0.78 on ConvNeXt-T; switched inside BN -> LN, it had made that step
+    # look like a loss (-1.69) that it is not (-0.18, within noise, with the init fixed).
     b.add("trunc-normal-init", "Init: Kaiming -> trunc. normal", "micro design", None, None,
           gflops["sep"], init="trunc-normal", note=init_note)
 
