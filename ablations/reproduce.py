@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from .stats import ALPHA, holm
+from .stats import ALPHA, holm, ok_rows
 from .store import Store, load
 
 
@@ -47,11 +47,7 @@ def reproduction(fresh: pd.DataFrame, reference: pd.DataFrame, study: str,
     """Per step and fresh seed: the fresh top-1 against the reference seeds."""
     from scipy import stats
 
-    def rows(df: pd.DataFrame) -> pd.DataFrame:
-        d = df[(df.study == study) & (df.preset == preset)]
-        return d[d.status == "ok"] if "status" in d else d
-
-    f, r = rows(fresh), rows(reference)
+    f, r = ok_rows(fresh, study, preset), ok_rows(reference, study, preset)
     out = []
     for row in f.sort_values(["seed", "step"]).itertuples():
         ref = r[r.step_name == row.step_name]

@@ -173,6 +173,12 @@ def verdict(row: dict) -> str:
     return "within noise"
 
 
+def ok_rows(df: pd.DataFrame, study: str, preset: str) -> pd.DataFrame:
+    """The finished (status ok) rows of ``study`` at ``preset``."""
+    rows = df[(df.study == study) & (df.preset == preset)]
+    return rows[rows.status == "ok"] if "status" in rows else rows
+
+
 def _per_seed(rows: pd.DataFrame) -> dict[str, pd.DataFrame]:
     return {name: g.drop_duplicates("seed", keep="last").set_index("seed")
             for name, g in rows.groupby("step_name", sort=False)}
@@ -181,9 +187,7 @@ def _per_seed(rows: pd.DataFrame) -> dict[str, pd.DataFrame]:
 def study_stats(df: pd.DataFrame, study: str, preset: str,
                 store: Store | None = None) -> pd.DataFrame:
     """One row per comparison of ``study`` at ``preset`` (columns ``STATS_COLUMNS``)."""
-    rows = df[(df.study == study) & (df.preset == preset)]
-    if "status" in rows:
-        rows = rows[rows.status == "ok"]
+    rows = ok_rows(df, study, preset)
     steps = rows.drop_duplicates("step_name")
     per_seed = _per_seed(rows)
     out = []
@@ -236,9 +240,7 @@ def paper_agreement(df: pd.DataFrame, study: str, preset: str, resamples: int = 
     """
     from scipy import stats
 
-    rows = df[(df.study == study) & (df.preset == preset)]
-    if "status" in rows:
-        rows = rows[rows.status == "ok"]
+    rows = ok_rows(df, study, preset)
     pairs = [p for p in pairs_of(study, rows.drop_duplicates("step_name"))
              if p.paper_delta is not None]
     per_seed = _per_seed(rows)

@@ -51,11 +51,16 @@ def config_hash(spec: dict[str, Any]) -> str:
 
 def atomic_write_text(path: Path, text: str) -> None:
     """Write ``text`` to ``path`` via a temporary file and a rename (never half-written)."""
+    _atomic_write(path, "w", lambda f: f.write(text))
+
+
+def _atomic_write(path: Path, mode: str, write) -> None:
+    # One temp file per writer in the target folder, fsynced, then renamed over ``path``.
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
-        with os.fdopen(fd, "w") as f:
-            f.write(text)
+        with os.fdopen(fd, mode) as f:
+            write(f)
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
@@ -101,7 +106,8 @@ class Store:
         if history:
             atomic_write_text(d / "history.csv", pd.DataFrame(history).to_csv(index=False))
         if predictions is not None:
-            _atomic_write_npz(d / PREDICTIONS_FILE, predictions)
+            _atomic_write(d / PREDICTIONS_FILE, "wb",
+                          lambda f: np.savez_compressed(f, **predictions))
         atomic_write_text(d / "result.json", json.dumps(row, indent=1, default=str))
 
     def predictions(self, run_hash: str) -> dict[str, np.ndarray] | None:
@@ -185,18 +191,6 @@ class Store:
     def table(self) -> pd.DataFrame:
         """All rows as a DataFrame."""
         return pd.DataFrame(self._rows())
-
-
-def _atomic_write_npz(path: Path, arrays: dict[str, np.ndarray]) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            np.savez_compressed(f, **arrays)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
 
 
 def _label_key(row: dict[str, Any]) -> tuple:
