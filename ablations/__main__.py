@@ -17,10 +17,58 @@ def _costs(args: argparse.Namespace) -> None:
     else:
         df = chain_costs(args.chain, args.resolution, not args.no_branches, not args.no_fvcore)
     _print_table(df, args.format)
-    if not args.no_fvcore and df.fvcore_gflops.isna().any():
+    convnets = df[df.attention_gflops == 0] if "attention_gflops" in df else df
+    if not args.no_fvcore and convnets.fvcore_gflops.isna().any():
         print(f"note: fvcore's count is left out at {args.resolution} px (its real forward "
               "pass would need over half of this machine's memory); the paper-convention "
               "counts run on the meta device and are exact", file=sys.stderr)
+    if "attention_gflops" in df and (df.attention_gflops > 0).any():
+        print("note: gflops counts every multiply-add, the attention matmuls too "
+              "(attention_gflops); fvcore's count is given for ConvNets only",
+              file=sys.stderr)
+
+
+def _int_list(text: str, option: str) -> list[int]:
+    try:
+        return [int(v) for v in text.split(",") if v.strip()]
+    except ValueError:
+        raise UserError(f"{option} {text!r}: expected comma-separated integers") from None
+
+
+def _scaling(args: argparse.Namespace) -> None:
+    from pathlib import Path
+
+    import pandas as pd
+
+    from . import scaling
+    from .bench import device_tag, threads
+
+    if args.from_csv:  # redraw a committed table (e.g. one measured on a GPU)
+        df = pd.read_csv(args.from_csv)
+        stem = Path(args.from_csv).with_suffix("")
+    else:
+        models = scaling.resolve_models(
+            [m.strip() for m in args.models.split(",") if m.strip()], args.chain)
+        resolutions = _int_list(args.resolutions, "--resolutions")
+        timed = (_int_list(args.time_resolutions, "--time-resolutions")
+                 if args.time_resolutions is not None
+                 else resolutions if args.device.startswith("cuda") else [224, 448, 672])
+        tag = args.tag or device_tag(args.device)
+        check_file_name(tag, "--tag")
+        with threads(args.threads):
+            df = scaling.scaling_table(models, resolutions, timed, args.device,
+                                       memory=not args.no_memory, repeats=args.repeats)
+        stem = Path(args.out) / f"scaling_{tag}"
+        stem.parent.mkdir(parents=True, exist_ok=True)
+        df.to_csv(stem.with_suffix(".csv"), index=False)
+    fits = scaling.fit_exponents(df)
+    fits.to_csv(stem.with_name(stem.name + "_exponents.csv"), index=False)
+    timed = sorted(df.dropna(subset=["latency_ms"]).resolution.unique())
+    title = (f"cost vs resolution, batch 1, float32, {df.device.iloc[0]} "
+             f"({', '.join(str(r) for r in timed) or 'none'} px timed)")
+    paths = scaling.scaling_figure(df, fits, stem, title)
+    _print_table(fits, "table")
+    print("wrote", stem.with_suffix(".csv"), *paths)
 
 
 def _paper_table(args: argparse.Namespace) -> None:
@@ -366,7 +414,7 @@ def _cuda() -> bool:
 
 def make_parser() -> argparse.ArgumentParser:
     """The argument parser of every sub-command."""
-    from models.presets import PRESETS
+    from models.presets import MODEL_NAMES as PRESETS
     from models.roadmap import CHAINS
 
     parser = argparse.ArgumentParser(prog="python -m ablations", description=__doc__)
@@ -503,6 +551,25 @@ def make_parser() -> argparse.ArgumentParser:
     p.add_argument("--tag", help="file-name tag (default: cpu or the GPU model)")
     p.add_argument("--out", default="results", help="folder of bench_<tag>.csv and figures")
     p.set_defaults(func=_bench)
+
+    p = sub.add_parser("scaling", help="GFLOPs, activation memory and latency vs resolution")
+    p.add_argument("--models", default="resnet50,convnext_tiny,swin_t,vit_b_16",
+                   help=f"comma-separated: {', '.join(PRESETS)}, or step:KEY of --chain")
+    p.add_argument("--chain", default="resnet50-to-convnext-t", choices=list(CHAINS))
+    p.add_argument("--resolutions", default="224,448,672,896,1120",
+                   help="sizes counted (GFLOPs, activation memory); multiples of 224 let "
+                        "Swin's windows tile without padding")
+    p.add_argument("--time-resolutions",
+                   help="sizes timed at batch 1 (default: 224,448,672 on CPU, all on a GPU; "
+                        "'' for none)")
+    p.add_argument("--device", default="cuda" if _cuda() else "cpu")
+    p.add_argument("--threads", type=int, help="intra-op threads (default: all cores)")
+    p.add_argument("--repeats", type=_positive_int, default=3, help="timed calls per size")
+    p.add_argument("--no-memory", action="store_true", help="skip the activation count")
+    p.add_argument("--tag", help="file-name tag (default: cpu or the GPU model)")
+    p.add_argument("--out", default="results/scaling", help="folder of the CSVs and figure")
+    p.add_argument("--from-csv", help="redraw the figure and exponents of a scaling CSV")
+    p.set_defaults(func=_scaling)
 
     p = sub.add_parser("bench-plot", help="draw the figures of a bench_<tag>.csv")
     p.add_argument("--csv", default="results/bench_cpu.csv")

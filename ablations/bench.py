@@ -75,7 +75,8 @@ class Candidate:
 
     label: str
     kind: str  # "step" or "reference"
-    make: Callable[[], nn.Module]
+    make: Callable[[int], nn.Module]
+    """Builds the model for inputs of the given resolution (only a ViT depends on it)."""
     step_index: int | None = None
     step_name: str | None = None
     plain_convs: bool = False
@@ -99,7 +100,9 @@ def preset_candidates(names: list[str], plain: bool = False) -> list[Candidate]:
 def _design_candidates(items: list[tuple[int, str, Any]], plain: bool) -> list[Candidate]:
     out = []
     for index, name, design in items:
-        make = functools.partial(build, design.replace(drop_path=0.0))  # picklable (spawn)
+        if hasattr(design, "drop_path"):  # torchvision's ViT has no stochastic depth
+            design = design.replace(drop_path=0.0)
+        make = functools.partial(build_at_resolution, design)  # picklable (spawn)
         out.append(Candidate(f"{index}:{name}", "step", make, index, name))
         if plain:
             out.append(Candidate(f"{index}:{name} (plain convs)", "step", make, index, name,
@@ -107,13 +110,20 @@ def _design_candidates(items: list[tuple[int, str, Any]], plain: bool) -> list[C
     return out
 
 
-def _torchvision_resnet50() -> nn.Module:
+def build_at_resolution(design: Any, resolution: int = 224) -> nn.Module:
+    """``build(design)`` for inputs of ``resolution`` px (a ViT is built for that size)."""
+    if hasattr(design, "at_resolution"):
+        design = design.at_resolution(resolution)
+    return build(design)
+
+
+def _torchvision_resnet50(resolution: int = 224) -> nn.Module:
     import torchvision
 
     return torchvision.models.resnet50()
 
 
-def _timm_convnext_tiny() -> nn.Module:
+def _timm_convnext_tiny(resolution: int = 224) -> nn.Module:
     try:
         import timm
     except ImportError:
@@ -142,7 +152,7 @@ class _Timed:
         torch.manual_seed(seed)
         dev = torch.device(setting.device)
         self.cand, self.setting, self.dev = cand, setting, dev
-        model = cand.make().to(dev)
+        model = cand.make(setting.resolution).to(dev)
         self.model_eager = model
         fmt = torch.channels_last if setting.channels_last else torch.contiguous_format
         model = model.to(memory_format=fmt)
@@ -319,7 +329,7 @@ def bench(candidates: list[Candidate], setting: Setting, windows: int = 5,
         cand = t.cand
         seconds = statistics.median(samples[cand.label])
         model = t.model_eager
-        gflops = paper_gflops(_meta_copy(cand), setting.resolution)
+        gflops = paper_gflops(_meta_copy(cand, setting.resolution), setting.resolution)
         rows.append({
             "model": cand.label, "kind": cand.kind, "step": cand.step_index,
             "step_name": cand.step_name, "plain_convs": cand.plain_convs,
@@ -344,9 +354,9 @@ def bench(candidates: list[Candidate], setting: Setting, windows: int = 5,
     return df
 
 
-def _meta_copy(cand: Candidate) -> nn.Module:
+def _meta_copy(cand: Candidate, resolution: int) -> nn.Module:
     with torch.device("meta"):
-        return cand.make()
+        return cand.make(resolution)
 
 
 def machine_info(device: str) -> dict[str, Any]:

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import matplotlib.pyplot as plt  # noqa: E402
-import pandas as pd  # noqa: E402
+import matplotlib.pyplot as plt
+import pandas as pd
 
-from models.roadmap import chain  # noqa: E402
+from models.roadmap import chain
 
-from .report import summary_table  # noqa: E402
-from .store import load  # noqa: E402
+from .plot import save_figure
+from .report import summary_table
+from .store import load
 
 
 def step_table(results: dict[str, pd.DataFrame], chain_name: str) -> pd.DataFrame:
@@ -63,8 +64,6 @@ def compare(paths: dict[str, str | Path], chain_name: str, out: str | Path) -> t
     axp.grid(alpha=0.3)
     fig.tight_layout()
     out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(out.with_suffix(".png"), dpi=140, bbox_inches="tight")
-    plt.close(fig)
+    save_figure(fig, out, formats=(".png",))
     table.to_csv(out.with_suffix(".csv"), index=False)
     return table, corr, [out.with_suffix(".png"), out.with_suffix(".csv")]

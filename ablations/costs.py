@@ -42,12 +42,16 @@ def chain_costs(name: str, resolution: int = 224, branches: bool = True,
     return step_costs(chain(name, branches=branches), resolution, with_fvcore)
 
 
-PRESET_COLUMNS = ["name", "gflops", "fvcore_gflops", "params_m", "published_gflops",
-                  "published_params_m", "convention", "source"]
+PRESET_COLUMNS = ["name", "gflops", "attention_gflops", "fvcore_gflops", "params_m",
+                  "published_gflops", "published_params_m", "convention", "source"]
 
 
 def preset_costs(names: list[str], resolution: int = 224, with_fvcore: bool = True) -> pd.DataFrame:
-    """One row per preset: our counts next to the published ones (see ``PUBLISHED``)."""
+    """One row per preset: our counts next to the published ones (see ``PUBLISHED``).
+
+    ``gflops`` counts every multiply-add (attention matmuls included, see ``models.costs``);
+    ``attention_gflops`` is the attention part, which a conv + linear count would miss.
+    """
     designs = {name: preset(name) for name in names}  # unknown names fail before any work
     rows = []
     for name in names:
@@ -55,6 +59,7 @@ def preset_costs(names: list[str], resolution: int = 224, with_fvcore: bool = Tr
         params, flops, convention, source = PUBLISHED.get(name, (None, None, "", ""))
         rows.append({
             "name": name, "gflops": round(c.gflops, 3),
+            "attention_gflops": round(c.attention_gflops, 3),
             "fvcore_gflops": round(c.fvcore_gflops, 3) if c.fvcore_gflops is not None else None,
             "params_m": round(c.params_m, 3), "published_gflops": flops,
             "published_params_m": params, "convention": convention, "source": source,

@@ -3,7 +3,9 @@
 - one-at-a-time: the chain's modern-recipe ResNet plus each single change alone;
 - leave-one-out: the chain's last design minus each single change;
 - custom chains: a user-written ordered list of changes (Python, YAML or TOML);
-- sweeps: one toggle over a list of values.
+- sweeps: one toggle over a list of values;
+- transformers: the chain's last design beside the Transformers the paper compares it with
+  (its target line first), torchvision's own models trained with the same recipe.
 
 Every study reuses ``models.roadmap.Step``, so the runner, the store's cache (a design
 trained in any study is not trained again) and the plots treat them alike.
@@ -15,11 +17,11 @@ from pathlib import Path
 from typing import Any
 
 from models import FIELDS, Design, preset
-from models.roadmap import Step, chain
+from models.roadmap import Step, chain, get_chain
 
 from .errors import UserError, check_file_name
 
-STUDIES = ("chain", "one-at-a-time", "leave-one-out", "custom", "sweep")
+STUDIES = ("chain", "one-at-a-time", "leave-one-out", "custom", "sweep", "transformers")
 
 
 def _step(index: int, name: str, title: str, design: Design, recipe: str,
@@ -67,6 +69,25 @@ def leave_one_out(chain_name: str = "resnet50-to-convnext-t") -> list[Step]:
             continue
         out.append(_step(s.index, f"without-{s.name}", f"without: {s.title}", design,
                          last.recipe, s.changes, "leave-one-out", s))
+    return out
+
+
+def transformers(chain_name: str = "resnet50-to-convnext-t") -> list[Step]:
+    """The chain's last design (index 0), then each reference Transformer of the chain
+    (Swin-T, the target line, first), all with the chain's modern recipe.
+
+    The first step has the chain's last design, recipe and so config hash: runs of the
+    chain are reused, and the Transformers' seeds pair with the chain's seeds.
+    """
+    c = get_chain(chain_name)
+    last = c.steps[-1]
+    paper_last = next(s for s in reversed(c.steps) if s.paper_top1 is not None)
+    out = [Step(0, last.name, last.title, "reference", last.design, last.recipe, (),
+                paper_last.paper_top1, None, last.paper_gflops, "transformers", last.note)]
+    for i, ref in enumerate(c.references, start=1):
+        out.append(Step(i, ref.model, ref.title, "reference", preset(ref.model), last.recipe,
+                        ("model",), ref.paper_top1, None, ref.paper_gflops, "transformers",
+                        "target line" if ref.target else "comparison model"))
     return out
 
 
@@ -203,6 +224,8 @@ def study_steps(study: str, chain_name: str, custom: str | None = None,
             raise UserError("--design sweep needs --sweep FIELD=V1,V2,...")
         field, values = parse_sweep(sweep_spec)
         return f"sweep:{field}", sweep(field, values, sweep_base)
+    if study == "transformers":
+        return f"transformers:{chain_name}", transformers(chain_name)
     raise UserError(f"--design {study!r} is unknown; allowed: {', '.join(STUDIES)}")
 
 
@@ -214,5 +237,6 @@ def as_step_list(steps: list[Step]) -> list[dict[str, Any]]:
             for s in steps]
 
 
-__all__ = ["STUDIES", "one_at_a_time", "leave_one_out", "custom_chain", "load_custom_chain",
+__all__ = ["STUDIES", "one_at_a_time", "leave_one_out", "transformers", "custom_chain",
+           "load_custom_chain",
            "sweep", "parse_sweep", "study_steps", "as_step_list"]

@@ -9,10 +9,10 @@ from __future__ import annotations
 from collections import Counter
 from pathlib import Path
 
-import matplotlib.pyplot as plt  # noqa: E402
-from matplotlib.patches import FancyBboxPatch  # noqa: E402
+import matplotlib.pyplot as plt
+from matplotlib.patches import FancyBboxPatch
 
-from models import Design, block_plan, stage_plan  # noqa: E402
+from models import Design, block_plan, stage_plan
 
 COLORS = {"conv": "#cfe2f3", "spatial": "#b6d7a8", "norm": "#fff2cc", "act": "#f4cccc",
           "grn": "#d9d2e9", "scale": "#eeeeee", "stem": "#d0e0e3", "down": "#fce5cd"}
@@ -164,7 +164,6 @@ def draw_single(design: Design, title: str, path: str | Path, stage: int = 1) ->
 
 
 def _save(fig, path: Path) -> list[Path]:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path.with_suffix(".png"), dpi=130, bbox_inches="tight")
-    plt.close(fig)
-    return [path.with_suffix(".png")]
+    from .plot import save_figure
+
+    return save_figure(fig, path, formats=(".png",))

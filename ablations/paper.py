@@ -20,11 +20,14 @@ def paper_reference() -> pd.DataFrame:
                 "paper_top1_std": s.paper_top1_std, "paper_gflops": s.paper_gflops,
                 "source": s.source, "note": s.note,
             })
-        for ref, (top1, gflops) in c.references.items():
-            rows.append({"chain": name, "step": None, "name": ref, "title": ref,
-                         "phase": "reference", "branch_of": "", "recipe": "", "changes": "",
-                         "paper_top1": top1, "paper_top1_std": None, "paper_gflops": gflops,
-                         "source": c.steps[0].source, "note": "comparison model"})
+        for ref in c.references:
+            rows.append({"chain": name, "step": None, "name": ref.model, "title": ref.title,
+                         "phase": "reference", "branch_of": "", "recipe": "convnext",
+                         "changes": "", "paper_top1": ref.paper_top1, "paper_top1_std": None,
+                         "paper_gflops": ref.paper_gflops,
+                         "source": "ConvNeXt paper (arXiv 2201.03545v2), Table 1",
+                         "note": "target line (Figure 2)" if ref.target
+                                 else "comparison model"})
     df = pd.DataFrame(rows)
     df["step"] = df["step"].astype("Int64")  # reference models have no step
     return df

@@ -7,21 +7,25 @@ from pathlib import Path
 
 import matplotlib
 import matplotlib.ticker
-import matplotlib.pyplot as plt  # noqa: E402
-import pandas as pd  # noqa: E402
+import matplotlib.pyplot as plt
+import pandas as pd
 
-from .report import summary_table  # noqa: E402
-from .store import Store  # noqa: E402
+from .report import summary_table
+from .store import Store
 
 PHASE_COLORS = {"baseline": "#9e9e9e", "training": "#7f7f7f", "macro design": "#8c6bb1",
                 "ResNeXt-ify": "#4c72b0", "inverted bottleneck": "#55a868",
                 "large kernel": "#dd8452", "micro design": "#c44e52"}
 
 
-def _save(fig: plt.Figure, path: Path) -> list[Path]:
+def save_figure(fig: plt.Figure, path: str | Path,
+                formats: tuple[str, ...] = (".png", ".svg")) -> list[Path]:
+    """Write ``fig`` as ``path`` with each suffix of ``formats`` (PNG at 150 dpi), close it,
+    and return the paths written. The one figure writer of the toolkit."""
+    path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     out = []
-    for ext in (".png", ".svg"):
+    for ext in formats:
         p = path.with_suffix(ext)
         fig.savefig(p, dpi=150 if ext == ".png" else None, bbox_inches="tight")
         out.append(p)
@@ -89,7 +93,7 @@ def roadmap_figure(summary: pd.DataFrame, path: Path, chain_name: str, ours_labe
     fig.suptitle(f"Modernizing a ResNet: {chain_name}", fontsize=11)
     if footer:
         fig.text(0.5, -0.05, footer, ha="center", va="top", fontsize=7.5, color="#555555")
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def _gain_panel(ax: plt.Axes, s: pd.DataFrame, y: list[int], stats: pd.DataFrame | None) -> None:
@@ -164,7 +168,7 @@ def gain_vs_paper_figure(stats: pd.DataFrame, agreement: dict, path: Path,
     key = "   ".join(f"{r.step}: {r.step_name}" for r in d.itertuples())
     fig.tight_layout(rect=(0, 0.08, 1, 1))
     fig.text(0.5, 0.01, textwrap_key(key, 120), ha="center", va="bottom", fontsize=7)
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def textwrap_key(text: str, width: int = 190) -> str:
@@ -209,7 +213,7 @@ def accuracy_vs_gflops(summary: pd.DataFrame, path: Path, chain_name: str, ours_
     fig.suptitle(f"Accuracy vs GFLOPs along {chain_name}", fontsize=11)
     fig.tight_layout(rect=(0, 0.07, 1, 1))
     fig.text(0.5, 0.01, textwrap_key(key), ha="center", va="bottom", fontsize=7.5)
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def training_curves(df: pd.DataFrame, store: Store, path: Path, chain_name: str) -> list[Path]:
@@ -236,7 +240,7 @@ def training_curves(df: pd.DataFrame, store: Store, path: Path, chain_name: str)
     ax.set_ylabel("test top-1 (%)")
     ax.set_title(f"Training curves, {chain_name} (mean over seeds)", fontsize=10)
     ax.grid(alpha=0.3)
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def _main_names(chain_name: str) -> list[str]:
@@ -317,7 +321,7 @@ def order_figure(df: pd.DataFrame, path: Path, chain_name: str,
                  fontsize=10)
     ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.1), ncol=3)
     ax.grid(alpha=0.3, axis="x")
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def sweep_figure(df: pd.DataFrame, study: str, path: Path) -> list[Path]:
@@ -336,7 +340,7 @@ def sweep_figure(df: pd.DataFrame, study: str, path: Path) -> list[Path]:
     ax2.set_ylabel("GFLOPs at 224 px")
     ax.set_title(study, fontsize=10)
     ax.grid(alpha=0.3)
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def study_figures(df: pd.DataFrame, out: str | Path) -> list[Path]:
@@ -383,7 +387,7 @@ def bench_figure(df: pd.DataFrame, path: Path, title: str = "") -> list[Path]:
     ax2.grid(alpha=0.3, axis="y")
     fig.suptitle(title or "GFLOPs vs measured throughput")
     fig.tight_layout()
-    return _save(fig, Path(path))
+    return save_figure(fig, path)
 
 
 def bench_figures(df: pd.DataFrame, out: Path, tag: str) -> list[Path]:

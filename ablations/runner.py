@@ -16,6 +16,7 @@ import pandas as pd
 import torch
 
 from models import Design, costs
+from models.costs import AnyDesign
 from models.roadmap import Step
 
 from . import data as datasets
@@ -26,10 +27,13 @@ from .store import NUMERICS_VERSION, Store, config_hash
 from .train import DataSpec, LoadedData, TrainingDiverged, apply_recipe, load_data, train_run
 
 
-def scale_design(design: Design, multiplier: float) -> Design:
-    """``design`` with every width multiplied (rounded; kept divisible by int groups)."""
+def scale_design(design: AnyDesign, multiplier: float) -> AnyDesign:
+    """``design`` with every width multiplied (rounded; kept divisible by int groups, or
+    by the head counts of a Transformer, whose heads get narrower)."""
     if multiplier == 1.0:
         return design
+    if not isinstance(design, Design):
+        return design.scaled(multiplier)
     unit = design.groups if isinstance(design.groups, int) else 1
     widths = tuple(max(unit, int(round(w * multiplier / unit)) * unit) for w in design.widths)
     return design.replace(widths=widths)
@@ -42,7 +46,7 @@ class PlannedRun:
     study: str
     step: Step
     seed: int
-    design: Design
+    design: AnyDesign
     recipe: Recipe
     data: DataSpec
     preset: RunPreset
@@ -50,6 +54,7 @@ class PlannedRun:
     @property
     def spec(self) -> dict[str, Any]:
         """What the run's hash is made of (labels such as chain and step names are not)."""
+        # A Transformer's dict names its family ("model"), so it never hashes like a Design.
         return {"design": _non_default(self.design.to_dict(), Design().to_dict()),
                 "recipe": _non_default(self.recipe.to_dict(), Recipe().to_dict()),
                 "data": self.data.to_dict(), "seed": self.seed}
@@ -76,12 +81,14 @@ def plan(study: str, steps: list[Step], preset: RunPreset, seeds: list[int],
             if recipe_changes:
                 r = r.replace(**recipe_changes)
             design = apply_recipe(scale_design(step.design, preset.width_multiplier), r)
+            if not isinstance(design, Design):  # a ViT is built for the preset's resolution
+                design = design.at_resolution(preset.resolution)
             runs.append(PlannedRun(study, step, seed, design, r, spec, preset))
     return runs
 
 
 @functools.lru_cache(maxsize=4)
-def _paper_scale_costs(design: Design) -> tuple[float, float]:
+def _paper_scale_costs(design: AnyDesign) -> tuple[float, float]:
     c = costs(design, with_fvcore=False)
     return c.gflops, c.params_m
 

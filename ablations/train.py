@@ -22,6 +22,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from models import Design, build, costs
+from models.costs import AnyDesign
 
 from . import data as datasets
 from .distributed import SINGLE, DistContext, check_sync_bn, micro_batches
@@ -148,13 +149,19 @@ class RunResult:
     """The last epoch's test predictions (None under several processes)."""
 
 
-def apply_recipe(design: Design, recipe: Recipe) -> Design:
-    """The design as trained: the recipe may set stochastic depth and layer scale."""
+def apply_recipe(design: AnyDesign, recipe: Recipe) -> AnyDesign:
+    """The design as trained: the recipe may set stochastic depth and layer scale.
+
+    A reference Transformer takes only what it has (Swin: stochastic depth; torchvision's
+    ViT: neither), so one recipe serves a chain and its Transformer reference alike.
+    """
     changes = {}
     if recipe.drop_path is not None:
         changes["drop_path"] = recipe.drop_path
     if recipe.layer_scale is not None:
         changes["layer_scale"] = recipe.layer_scale
+    if not isinstance(design, Design):
+        changes = {k: v for k, v in changes.items() if hasattr(design, k)}
     return design.replace(**changes) if changes else design
 
 
@@ -265,7 +272,7 @@ def evaluate(model: nn.Module, loader, device: torch.device, bf16: bool = False,
         for x, y in loader:
             x, y = x.to(device, non_blocking=True), y.to(device, non_blocking=True)
             logits = model(x)
-            top = logits.topk(min(5, model.head.fc.out_features), dim=1).indices
+            top = logits.topk(min(5, logits.shape[1]), dim=1).indices
             hit = top == y.view(-1, 1)
             correct1 += hit[:, 0].sum()  # counted on the device: one sync at the end
             correct5 += hit.any(dim=1).sum()

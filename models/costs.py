@@ -5,7 +5,13 @@ Two FLOP conventions, always named:
   norms, activations, adds and pooling are free. Counted with
   ``torch.utils.flop_counter.FlopCounterMode`` (which counts 2 FLOPs per MAC, so halved).
 - ``fvcore_gflops``: fvcore's total (1 MAC = 1 FLOP, plus BatchNorm and LayerNorm),
-  the convention of the ConvNeXt V2 tables.
+  the convention of the ConvNeXt V2 tables (ConvNets only).
+
+Attention is multiply-adds too: the two matmuls of self-attention (queries x keys, weights x
+values; ``bmm`` or fused attention kernels) are counted in ``gflops`` like any linear layer,
+as torchvision, timm and the Swin/DeiT papers count them. ``attention_gflops`` is that part
+alone: a conv + linear only count (``gflops - attention_gflops``) would miss it, and it is
+what grows quadratically with the number of tokens in a global-attention ViT.
 """
 
 from __future__ import annotations
@@ -20,6 +26,13 @@ from torch.utils.flop_counter import FlopCounterMode
 from .blocks import plain_convolutions
 from .design import Design
 from .network import build
+from .transformers import SwinDesign, ViTDesign
+
+AnyDesign = Design | SwinDesign | ViTDesign
+
+# The ops whose FLOPs are attention: batched matmuls (no conv or linear layer of the design
+# space uses one) and the fused attention kernels.
+_ATTENTION_OPS = ("bmm", "scaled_dot_product")
 
 
 @dataclass(frozen=True)
@@ -29,6 +42,8 @@ class Costs:
     params: int
     gflops: float
     fvcore_gflops: float | None
+    attention_gflops: float = 0.0
+    """The part of ``gflops`` spent in attention matmuls (0 for ConvNets)."""
 
     @property
     def params_m(self) -> float:
@@ -42,13 +57,22 @@ def count_params(model: torch.nn.Module) -> int:
 
 
 def paper_gflops(model: torch.nn.Module, resolution: int = 224, in_chans: int = 3) -> float:
-    """GFLOPs in the paper's convention (conv + linear MACs) for one image."""
+    """GFLOPs in the paper's convention (conv + linear + attention MACs) for one image."""
+    return count_gflops(model, resolution, in_chans)[0]
+
+
+def count_gflops(model: torch.nn.Module, resolution: int = 224,
+                 in_chans: int = 3) -> tuple[float, float]:
+    """(all multiply-adds, those of attention matmuls) in GMACs, for one image."""
     model = model.eval()
     x = torch.zeros(1, in_chans, resolution, resolution, device=_device_of(model))
     counter = FlopCounterMode(display=False)
     with counter, torch.no_grad(), plain_convolutions():
         model(x)
-    return counter.get_total_flops() / 2 / 1e9
+    per_op = counter.get_flop_counts().get("Global", {})
+    attention = sum(n for op, n in per_op.items()
+                    if any(name in str(op) for name in _ATTENTION_OPS))
+    return counter.get_total_flops() / 2 / 1e9, attention / 2 / 1e9
 
 
 def fvcore_gflops(model: torch.nn.Module, resolution: int = 224, in_chans: int = 3) -> float:
@@ -67,7 +91,7 @@ def fvcore_gflops(model: torch.nn.Module, resolution: int = 224, in_chans: int =
 
 
 def costs(
-    design: Design,
+    design: AnyDesign,
     resolution: int = 224,
     num_classes: int = 1000,
     in_chans: int = 3,
@@ -76,16 +100,21 @@ def costs(
     """Params and FLOPs of ``design`` at ``resolution`` (paper scale by default).
 
     The paper-convention count runs on the meta device (no memory, no arithmetic); fvcore
-    traces a real model, so ``with_fvcore=False`` is much faster for big designs.
+    traces a real model, so ``with_fvcore=False`` is much faster for big designs. A ViT is
+    counted as built for ``resolution`` (its position embeddings grow with the patches);
+    fvcore's count is left out for the Transformers (it skips fused attention).
     """
+    if not isinstance(design, Design):
+        design = design.at_resolution(resolution)
     with torch.device("meta"):
         meta_model = build(design, num_classes=num_classes, in_chans=in_chans)
     params = count_params(meta_model)
-    gflops = paper_gflops(meta_model, resolution, in_chans)
+    gflops, attention = count_gflops(meta_model, resolution, in_chans)
     fv = None
-    if with_fvcore and fvcore_memory_bytes(design, resolution, in_chans) <= _memory_budget():
+    if with_fvcore and isinstance(design, Design) \
+            and fvcore_memory_bytes(design, resolution, in_chans) <= _memory_budget():
         fv = fvcore_gflops(build(design, num_classes, in_chans), resolution, in_chans)
-    return Costs(params=params, gflops=gflops, fvcore_gflops=fv)
+    return Costs(params=params, gflops=gflops, fvcore_gflops=fv, attention_gflops=attention)
 
 
 def fvcore_memory_bytes(design: Design, resolution: int, in_chans: int = 3) -> int:

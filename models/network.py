@@ -10,6 +10,7 @@ from torch import nn
 
 from .blocks import Block, Head, Stage, make_downsample, make_stem
 from .design import NUM_STAGES, Design
+from .transformers import SwinDesign, ViTDesign
 
 
 @dataclass(frozen=True)
@@ -111,21 +112,26 @@ def _zero_last_layer(block: Block) -> None:
         nn.init.zeros_(target.bias)
 
 
-def build(design: Design, num_classes: int = 1000, in_chans: int = 3,
-          zero_init_residual: bool = False) -> ConvNet:
+def build(design: Design | SwinDesign | ViTDesign, num_classes: int = 1000, in_chans: int = 3,
+          zero_init_residual: bool = False) -> nn.Module:
     """Build the network described by ``design``.
 
     Args:
-        design: a validated point of the design space.
+        design: a validated point of the design space, or a reference Transformer
+            (``models.transformers``: torchvision's own Swin / ViT, built as they are).
         num_classes: outputs of the classifier.
         in_chans: channels of the input image.
         zero_init_residual: start every residual branch at zero (an init choice of training
-            recipes; skipped when the design has layer scale, which does the same job).
+            recipes; skipped when the design has layer scale, which does the same job, and
+            for the Transformers, which keep torchvision's init).
     """
-    if not isinstance(design, Design):
-        raise TypeError(f"build() expects a models.Design, got {type(design).__name__}")
+    if not isinstance(design, (Design, SwinDesign, ViTDesign)):
+        raise TypeError(f"build() expects a models.Design (or SwinDesign / ViTDesign), "
+                        f"got {type(design).__name__}")
     for name, value in (("num_classes", num_classes), ("in_chans", in_chans)):
         if not isinstance(value, int) or isinstance(value, bool) or value < 1:
             raise ValueError(f"build(): {name}={value!r} is invalid; allowed: an integer >= 1")
+    if not isinstance(design, Design):
+        return design.build(num_classes=num_classes, in_chans=in_chans)
     return ConvNet(design, num_classes=num_classes, in_chans=in_chans,
                    zero_init_residual=zero_init_residual)

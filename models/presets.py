@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from .design import Design
+from .transformers import TRANSFORMERS, TransformerDesign
 
 _RESNET = Design()  # torchvision ResNet-50 (v1.5: stride on the 3x3 conv)
 
@@ -64,14 +65,18 @@ PRESETS: dict[str, Design] = {
 }
 
 
-def preset(name: str) -> Design:
-    """The design called ``name``; see ``PRESETS`` for the names."""
-    try:
+MODEL_NAMES: tuple[str, ...] = (*PRESETS, *TRANSFORMERS)
+"""Every named model: the ConvNets of ``PRESETS``, then the reference Transformers."""
+
+
+def preset(name: str) -> Design | TransformerDesign:
+    """The model called ``name``: a ``Design`` of ``PRESETS`` or a reference Transformer of
+    ``models.transformers.TRANSFORMERS`` (torchvision's Swin / ViT)."""
+    if name in PRESETS:
         return PRESETS[name]
-    except KeyError:
-        raise ValueError(
-            f"preset {name!r} is unknown; allowed: {', '.join(PRESETS)}"
-        ) from None
+    if name in TRANSFORMERS:
+        return TRANSFORMERS[name]
+    raise ValueError(f"preset {name!r} is unknown; allowed: {', '.join(MODEL_NAMES)}")
 
 
 # Published (params in millions, GFLOPs at 224) as printed, with the FLOP convention of the
@@ -83,11 +88,11 @@ PUBLISHED: dict[str, tuple[float | None, float, str, str]] = {
     "resnet101": (44.549, 7.801, "macs", "torchvision docs (ResNet101_Weights)"),
     "resnet152": (60.193, 11.514, "macs", "torchvision docs (ResNet152_Weights)"),
     "resnet200": (None, 15.01, "macs", "ConvNeXt paper Table 11"),
-    "convnext_tiny": (28.59, 4.456, "macs", "ConvNeXt paper Table 1"),
-    "convnext_small": (50.22, 8.684, "macs", "ConvNeXt paper Table 1"),
-    "convnext_base": (88.59, 15.355, "macs", "ConvNeXt paper Table 1"),
-    "convnext_large": (197.77, 34.361, "macs", "ConvNeXt paper Table 1"),
-    "convnext_xlarge": (350.20, 60.921, "macs", "ConvNeXt paper Table 1"),
+    "convnext_tiny": (28.59, 4.456, "macs", "torchvision docs (ConvNeXt_Tiny_Weights)"),
+    "convnext_small": (50.22, 8.684, "macs", "torchvision docs (ConvNeXt_Small_Weights)"),
+    "convnext_base": (88.59, 15.355, "macs", "torchvision docs (ConvNeXt_Base_Weights)"),
+    "convnext_large": (197.77, 34.361, "macs", "torchvision docs (ConvNeXt_Large_Weights)"),
+    "convnext_xlarge": (350, 60.9, "macs", "ConvNeXt paper Table 1 (ImageNet-22K row)"),
     "convnextv2_atto": (3.71, 0.55, "v2", "ConvNeXt V2 paper, model table"),
     "convnextv2_femto": (5.23, 0.78, "v2", "ConvNeXt V2 paper, model table"),
     "convnextv2_pico": (9.07, 1.37, "v2", "ConvNeXt V2 paper, model table"),
@@ -96,4 +101,11 @@ PUBLISHED: dict[str, tuple[float | None, float, str, str]] = {
     "convnextv2_base": (88.72, 15.4, "v2", "ConvNeXt V2 paper, model table"),
     "convnextv2_large": (197.96, 34.4, "v2", "ConvNeXt V2 paper, model table"),
     "convnextv2_huge": (660.29, 115.0, "v2", "ConvNeXt V2 paper, model table"),
+    # The Transformers as the ConvNeXt paper's Table 1 prints them (params in M, GFLOPs to
+    # one decimal); attention matmuls count as multiply-adds (see models.costs).
+    "swin_t": (28, 4.5, "macs", "ConvNeXt paper Table 1"),
+    "swin_s": (50, 8.7, "macs", "ConvNeXt paper Table 1"),
+    "swin_b": (88, 15.4, "macs", "ConvNeXt paper Table 1"),
+    "vit_b_16": (87, 17.6, "macs", "ConvNeXt paper Table 1 (DeiT-B)"),
+    "vit_s_16": (22, 4.6, "macs", "ConvNeXt paper Table 1 (DeiT-S)"),
 }

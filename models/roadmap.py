@@ -46,6 +46,20 @@ class Step:
 
 
 @dataclass(frozen=True)
+class Reference:
+    """A model the paper sets beside a chain (not a step of it), with its printed numbers."""
+
+    title: str
+    """As the paper names it, e.g. 'Swin-T'."""
+    model: str
+    """Our name for it (``models.preset``), e.g. 'swin_t': torchvision's own model."""
+    paper_top1: float
+    paper_gflops: float
+    target: bool = False
+    """The chain's target line (drawn across the roadmap figure, as the paper's Figure 2)."""
+
+
+@dataclass(frozen=True)
 class Chain:
     """A named roadmap: main steps in order, side branches, and reference models."""
 
@@ -53,8 +67,13 @@ class Chain:
     title: str
     steps: tuple[Step, ...]
     branches: tuple[Step, ...] = ()
-    references: dict[str, tuple[float, float]] = field(default_factory=dict)
-    """Other models for comparison: name -> (top-1, GFLOPs)."""
+    references: tuple[Reference, ...] = ()
+    """Models for comparison (Table 1 of the paper), the target line first."""
+
+    @property
+    def target(self) -> Reference | None:
+        """The reference drawn as the roadmap's target line (None: none)."""
+        return next((r for r in self.references if r.target), None)
 
 
 class _Builder:
@@ -173,7 +192,9 @@ def _resnet50_to_convnext_t() -> Chain:
                   "torchvision's init up to here, so that BN -> LN changes the norm only.",
     )
     return Chain("resnet50-to-convnext-t", "ResNet-50 -> ConvNeXt-T", tuple(b.steps),
-                 tuple(b.branches), {"Swin-T": (81.3, 4.5)})
+                 tuple(b.branches),
+                 (Reference("Swin-T", "swin_t", 81.3, 4.5, target=True),
+                  Reference("DeiT-S", "vit_s_16", 79.8, 4.6)))
 
 
 def _resnet200_to_convnext_b() -> Chain:
@@ -200,7 +221,9 @@ def _resnet200_to_convnext_b() -> Chain:
         init_note="= ConvNeXt-B. Not a step of the paper (see the ResNet-50 chain).",
     )
     return Chain("resnet200-to-convnext-b", "ResNet-200 -> ConvNeXt-B", tuple(b.steps),
-                 tuple(b.branches), {"Swin-B": (83.5, 15.43)})
+                 tuple(b.branches),
+                 (Reference("Swin-B", "swin_b", 83.5, 15.4, target=True),
+                  Reference("DeiT-B", "vit_b_16", 81.8, 17.6)))
 
 
 CHAINS = {

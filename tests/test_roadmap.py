@@ -8,7 +8,7 @@ import pytest
 from ablations.__main__ import main
 from ablations.costs import chain_costs, preset_costs
 from ablations.paper import paper_reference
-from models import PRESETS, preset
+from models import MODEL_NAMES, PRESETS, preset
 from models.presets import PUBLISHED
 from models.roadmap import CHAINS, chain, find_step, get_chain
 
@@ -98,7 +98,7 @@ def _rounds_to(value: float, published: float) -> bool:
 
 
 def test_presets_match_published_tables():
-    small = [n for n in PRESETS if n not in ("convnext_xlarge", "convnextv2_huge")]
+    small = [n for n in MODEL_NAMES if n not in ("convnext_xlarge", "convnextv2_huge")]
     df = preset_costs(small, with_fvcore=True)
     for row in df.itertuples():
         if pd.notna(row.published_params_m):
@@ -121,7 +121,7 @@ def test_paper_reference_csv_is_in_sync():
 
 
 def test_every_preset_has_a_published_row():
-    assert set(PUBLISHED) == set(PRESETS)
+    assert set(PUBLISHED) == set(MODEL_NAMES)
 
 
 def test_costs_at_a_huge_resolution_count_on_meta_without_allocating(capsys):
