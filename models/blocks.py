@@ -12,6 +12,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 
 import torch
+import torch.fx
 import torch.nn.functional as F
 from torch import nn
 
@@ -19,7 +20,7 @@ from .design import Design
 
 
 class ChannelLayerNorm(nn.LayerNorm):
-    """LayerNorm over the channel dimension of an (N, C, H, W) tensor (or of an (N, C) one).
+    """LayerNorm over the channel dimension of an (N, C, H, W) tensor.
 
     The permutes are views: on a channels_last tensor the permuted one is contiguous, so
     ``layer_norm`` runs without a copy.
@@ -29,8 +30,6 @@ class ChannelLayerNorm(nn.LayerNorm):
         super().__init__(channels, eps=eps)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if x.ndim == 2:
-            return F.layer_norm(x, self.normalized_shape, self.weight, self.bias, self.eps)
         return F.layer_norm(
             x.permute(0, 2, 3, 1), self.normalized_shape, self.weight, self.bias, self.eps
         ).permute(0, 3, 1, 2)
@@ -162,32 +161,49 @@ class Conv(nn.Conv2d):
     H100, bf16 training of ResNet-50: 3,654 vs 3,387 images/s); ``conv_unit`` sets this."""
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if not _SHORTCUTS["on"] or self.stride != (1, 1) or self.padding_mode != "zeros" \
-                or x.ndim != 4:
+        if self.padding_mode != "zeros":
             return super().forward(x)
-        weight, padding = self.weight, self.padding
-        kh, kw = self.kernel_size
-        h, w = x.shape[-2:]
-        if isinstance(padding, tuple) and (kh > 2 * h - 1 or kw > 2 * w - 1) \
-                and padding == (kh // 2, kw // 2) and kh % 2 == 1 and kw % 2 == 1:
-            ch, cw = min(kh, 2 * h - 1), min(kw, 2 * w - 1)
-            top, left = (kh - ch) // 2, (kw - cw) // 2
-            weight = weight[:, :, top:top + ch, left:left + cw]
-            padding = (ch // 2, cw // 2)
-            kh, kw = ch, cw
-        if (kh, kw) == (1, 1) and self.groups == 1 and self.dilation == (1, 1) \
-                and (x.device.type == "cpu" or self.matmul_on_gpu) \
-                and x.is_contiguous(memory_format=torch.channels_last):
-            y = F.linear(x.permute(0, 2, 3, 1), weight.flatten(1), self.bias)
-            return y.permute(0, 3, 1, 2)
-        if (kh, kw) == (1, 1) and self.groups == self.in_channels == self.out_channels:
-            # A depthwise 1x1 conv is a per-channel scale (and shift).
-            y = x * weight.view(1, -1, 1, 1)
-            return y if self.bias is None else y + self.bias.view(1, -1, 1, 1)
-        if self.groups == self.in_channels == self.out_channels and self.dilation == (1, 1) \
-                and _small_map_depthwise(x, (kh, kw)):
-            return _DepthwiseSmallMap.apply(x, weight, self.bias, padding)
-        return F.conv2d(x, weight, self.bias, self.stride, padding, self.dilation, self.groups)
+        return conv_with_shortcuts(x, self.weight, self.bias, self.stride, self.padding,
+                                   self.dilation, self.groups, self.matmul_on_gpu)
+
+
+def conv_with_shortcuts(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None,
+                        stride: tuple[int, int], padding: tuple[int, int] | str,
+                        dilation: tuple[int, int], groups: int,
+                        matmul_on_gpu: bool = True) -> torch.Tensor:
+    """``F.conv2d`` with the shortcuts of ``Conv`` where they apply (same result).
+
+    The shortcuts branch on the input's shape, which torch.fx cannot trace; this function
+    is therefore a leaf of ``torch.fx.symbolic_trace`` (``torch.fx.wrap`` below), so that
+    torchvision's ``create_feature_extractor`` works on every design.
+    """
+    if not _SHORTCUTS["on"] or stride != (1, 1) or x.ndim != 4:
+        return F.conv2d(x, weight, bias, stride, padding, dilation, groups)
+    out_ch, in_per_group, kh, kw = weight.shape
+    h, w = x.shape[-2:]
+    if isinstance(padding, tuple) and (kh > 2 * h - 1 or kw > 2 * w - 1) \
+            and padding == (kh // 2, kw // 2) and kh % 2 == 1 and kw % 2 == 1:
+        ch, cw = min(kh, 2 * h - 1), min(kw, 2 * w - 1)
+        top, left = (kh - ch) // 2, (kw - cw) // 2
+        weight = weight[:, :, top:top + ch, left:left + cw]
+        padding = (ch // 2, cw // 2)
+        kh, kw = ch, cw
+    depthwise = groups == out_ch and in_per_group == 1 and x.shape[1] == out_ch
+    if (kh, kw) == (1, 1) and groups == 1 and dilation == (1, 1) \
+            and (x.device.type == "cpu" or matmul_on_gpu) \
+            and x.is_contiguous(memory_format=torch.channels_last):
+        y = F.linear(x.permute(0, 2, 3, 1), weight.flatten(1), bias)
+        return y.permute(0, 3, 1, 2)
+    if (kh, kw) == (1, 1) and depthwise:
+        # A depthwise 1x1 conv is a per-channel scale (and shift).
+        y = x * weight.view(1, -1, 1, 1)
+        return y if bias is None else y + bias.view(1, -1, 1, 1)
+    if depthwise and dilation == (1, 1) and _small_map_depthwise(x, (kh, kw)):
+        return _DepthwiseSmallMap.apply(x, weight, bias, padding)
+    return F.conv2d(x, weight, bias, stride, padding, dilation, groups)
+
+
+torch.fx.wrap("conv_with_shortcuts")
 
 
 def make_norm(design: Design, channels: int, ndim: int = 4) -> nn.Module:

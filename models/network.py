@@ -72,9 +72,27 @@ class ConvNet(nn.Module):
                 if isinstance(block, Block):
                     _zero_last_layer(block)
 
+    stage_strides: tuple[int, ...] = (4, 8, 16, 32)
+    """Input pixels per output pixel of each stage (every design of the space)."""
+
+    @property
+    def stage_channels(self) -> tuple[int, ...]:
+        """Channels of each stage's output (the residual widths)."""
+        return tuple(self.design.residual_width(s) for s in range(NUM_STAGES))
+
     def forward_features(self, x: torch.Tensor) -> torch.Tensor:
         """Feature map before the head."""
         return self.stages(self.stem(x))
+
+    def forward_stages(self, x: torch.Tensor) -> list[torch.Tensor]:
+        """The four stage outputs, at ``stage_strides`` with ``stage_channels`` channels:
+        the maps a detection or segmentation neck (FPN, UPerNet) takes."""
+        x = self.stem(x)
+        maps = []
+        for stage in self.stages:
+            x = stage(x)
+            maps.append(x)
+        return maps
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.head(self.forward_features(x))
