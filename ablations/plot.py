@@ -49,9 +49,15 @@ VERDICT_COLORS = {"gain": "#2e7d32", "loss": "#c62828", "within noise": "#9e9e9e
 
 
 def roadmap_figure(summary: pd.DataFrame, path: Path, chain_name: str, ours_label: str,
-                   stats: pd.DataFrame | None = None, footer: str = "") -> list[Path]:
+                   stats: pd.DataFrame | None = None, footer: str = "",
+                   target: dict | None = None) -> list[Path]:
     """One row per step: our top-1 bars (mean, min-max whiskers), each step's gain over the
-    previous one with its 95% paired interval and verdict, and the paper's top-1."""
+    previous one with its 95% paired interval and verdict, and the paper's top-1.
+
+    ``target`` (see ``target_line``) draws the chain's target Transformer across both
+    panels: the paper's printed top-1, and ours trained at the same scale (with its 95%
+    interval over seeds) when it has been run.
+    """
     s = _steps_with_phase(summary, chain_name).reset_index(drop=True)
     n = len(s)
     fig, (ax1, axg, ax2) = plt.subplots(1, 3, figsize=(16, 0.42 * n + 1.9), sharey=True,
@@ -68,7 +74,13 @@ def roadmap_figure(summary: pd.DataFrame, path: Path, chain_name: str, ours_labe
     for yi, row in zip(y, s.itertuples()):
         ax1.text(row.top1_max + 0.1 if pd.notna(row.top1_max) else base, yi,
                  f"{row.top1_mean:.2f}  ({row.gflops:.2f} GF)", va="center", fontsize=8)
-    ax1.set_xlim(base, float(s.top1_max.max()) + 2.2)
+    right = float(s.top1_max.max())
+    if target and target.get("ours_mean") is not None:
+        _target_vline(ax1, target["ours_mean"], target.get("ours_ci"),
+                      f"our {target['title']}: {target['ours_mean']:.2f} "
+                      f"({target['ours_seeds']} seeds)")
+        right = max(right, target["ours_mean"])
+    ax1.set_xlim(base, right + 2.2)
     ax1.set_yticks(y)
     ax1.set_yticklabels(s.label, fontsize=9)
     seeds = int(s.seeds.max()) if len(s) else 0
@@ -82,8 +94,13 @@ def roadmap_figure(summary: pd.DataFrame, path: Path, chain_name: str, ours_labe
     for yi, row in zip(py, paper.itertuples()):
         ax2.text(row.paper_top1 + 0.05, yi, f"{row.paper_top1:.2f}  ({row.paper_gflops:.2f} GF)",
                  va="center", fontsize=8)
+    if target:
+        _target_vline(ax2, target["paper_top1"], None,
+                      f"{target['title']}: {target['paper_top1']:.1f} "
+                      f"({target['paper_gflops']:.1f} GF)")
     if len(paper):
-        ax2.set_xlim(pbase, float(paper.paper_top1.max()) + 2.2)
+        top = max(float(paper.paper_top1.max()), target["paper_top1"] if target else 0)
+        ax2.set_xlim(pbase, top + 2.2)
     ax2.set_xlabel("top-1 (%), ImageNet-1K, as printed")
     ax2.set_title("paper (Liu et al. 2022, Table 10/11)", fontsize=10)
     _gain_panel(axg, s, y, stats)
@@ -94,6 +111,47 @@ def roadmap_figure(summary: pd.DataFrame, path: Path, chain_name: str, ours_labe
     if footer:
         fig.text(0.5, -0.05, footer, ha="center", va="top", fontsize=7.5, color="#555555")
     return save_figure(fig, path)
+
+
+TARGET_COLOR = "#d62728"
+
+
+def _target_vline(ax: plt.Axes, x: float, ci: tuple[float, float] | None, label: str) -> None:
+    if ci is not None:
+        ax.axvspan(ci[0], ci[1], color=TARGET_COLOR, alpha=0.12, lw=0)
+    ax.axvline(x, color=TARGET_COLOR, ls="--", lw=1.2)
+    ax.text(x, 0.01, label + " ", transform=ax.get_xaxis_transform(), color=TARGET_COLOR,
+            fontsize=8, ha="right", va="bottom", rotation=90)
+
+
+def target_line(df: pd.DataFrame, chain_name: str, preset: str) -> dict | None:
+    """The chain's target Transformer (the paper's Figure 2 line): its printed numbers and,
+    if the transformers study has runs of it at ``preset``, our mean top-1, its 95% t
+    interval over seeds and its paper-scale GFLOPs."""
+    import math
+
+    from scipy import stats as scipy_stats
+
+    from models.roadmap import get_chain
+
+    ref = get_chain(chain_name).target
+    if ref is None:
+        return None
+    out = {"title": ref.title, "paper_top1": ref.paper_top1, "paper_gflops": ref.paper_gflops,
+           "ours_mean": None, "ours_ci": None, "ours_seeds": 0, "ours_gflops": None}
+    if "study" not in df:
+        return out
+    rows = df[(df.study == f"transformers:{chain_name}") & (df.step_name == ref.model)
+              & (df.preset == preset) & (df.get("status", "ok") == "ok")]
+    if rows.empty:
+        return out
+    top1 = rows.top1.astype(float)
+    n, mean = len(top1), float(top1.mean())
+    half = (float(scipy_stats.t.ppf(0.975, n - 1)) * float(top1.std(ddof=1)) / math.sqrt(n)
+            if n > 1 else 0.0)
+    out.update(ours_mean=mean, ours_ci=(mean - half, mean + half) if n > 1 else None,
+               ours_seeds=n, ours_gflops=float(rows.gflops.iloc[0]))
+    return out
 
 
 def _gain_panel(ax: plt.Axes, s: pd.DataFrame, y: list[int], stats: pd.DataFrame | None) -> None:
@@ -178,8 +236,10 @@ def textwrap_key(text: str, width: int = 190) -> str:
     return "\n".join(textwrap.wrap(text, width))
 
 
-def accuracy_vs_gflops(summary: pd.DataFrame, path: Path, chain_name: str, ours_label: str) -> list[Path]:
-    """Top-1 against GFLOPs (paper scale), arrows along the chain; the paper's on the right."""
+def accuracy_vs_gflops(summary: pd.DataFrame, path: Path, chain_name: str, ours_label: str,
+                       target: dict | None = None) -> list[Path]:
+    """Top-1 against GFLOPs (paper scale), arrows along the chain; the paper's on the right;
+    the target Transformer (``target_line``) as a star and a horizontal line in each."""
     s = _steps_with_phase(summary, chain_name)
     main = s[s.step_name.isin(_main_names(chain_name))].reset_index(drop=True)
     fig, axes = plt.subplots(1, 2, figsize=(13, 5.5))
@@ -205,7 +265,8 @@ def accuracy_vs_gflops(summary: pd.DataFrame, path: Path, chain_name: str, ours_
                 ax.annotate(str(d.step[i]), (gx[i], d[ycol][i]), fontsize=8, weight="bold",
                             xytext=(dx, -3), textcoords="offset points",
                             ha="left" if dx > 0 else "right")
-        ax.set_xlabel("GFLOPs at 224x224 (paper convention: conv + linear MACs)")
+        _target_point(ax, target, ours=ycol == "top1_mean")
+        ax.set_xlabel("GFLOPs at 224x224 (paper convention: conv + linear + attention MACs)")
         ax.set_ylabel("top-1 (%)")
         ax.set_title(title, fontsize=10)
         ax.grid(alpha=0.3)
@@ -214,6 +275,22 @@ def accuracy_vs_gflops(summary: pd.DataFrame, path: Path, chain_name: str, ours_
     fig.tight_layout(rect=(0, 0.07, 1, 1))
     fig.text(0.5, 0.01, textwrap_key(key), ha="center", va="bottom", fontsize=7.5)
     return save_figure(fig, path)
+
+
+def _target_point(ax: plt.Axes, target: dict | None, ours: bool) -> None:
+    if not target:
+        return
+    y = target["ours_mean"] if ours else target["paper_top1"]
+    x = target["ours_gflops"] if ours else target["paper_gflops"]
+    if y is None:
+        return
+    if ours and target["ours_ci"]:
+        ax.axhspan(*target["ours_ci"], color=TARGET_COLOR, alpha=0.12, lw=0)
+    ax.axhline(y, color=TARGET_COLOR, ls="--", lw=1)
+    ax.scatter([x], [y], marker="*", s=160, color=TARGET_COLOR, zorder=4)
+    who = f"our {target['title']} ({target['ours_seeds']} seeds)" if ours else target["title"]
+    ax.annotate(f"{who}: {y:.2f}", (x, y), xytext=(8, 6), textcoords="offset points",
+                color=TARGET_COLOR, fontsize=8)
 
 
 def training_curves(df: pd.DataFrame, store: Store, path: Path, chain_name: str) -> list[Path]:
@@ -252,6 +329,7 @@ def _main_names(chain_name: str) -> list[str]:
 def all_figures(df: pd.DataFrame, out: str | Path, chain_name: str = "resnet50-to-convnext-t") -> list[Path]:
     """Draw the three figures of ``chain_name`` from the results table ``df`` into ``out``."""
     out = Path(out)
+    everything = df
     df = df[df.study == chain_name] if "study" in df else df
     if df.empty:
         raise ValueError(f"no results for chain {chain_name!r} in {out}")
@@ -263,11 +341,12 @@ def all_figures(df: pd.DataFrame, out: str | Path, chain_name: str = "resnet50-t
     label = f"ours: {datasets}, preset {presets}"
     preset = sorted(df.preset.unique())[0]
     stats = study_stats(df, chain_name, preset, Store(out))
+    target = target_line(everything, chain_name, preset)
     paths = roadmap_figure(summary, out / "roadmap", chain_name, label, stats,
-                           provenance_line(df))
+                           provenance_line(df), target)
     paths += gain_vs_paper_figure(stats, paper_agreement(df, chain_name, preset),
                                   out / "gain_vs_paper", chain_name, label)
-    paths += accuracy_vs_gflops(summary, out / "accuracy_vs_gflops", chain_name, label)
+    paths += accuracy_vs_gflops(summary, out / "accuracy_vs_gflops", chain_name, label, target)
     paths += training_curves(df, Store(out), out / "training_curves", chain_name)
     return paths
 

@@ -12,6 +12,8 @@ from torch import nn
 
 from ablations.__main__ import main
 from ablations.designs import transformers
+from ablations.plot import accuracy_vs_gflops, roadmap_figure, target_line
+from ablations.report import summary_table
 from ablations.recipe import run_preset
 from ablations.runner import plan
 from ablations.scaling import activation_peak_bytes, fit_exponents
@@ -101,6 +103,15 @@ def test_transformers_study_trains_through_the_runner(tmp_path, capsys):
     row = table.iloc[0]
     assert row.step_name == "swin_t" and row.status == "ok"
     assert row.gflops == pytest.approx(4.4906, abs=1e-3)  # paper-scale cost of Swin-T
+    target = target_line(table, "resnet50-to-convnext-t", "smoke")
+    assert target["title"] == "Swin-T" and target["paper_top1"] == 81.3
+    assert target["ours_mean"] == pytest.approx(row.top1) and target["ours_seeds"] == 1
+    assert target_line(table, "resnet50-to-convnext-t", "quick")["ours_mean"] is None
+    paths = accuracy_vs_gflops(summary_table(table), tmp_path / "acc", "resnet50-to-convnext-t",
+                               "ours", target)
+    paths += roadmap_figure(summary_table(table), tmp_path / "roadmap",
+                            "resnet50-to-convnext-t", "ours", target=target)
+    assert all(p.stat().st_size > 0 for p in paths)
 
 
 def test_activation_count_matches_a_hand_count():
