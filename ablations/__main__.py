@@ -71,6 +71,23 @@ def _scaling(args: argparse.Namespace) -> None:
     print("wrote", stem.with_suffix(".csv"), *paths)
 
 
+def _collapse(args: argparse.Namespace) -> None:
+    from pathlib import Path
+
+    from .collapse import collapse_figure, collapse_table
+
+    steps = {}
+    for item in args.steps.split(","):
+        label, _, step = item.strip().rpartition("=")
+        steps[label or step] = step
+    df = collapse_table(args.out, steps, args.data_dir, args.images)
+    path = Path(args.out) / "collapse.csv"
+    df.to_csv(path, index=False)
+    summary = df.groupby(["model", "seed"])[["cosine_distance", "dead_share"]].mean()
+    _print_table(summary.reset_index().round(4), "table")
+    print("wrote", path, *collapse_figure(df, path.with_suffix("")))
+
+
 def _paper_table(args: argparse.Namespace) -> None:
     from .paper import paper_reference
 
@@ -570,6 +587,14 @@ def make_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", default="results/scaling", help="folder of the CSVs and figure")
     p.add_argument("--from-csv", help="redraw the figure and exponents of a scaling CSV")
     p.set_defaults(func=_scaling)
+
+    p = sub.add_parser("collapse", help="feature collapse per block of trained runs (V2 paper)")
+    p.add_argument("--out", default="results/quick", help="results folder with checkpoints")
+    p.add_argument("--steps", default="ConvNeXt-T (V1)=trunc-normal-init,V2 block (GRN)=grn",
+                   help="comma-separated [LABEL=]STEP_NAME of finished runs")
+    p.add_argument("--images", type=_positive_int, default=256, help="test images used")
+    p.add_argument("--data-dir", help="folder of the data set (default: the usual places)")
+    p.set_defaults(func=_collapse)
 
     p = sub.add_parser("bench-plot", help="draw the figures of a bench_<tag>.csv")
     p.add_argument("--csv", default="results/bench_cpu.csv")

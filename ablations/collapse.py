@@ -1,0 +1,141 @@
+"""Feature collapse, measured as the ConvNeXt V2 paper does, on trained runs of a store.
+
+The V2 paper (Sec. 3.2, Fig. 4) shows that ConvNeXt V1's wide hidden layers collapse: many
+channels are dead or copies of each other. Its measure is the *feature cosine distance*
+of one layer: with X_i the map of channel i (H*W values),
+
+    distance = 1 / C^2 * sum_i sum_j (1 - cos(X_i, X_j)) / 2,
+
+averaged over images; low distance = redundant channels. ``block_feature_stats`` computes
+it for the hidden (expanded) activations of every block of a trained model, with the share
+of dead channels (RMS below 1% of the layer's largest channel RMS), and ``collapse_table`` does so for the
+finished runs of a store, reading their checkpoints.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from models import Design, build
+
+from . import data as datasets
+from .errors import UserError
+from .store import Store
+
+
+def _hidden_layer(block: nn.Module) -> nn.Module:
+    # The second conv unit's output is the block's inner activation in both layouts: the
+    # expanding 1x1 conv with its GELU (and GRN in V2) when the depthwise conv is on top
+    # (ConvNeXt), the spatial conv with its activation in a ResNet bottleneck.
+    return block.conv2
+
+
+def block_feature_stats(model: nn.Module, images: torch.Tensor) -> pd.DataFrame:
+    """Per block (in order): feature cosine distance and dead-channel share of the hidden
+    activations after the block's activation (and GRN), on ``images`` (normalised)."""
+    blocks = [m for m in model.modules() if type(m).__name__ == "Block"]
+    if not blocks:
+        raise UserError("feature statistics need a ConvNet of the design space (no blocks)")
+    feats: dict[int, list[torch.Tensor]] = {i: [] for i in range(len(blocks))}
+    hooks = [_hidden_layer(b).register_forward_hook(
+        lambda m, i, o, k=k: feats[k].append(o.detach().float()))
+        for k, b in enumerate(blocks)]
+    model.eval()
+    try:
+        with torch.no_grad():
+            for chunk in images.split(256):
+                model(chunk)
+    finally:
+        for h in hooks:
+            h.remove()
+    rows = []
+    for k in range(len(blocks)):
+        f = torch.cat(feats[k])  # (N, C, H, W)
+        flat = F.normalize(f.flatten(2), dim=2)  # unit vector per (image, channel)
+        cos = flat @ flat.transpose(1, 2)  # (N, C, C)
+        distance = ((1 - cos) / 2).mean().item()
+        energy = f.pow(2).mean(dim=(0, 2, 3)).sqrt()  # RMS of each channel over everything
+        dead = (energy < 0.01 * energy.max()).float().mean().item()
+        rows.append({"block": k + 1, "channels": f.shape[1], "resolution": f.shape[-1],
+                     "cosine_distance": round(distance, 4), "dead_share": round(dead, 4)})
+    return pd.DataFrame(rows)
+
+
+def _test_images(spec: dict, data_dir: str | None, n: int) -> torch.Tensor:
+    data = spec["data"]
+    part = datasets.load(data["dataset"], "test", data_dir)
+    images = datasets.prepare(part.images[:n], data["resolution"], data["channels"])
+    mean, std = datasets.STATS[data["dataset"]]
+    x = images.float() / 255
+    mean_t = torch.tensor(mean, dtype=x.dtype).view(1, -1, 1, 1)[:, :x.shape[1]]
+    std_t = torch.tensor(std, dtype=x.dtype).view(1, -1, 1, 1)[:, :x.shape[1]]
+    return (x - mean_t) / std_t
+
+
+def collapse_table(out: str | Path, steps: dict[str, str], data_dir: str | None = None,
+                   images: int = 256) -> pd.DataFrame:
+    """Feature statistics of every finished run of ``steps`` (label -> step name) in the
+    store ``out`` that still has its checkpoint; one row per run and block."""
+    store = Store(out)
+    table = store.table()
+    rows = []
+    for label, step_name in steps.items():
+        runs = table[(table.step_name == step_name) & (table.status == "ok")]
+        runs = runs.drop_duplicates("config_hash")  # one design may be in several studies
+        if runs.empty:
+            raise UserError(f"no finished run of step {step_name!r} in {out}")
+        for run in runs.itertuples():
+            run_dir = store.run_dir(run.config_hash)
+            ckpt = run_dir / "checkpoint.pt"
+            if not ckpt.exists():
+                continue
+            spec = json.loads((run_dir / "spec.json").read_text())
+            if "model" in spec["design"]:
+                continue  # a Transformer: no blocks to measure
+            design = Design.from_dict(spec["design"])
+            state = torch.load(ckpt, map_location="cpu", weights_only=True)["model"]
+            model = build(design, num_classes=state["head.fc.weight"].shape[0],
+                          in_chans=spec["data"]["channels"])
+            model.load_state_dict(state)
+            x = _test_images(spec, data_dir, images)
+            stats = block_feature_stats(model, x)
+            stats.insert(0, "seed", int(run.seed))
+            stats.insert(0, "step_name", step_name)
+            stats.insert(0, "model", label)
+            rows.append(stats)
+    if not rows:
+        raise UserError(f"no checkpoints of {', '.join(steps.values())} in {out}")
+    return pd.concat(rows, ignore_index=True)
+
+
+def collapse_figure(df: pd.DataFrame, path: Path, title: str = "") -> list[Path]:
+    """Feature cosine distance per block (mean over seeds, min-max band), one line per
+    model, as the V2 paper's Figure 4; dead-channel share beside it."""
+    import matplotlib.pyplot as plt
+
+    from .plot import save_figure
+
+    fig, (ax, axd) = plt.subplots(1, 2, figsize=(12, 4.2))
+    for label, part in df.groupby("model", sort=False):
+        g = part.groupby("block")
+        seeds = part.seed.nunique()
+        for axis, col in ((ax, "cosine_distance"), (axd, "dead_share")):
+            mean = g[col].mean()
+            axis.plot(mean.index, mean.values, "o-", ms=3, label=f"{label} ({seeds} seeds)")
+            axis.fill_between(mean.index, g[col].min(), g[col].max(), alpha=0.2)
+    ax.set_ylabel("feature cosine distance (higher = more diverse)")
+    axd.set_ylabel("share of dead hidden channels")
+    for axis in (ax, axd):
+        axis.set_xlabel("block (input -> output)")
+        axis.grid(alpha=0.3)
+        axis.legend(fontsize=8)
+    fig.suptitle(title or "Feature collapse per block (hidden activations, test images)",
+                 fontsize=10)
+    fig.tight_layout()
+    return save_figure(fig, path)
