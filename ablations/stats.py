@@ -68,6 +68,10 @@ def pairs_of(study: str, steps: pd.DataFrame) -> list[Pair]:
     if study.startswith("one-at-a-time:"):
         base = rows[0]
         return [Pair(r["step"], r["step_name"], base["step_name"]) for r in rows[1:]]
+    if study.startswith("transformers:"):  # each Transformer against the chain's endpoint
+        base = rows[0]
+        return [Pair(r["step"], r["step_name"], base["step_name"], paper(base, r))
+                for r in rows[1:]]
     if study.startswith("leave-one-out:"):
         full = rows[0]
         return [Pair(r["step"], full["step_name"], r["step_name"]) for r in rows[1:]]

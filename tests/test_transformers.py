@@ -155,3 +155,15 @@ def test_costs_cli_prints_the_transformers_with_their_attention(capsys):
     assert df.loc["swin_t", "params_m"] == pytest.approx(28.288, abs=1e-3)
     assert df.loc["vit_b_16", "attention_gflops"] > 0.7
     assert df.loc["resnet50", "attention_gflops"] == 0
+
+
+def test_each_transformer_is_compared_with_the_chain_endpoint():
+    from ablations.stats import pairs_of
+
+    steps = pd.DataFrame({"step": [0, 1, 2], "step_name": ["trunc-normal-init", "swin_t",
+                                                           "vit_s_16"],
+                          "paper_top1": [81.97, 81.3, 79.8]})
+    pairs = pairs_of("transformers:resnet50-to-convnext-t", steps)
+    assert [(p.treatment, p.control) for p in pairs] == [
+        ("swin_t", "trunc-normal-init"), ("vit_s_16", "trunc-normal-init")]
+    assert pairs[0].paper_delta == pytest.approx(81.3 - 81.97)
