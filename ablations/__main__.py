@@ -6,7 +6,9 @@ import argparse
 import sys
 
 from .errors import Stopped, UserError, check_file_name, raise_stopped
-from .parallel import _without_option
+from models.design import DesignError
+
+from .argv import without_option
 
 
 def _costs(args: argparse.Namespace) -> None:
@@ -171,7 +173,7 @@ def _run(args: argparse.Namespace) -> None:
         raise UserError("--nproc and --launcher: choose one (a launched job sets its own "
                         "processes with --gpus-per-node)")
     if args.nproc and args.nproc > 1 and int(os.environ.get("WORLD_SIZE", "1")) <= 1:
-        rc = relaunch_with_torchrun(args.nproc, _without_option(args.argv, "--nproc"))
+        rc = relaunch_with_torchrun(args.nproc, without_option(args.argv, "--nproc"))
         if rc:
             raise UserError(f"torchrun with {args.nproc} processes exited with code {rc}")
         return
@@ -471,7 +473,7 @@ def make_parser() -> argparse.ArgumentParser:
         p.add_argument("--recipe-set", action="append", metavar="FIELD=VALUE",
                        help="override a recipe field for every step (repeatable)")
         p.add_argument("--out", default=out, help="results folder")
-        p.add_argument("--device", default="cuda" if _cuda() else "cpu")
+        p.add_argument("--device", help="cpu or cuda[:N] (default: cuda where there is one)")
         p.add_argument("--threads", type=int,
                        help="intra-op threads per process (default: the cores / --jobs)")
         p.add_argument("--jobs", type=_positive_int, default=1,
@@ -555,7 +557,7 @@ def make_parser() -> argparse.ArgumentParser:
     p.add_argument("--channels-first", action="store_true",
                    help="NCHW contiguous tensors (default: channels_last)")
     p.add_argument("--compile", action="store_true", help="torch.compile every model")
-    p.add_argument("--device", default="cuda" if _cuda() else "cpu")
+    p.add_argument("--device", help="cpu or cuda[:N] (default: cuda where there is one)")
     p.add_argument("--threads", type=int, help="intra-op threads (default: all cores)")
     p.add_argument("--windows", type=_positive_int, default=5, help="timed windows per model")
     p.add_argument("--min-window-s", type=float, default=0.5,
@@ -579,7 +581,7 @@ def make_parser() -> argparse.ArgumentParser:
     p.add_argument("--time-resolutions",
                    help="sizes timed at batch 1 (default: 224,448,672 on CPU, all on a GPU; "
                         "'' for none)")
-    p.add_argument("--device", default="cuda" if _cuda() else "cpu")
+    p.add_argument("--device", help="cpu or cuda[:N] (default: cuda where there is one)")
     p.add_argument("--threads", type=int, help="intra-op threads (default: all cores)")
     p.add_argument("--repeats", type=_positive_int, default=3, help="timed calls per size")
     p.add_argument("--no-memory", action="store_true", help="skip the activation count")
@@ -612,6 +614,8 @@ def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     args = make_parser().parse_args(argv)
     args.argv = argv
+    if getattr(args, "device", "") is None:  # resolved here: --help needs no torch
+        args.device = "cuda" if _cuda() else "cpu"
     if getattr(args, "func", None) is _replay:
         args.reference_given = args.reference is not None
         args.reference = args.reference or "results/quick"
@@ -620,7 +624,7 @@ def main(argv: list[str] | None = None) -> int:
     previous = signal.signal(signal.SIGTERM, raise_stopped)
     try:
         args.func(args)
-    except (UserError, ValueError) as e:
+    except (UserError, DesignError) as e:  # bad input: one line; anything else is a bug
         print(f"error: {e}", file=sys.stderr)
         return 2
     except BrokenPipeError:  # e.g. piped into `head`: not an error of the user's

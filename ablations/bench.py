@@ -30,7 +30,7 @@ from torch import nn
 
 from models import build
 from models.blocks import plain_convolutions
-from models.costs import count_params, paper_gflops
+from models.complexity import count_params, paper_gflops
 from models.roadmap import Step
 
 from .errors import UserError

@@ -49,7 +49,7 @@ PRESET_COLUMNS = ["name", "gflops", "attention_gflops", "fvcore_gflops", "params
 def preset_costs(names: list[str], resolution: int = 224, with_fvcore: bool = True) -> pd.DataFrame:
     """One row per preset: our counts next to the published ones (see ``PUBLISHED``).
 
-    ``gflops`` counts every multiply-add (attention matmuls included, see ``models.costs``);
+    ``gflops`` counts every multiply-add (attention matmuls included, see ``models.complexity``);
     ``attention_gflops`` is the attention part, which a conv + linear count would miss.
     """
     designs = {name: preset(name) for name in names}  # unknown names fail before any work

@@ -21,8 +21,8 @@ import torch
 import torch.nn.functional as F
 
 from .errors import UserError
+from .recipe import DATASETS
 
-DATASETS = ("fashion-mnist", "cifar10", "cifar100", "imagefolder", "synthetic")
 FASHION_MNIST_SYSTEM_DIR = "/usr/share/datasets/fashion-mnist"
 _FMNIST_FILES = {
     "train": ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),
@@ -278,7 +278,7 @@ class TensorLoader:
         strided share of the examples (every one counted once over all ranks).
         """
         if self.train and self.batch_size % world:
-            raise ValueError(f"batch_size={self.batch_size} does not split over {world} "
+            raise UserError(f"batch_size={self.batch_size} does not split over {world} "
                              f"processes; allowed: a multiple of {world}")
         self.rank, self.world = rank, world
 

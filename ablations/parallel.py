@@ -15,6 +15,7 @@ import sys
 import time
 from pathlib import Path
 
+from .argv import without_option
 from .errors import UserError
 from .runner import PlannedRun
 from .store import Store
@@ -30,7 +31,7 @@ def worker_argv(argv: list[str], jobs: int, threads: int, seeds: int, preset: st
     """The command line of one worker: ``run`` with the same options, one job, no bars."""
     rest = argv[1:]
     for flag in ("--jobs", "--threads", "--seeds", "--preset", "--out", "--reference"):
-        rest = _without_option(rest, flag)
+        rest = without_option(rest, flag)
     rest = [a for a in rest if a != "--no-progress"]
     return [sys.executable, "-m", "ablations", "run", *rest, "--jobs", "1",
             "--threads", str(threads), "--seeds", str(seeds), "--preset", preset,
@@ -82,16 +83,3 @@ def run_workers(runs: list[PlannedRun], argv: list[str], jobs: int, threads: int
         k, rc = failed[0]
         raise UserError(f"worker {k} exited with code {rc}; see {logs / f'worker-{k}.log'} "
                         "(finished runs are kept; rerun the same command to resume)")
-
-
-def _without_option(argv: list[str], flag: str) -> list[str]:
-    """``argv`` without ``flag VALUE`` / ``flag=VALUE``."""
-    out, skip = [], False
-    for a in argv:
-        if skip:
-            skip = False
-        elif a == flag:
-            skip = True
-        elif not a.startswith(flag + "="):
-            out.append(a)
-    return out

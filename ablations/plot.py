@@ -11,6 +11,7 @@ import matplotlib.pyplot as plt
 import pandas as pd
 
 from .report import summary_table
+from .errors import UserError
 from .store import Store
 
 PHASE_COLORS = {"baseline": "#9e9e9e", "training": "#7f7f7f", "macro design": "#8c6bb1",
@@ -332,7 +333,7 @@ def all_figures(df: pd.DataFrame, out: str | Path, chain_name: str = "resnet50-t
     everything = df
     df = df[df.study == chain_name] if "study" in df else df
     if df.empty:
-        raise ValueError(f"no results for chain {chain_name!r} in {out}")
+        raise UserError(f"no results for chain {chain_name!r} in {out}")
     from .stats import paper_agreement, provenance_line, study_stats
 
     summary = summary_table(df)

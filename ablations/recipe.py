@@ -16,6 +16,8 @@ from typing import Any
 from .errors import UserError
 
 OPTIMIZERS = ("sgd", "adamw")
+DATASETS = ("fashion-mnist", "cifar10", "cifar100", "imagefolder", "synthetic")
+"""Data sets a preset can name (loaded by ``ablations.data``)."""
 SCHEDULES = ("cosine", "step")
 
 
@@ -147,8 +149,6 @@ class RunPreset:
     description: str = ""
 
     def __post_init__(self) -> None:
-        from .data import DATASETS
-
         def bad(name: str, allowed: str) -> UserError:
             return UserError(f"preset.{name}={getattr(self, name)!r}; allowed: {allowed}")
 

@@ -16,7 +16,7 @@ import pandas as pd
 import torch
 
 from models import Design, costs
-from models.costs import AnyDesign
+from models.complexity import AnyDesign
 from models.roadmap import Step
 
 from . import data as datasets

@@ -25,7 +25,7 @@ from torch.utils._python_dispatch import TorchDispatchMode
 from torch.utils._pytree import tree_flatten
 
 from models import Design, build, costs, preset
-from models.costs import AnyDesign
+from models.complexity import AnyDesign
 
 from .errors import UserError
 

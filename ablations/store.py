@@ -31,6 +31,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .errors import UserError
+
 # Bump whenever a change to the code changes what a spec trains to (a different number
 # for the same config, seed, machine and thread count). tests/test_numerics.py fails on
 # such a change until this is bumped and tests/numerics_fingerprint.json is renewed.
@@ -179,7 +181,7 @@ class Store:
                 except json.JSONDecodeError:
                     bad = path.with_suffix(".corrupt")
                     path.replace(bad)
-                    raise ValueError(f"{path}: line {i + 1} is not JSON; the file was moved to "
+                    raise UserError(f"{path}: line {i + 1} is not JSON; the file was moved to "
                                      f"{bad.name} and nothing was overwritten") from None
         return rows
 
@@ -207,5 +209,5 @@ def load(path: str | Path) -> pd.DataFrame:
             return store.table()
         p = p / RESULTS_FILE
     if not p.exists():
-        raise ValueError(f"no results at {path}: expected a results folder or {RESULTS_FILE}")
+        raise UserError(f"no results at {path}: expected a results folder or {RESULTS_FILE}")
     return pd.read_csv(p)

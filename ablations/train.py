@@ -22,7 +22,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from models import Design, build, costs
-from models.costs import AnyDesign
+from models.complexity import AnyDesign
 
 from . import data as datasets
 from .distributed import SINGLE, DistContext, check_sync_bn, micro_batches

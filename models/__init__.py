@@ -1,19 +1,31 @@
 """The ResNet -> ConvNeXt design space: ``Design``, ``build``, presets, roadmaps, weights.
 
-This package knows torch.nn only; training and measuring live in ``ablations``.
+This package knows torch.nn only; training and measuring live in ``ablations``. Names are
+imported on first use, so that reading the design space (``Design``, presets, roadmaps)
+does not import torch.
 """
 
-from . import roadmap
-from .costs import Costs, costs, count_params
-from .design import FIELDS, Design
-from .blocks import ConvSpec, block_plan
-from .network import ConvNet, StagePlan, build, stage_plan
-from .presets import MODEL_NAMES, PRESETS, preset
-from .transformers import TRANSFORMERS, SwinDesign, ViTDesign
-from .weights import WeightLoadError, load_reference_weights
+from __future__ import annotations
 
-__all__ = [
-    "FIELDS", "MODEL_NAMES", "PRESETS", "TRANSFORMERS", "SwinDesign", "ViTDesign", "ConvSpec", "Costs", "ConvNet", "StagePlan", "block_plan",
-    "stage_plan", "Design", "WeightLoadError", "build", "costs",
-    "count_params", "load_reference_weights", "preset", "roadmap",
-]
+import importlib
+from typing import Any
+
+_WHERE = {
+    "FIELDS": "design", "Design": "design", "DesignError": "design",
+    "MODEL_NAMES": "presets", "PRESETS": "presets", "preset": "presets",
+    "TRANSFORMERS": "transformers", "SwinDesign": "transformers", "ViTDesign": "transformers",
+    "Costs": "complexity", "costs": "complexity", "count_params": "complexity",
+    "ConvSpec": "blocks", "block_plan": "blocks",
+    "ConvNet": "network", "StagePlan": "network", "build": "network", "stage_plan": "network",
+    "WeightLoadError": "weights", "load_reference_weights": "weights",
+}
+
+__all__ = sorted([*_WHERE, "roadmap"])
+
+
+def __getattr__(name: str) -> Any:
+    if name == "roadmap":
+        return importlib.import_module(".roadmap", __name__)
+    if name in _WHERE:
+        return getattr(importlib.import_module(f".{_WHERE[name]}", __name__), name)
+    raise AttributeError(f"module 'models' has no attribute {name!r}")

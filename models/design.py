@@ -28,12 +28,17 @@ INITS = ("kaiming", "trunc-normal")
 NUM_STAGES = 4
 
 
+class DesignError(ValueError):
+    """An invalid model description or name (a field value, preset, chain or step): the
+    user's input, reported as one line by the command line. Other errors are bugs."""
+
+
 @dataclass(frozen=True)
 class Design:
     """One point of the ResNet -> ConvNeXt design space.
 
     Defaults describe torchvision's ResNet-50; see ``models.presets`` for named points.
-    Construction validates every field and raises ``ValueError`` naming the field, the
+    Construction validates every field and raises ``DesignError`` (a ``ValueError``) naming the field, the
     value and what is allowed.
     """
 
@@ -108,7 +113,7 @@ class Design:
         """Inverse of ``to_dict``; unknown keys raise ``ValueError`` naming them."""
         unknown = sorted(set(data) - set(FIELDS))
         if unknown:
-            raise ValueError(
+            raise DesignError(
                 f"Design: unknown field(s) {', '.join(unknown)}; allowed: {', '.join(FIELDS)}"
             )
         return cls(**data)
@@ -141,7 +146,7 @@ FIELDS = tuple(f.name for f in dataclasses.fields(Design))
 
 
 def _fail(field: str, value: Any, allowed: str) -> None:
-    raise ValueError(f"Design.{field}={value!r} is invalid; allowed: {allowed}")
+    raise DesignError(f"Design.{field}={value!r} is invalid; allowed: {allowed}")
 
 
 def _check_choice(design: Design, field: str, choices: tuple[str, ...]) -> None:
@@ -155,7 +160,7 @@ def _is_int(value: Any) -> bool:
 
 
 def validate(design: Design) -> None:
-    """Raise ``ValueError`` (naming field, value and what is allowed) if ``design`` is invalid."""
+    """Raise ``DesignError`` (naming field, value and what is allowed) if ``design`` is invalid."""
     for field, count in (("depths", NUM_STAGES), ("widths", NUM_STAGES)):
         value = getattr(design, field)
         if not isinstance(value, tuple) or len(value) != count:

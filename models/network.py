@@ -9,7 +9,7 @@ import torch
 from torch import nn
 
 from .blocks import Block, Head, Stage, make_downsample, make_stem
-from .design import NUM_STAGES, Design
+from .design import NUM_STAGES, Design, DesignError
 from .transformers import SwinDesign, ViTDesign
 
 
@@ -148,7 +148,7 @@ def build(design: Design | SwinDesign | ViTDesign, num_classes: int = 1000, in_c
                         f"got {type(design).__name__}")
     for name, value in (("num_classes", num_classes), ("in_chans", in_chans)):
         if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-            raise ValueError(f"build(): {name}={value!r} is invalid; allowed: an integer >= 1")
+            raise DesignError(f"build(): {name}={value!r} is invalid; allowed: an integer >= 1")
     if not isinstance(design, Design):
         return design.build(num_classes=num_classes, in_chans=in_chans)
     return ConvNet(design, num_classes=num_classes, in_chans=in_chans,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .design import Design
+from .design import Design, DesignError
 from .transformers import TRANSFORMERS, TransformerDesign
 
 _RESNET = Design()  # torchvision ResNet-50 (v1.5: stride on the 3x3 conv)
@@ -76,7 +76,7 @@ def preset(name: str) -> Design | TransformerDesign:
         return PRESETS[name]
     if name in TRANSFORMERS:
         return TRANSFORMERS[name]
-    raise ValueError(f"preset {name!r} is unknown; allowed: {', '.join(MODEL_NAMES)}")
+    raise DesignError(f"preset {name!r} is unknown; allowed: {', '.join(MODEL_NAMES)}")
 
 
 # Published (params in millions, GFLOPs at 224) as printed, with the FLOP convention of the
@@ -102,7 +102,7 @@ PUBLISHED: dict[str, tuple[float | None, float, str, str]] = {
     "convnextv2_large": (197.96, 34.4, "v2", "ConvNeXt V2 paper, model table"),
     "convnextv2_huge": (660.29, 115.0, "v2", "ConvNeXt V2 paper, model table"),
     # The Transformers as the ConvNeXt paper's Table 1 prints them (params in M, GFLOPs to
-    # one decimal); attention matmuls count as multiply-adds (see models.costs).
+    # one decimal); attention matmuls count as multiply-adds (see models.complexity).
     "swin_t": (28, 4.5, "macs", "ConvNeXt paper Table 1"),
     "swin_s": (50, 8.7, "macs", "ConvNeXt paper Table 1"),
     "swin_b": (88, 15.4, "macs", "ConvNeXt paper Table 1"),

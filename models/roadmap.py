@@ -15,7 +15,7 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass, field
 
-from .design import FIELDS, Design
+from .design import FIELDS, Design, DesignError
 from .presets import preset
 
 RECIPES = ("resnet-original", "convnext")
@@ -237,7 +237,7 @@ def get_chain(name: str) -> Chain:
     try:
         return CHAINS[name]()
     except KeyError:
-        raise ValueError(f"chain {name!r} is unknown; allowed: {', '.join(CHAINS)}") from None
+        raise DesignError(f"chain {name!r} is unknown; allowed: {', '.join(CHAINS)}") from None
 
 
 def chain(name: str, branches: bool = False) -> list[Step]:
@@ -253,4 +253,4 @@ def find_step(chain_name: str, key: str | int) -> Step:
         if s.name == key or (s.branch_of is None and str(s.index) == str(key)):
             return s
     allowed = ", ".join(f"{s.index}:{s.name}" if s.branch_of is None else s.name for s in steps)
-    raise ValueError(f"step {key!r} is not in chain {chain_name!r}; allowed: {allowed}")
+    raise DesignError(f"step {key!r} is not in chain {chain_name!r}; allowed: {allowed}")

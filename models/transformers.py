@@ -18,13 +18,16 @@ from __future__ import annotations
 import dataclasses
 import math
 from dataclasses import dataclass
-from typing import Any, ClassVar, Union
+from typing import TYPE_CHECKING, Any, ClassVar, Union
 
-from torch import nn
+from .design import DesignError
+
+if TYPE_CHECKING:  # torch is imported when a model is built, not to read a description
+    from torch import nn
 
 
 def _fail(model: str, field: str, value: Any, allowed: str) -> None:
-    raise ValueError(f"{model}.{field}={value!r} is invalid; allowed: {allowed}")
+    raise DesignError(f"{model}.{field}={value!r} is invalid; allowed: {allowed}")
 
 
 def _positive_int(model: str, field: str, value: Any) -> None:
@@ -44,11 +47,11 @@ class _Spec:
     family: ClassVar[str] = ""
 
     def replace(self, **changes: Any):
-        """A copy with ``changes`` (unknown fields raise ``ValueError`` naming them)."""
+        """A copy with ``changes`` (unknown fields raise ``DesignError`` naming them)."""
         names = {f.name for f in dataclasses.fields(self)}
         unknown = sorted(set(changes) - names)
         if unknown:
-            raise ValueError(f"{self.family}: unknown field(s) {', '.join(unknown)}; "
+            raise DesignError(f"{self.family}: unknown field(s) {', '.join(unknown)}; "
                              f"allowed: {', '.join(sorted(names))}")
         return dataclasses.replace(self, **changes)
 
@@ -117,8 +120,9 @@ class SwinDesign(_Spec):
         """The design for ``resolution`` px inputs (Swin takes any size: unchanged)."""
         return self
 
-    def build(self, num_classes: int = 1000, in_chans: int = 3) -> nn.Module:
+    def build(self, num_classes: int = 1000, in_chans: int = 3) -> "nn.Module":
         """torchvision's ``SwinTransformer`` with these arguments."""
+        from torch import nn
         from torchvision.models.swin_transformer import SwinTransformer
 
         model = SwinTransformer(
@@ -175,8 +179,9 @@ class ViTDesign(_Spec):
         embeddings: the way ViTs are fine-tuned at higher resolution)."""
         return self.replace(image_size=resolution)
 
-    def build(self, num_classes: int = 1000, in_chans: int = 3) -> nn.Module:
+    def build(self, num_classes: int = 1000, in_chans: int = 3) -> "nn.Module":
         """torchvision's ``VisionTransformer`` with these arguments."""
+        from torch import nn
         from torchvision.models.vision_transformer import VisionTransformer
 
         model = VisionTransformer(
@@ -212,5 +217,5 @@ def transformer_from_dict(data: dict[str, Any]) -> TransformerDesign:
     families = {cls.family: cls for cls in (SwinDesign, ViTDesign)}
     family = data.get("model")
     if family not in families:
-        raise ValueError(f"model={family!r} is invalid; allowed: {', '.join(families)}")
+        raise DesignError(f"model={family!r} is invalid; allowed: {', '.join(families)}")
     return families[family].from_dict(data)

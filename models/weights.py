@@ -14,12 +14,14 @@ from collections.abc import Callable, Mapping
 import torch
 from torch import nn
 
+from .design import DesignError
+
 _RESNET_UNITS = {"conv1": "conv1.conv", "bn1": "conv1.norm", "conv2": "conv2.conv",
                  "bn2": "conv2.norm", "conv3": "conv3.conv", "bn3": "conv3.norm",
                  "downsample.0": "shortcut.conv", "downsample.1": "shortcut.norm"}
 
 
-class WeightLoadError(ValueError):
+class WeightLoadError(DesignError):
     """A state dict does not fit the model: lists missing, unexpected and mis-shaped keys."""
 
 

@@ -6,7 +6,7 @@ from torch import nn
 
 from models import build
 from models.blocks import Conv, plain_convolutions
-from models.costs import paper_gflops
+from models.complexity import paper_gflops
 from models.presets import preset
 
 CASES = [

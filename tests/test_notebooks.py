@@ -24,11 +24,12 @@ def test_notebook_runs(name, monkeypatch):
     assert not errors
 
 
-def test_there_are_four_notebooks_with_figures():
+def test_there_are_five_notebooks_with_figures():
     names = sorted(p.name for p in NOTEBOOKS.glob("*.ipynb"))
     assert names == ["01_design_space.ipynb", "02_replay_the_roadmap.ipynb",
-                     "03_your_own_ablation.ipynb", "04_convnext_v2.ipynb"]
-    for name in names[:3]:
+                     "03_your_own_ablation.ipynb", "04_convnext_v2.ipynb",
+                     "05_convnext_vs_transformers.ipynb"]
+    for name in names:
         book = nbformat.read(NOTEBOOKS / name, as_version=4)
         images = [o for c in book.cells if c.cell_type == "code" for o in c.get("outputs", [])
                   if "image/png" in o.get("data", {})]

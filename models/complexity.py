@@ -1,4 +1,4 @@
-"""Costs of a design without training: parameters and FLOPs.
+"""Counting a design without training: parameters and FLOPs (two named conventions).
 
 Two FLOP conventions, always named:
 - ``gflops``: the paper's. Multiply-adds of conv and linear layers only (1 MAC = 1 FLOP);
