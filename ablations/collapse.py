@@ -131,8 +131,14 @@ def collapse_figure(df: pd.DataFrame, path: Path, title: str = "") -> list[Path]
             axis.fill_between(mean.index, g[col].min(), g[col].max(), alpha=0.2)
     ax.set_ylabel("feature cosine distance (higher = more diverse)")
     axd.set_ylabel("share of dead hidden channels")
+    blocks = df.drop_duplicates("block").sort_values("block")
+    starts = blocks[blocks.channels != blocks.channels.shift()].block.tolist()[1:]
     for axis in (ax, axd):
-        axis.set_xlabel("block (input -> output)")
+        for b in starts:  # a new stage (wider hidden layer) starts here
+            axis.axvline(b - 0.5, color="#999999", lw=0.8, ls=":")
+        axis.set_xticks(blocks.block.tolist())
+        axis.tick_params(axis="x", labelsize=7)
+        axis.set_xlabel("block (input -> output; dotted: stage boundaries)")
         axis.grid(alpha=0.3)
         axis.legend(fontsize=8)
     fig.suptitle(title or "Feature collapse per block (hidden activations, test images)",

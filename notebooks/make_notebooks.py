@@ -230,9 +230,13 @@ v2 = nb([
     "per_model = collapse.groupby(['model', 'seed']).cosine_distance.mean().unstack(0)\n"
     "print('mean cosine distance over blocks, per seed:')\nprint(per_model.round(4))\n"
     "print('V2 - V1, per seed:', (per_model.iloc[:, 1] - per_model.iloc[:, 0]).round(4).tolist())",
-    "md:What this shows at this scale is in the printed numbers above: the paper's collapse "
-    "appears after FCMAE pre-training of large models; a 6-epoch supervised run of a ÷8 "
-    "model need not show it. The measure is the point here: run it on your own checkpoints.",
+    "md:Measured at this scale (`results/quick/collapse.csv`; 5 seeds of V1, 2 of V2, same "
+    "seeds 0–1): the V2 block raises the mean distance by about 0.02, mostly in the last "
+    "stage (mean over its blocks 0.33 → 0.44) and in stage 1 (0.40 → 0.46), but the same "
+    "last stage then has about a quarter of its hidden channels near-dead (RMS under 1% of "
+    "the layer's largest), V1 almost none. The paper's collapse appears after FCMAE "
+    "pre-training of large models; a 6-epoch supervised run of a ÷8 model is not that "
+    "setting. The measure is the point: run `python -m ablations collapse` on your own runs.",
     "md:These numbers are measured on a toy problem after a short training: they show how to "
     "measure collapse, not the paper's result (which needs FCMAE pre-training at scale). "
     "Change the widths, steps or data above and watch the two statistics.",
