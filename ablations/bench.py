@@ -34,6 +34,7 @@ from models.complexity import count_params, paper_gflops
 from models.roadmap import Step
 
 from .errors import UserError
+from .store import atomic_write_text
 
 MODES = ("infer", "train")
 DTYPES = ("float32", "bfloat16")
@@ -440,9 +441,7 @@ def _merge_into(path: Path, df: pd.DataFrame) -> None:
             merged = df
     else:
         merged = df
-    tmp = path.with_suffix(".tmp")
-    merged.to_csv(tmp, index=False)
-    tmp.replace(path)
+    atomic_write_text(path, merged.to_csv(index=False))
 
 
 def ratio_summary(df: pd.DataFrame) -> pd.DataFrame:

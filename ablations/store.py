@@ -24,7 +24,7 @@ import hashlib
 import json
 import os
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -53,11 +53,13 @@ def config_hash(spec: dict[str, Any]) -> str:
 
 def atomic_write_text(path: Path, text: str) -> None:
     """Write ``text`` to ``path`` via a temporary file and a rename (never half-written)."""
-    _atomic_write(path, "w", lambda f: f.write(text))
+    atomic_write(path, "w", lambda f: f.write(text))
 
 
-def _atomic_write(path: Path, mode: str, write) -> None:
-    # One temp file per writer in the target folder, fsynced, then renamed over ``path``.
+def atomic_write(path: Path, mode: str, write: Callable[[Any], Any]) -> None:
+    """``write(file)`` into a temporary file beside ``path`` (one per writer), fsync it,
+    then rename it over ``path``: readers see the old or the new file, never half of one.
+    The one atomic writer of the toolkit (results, predictions, checkpoints, CSVs)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
@@ -108,7 +110,7 @@ class Store:
         if history:
             atomic_write_text(d / "history.csv", pd.DataFrame(history).to_csv(index=False))
         if predictions is not None:
-            _atomic_write(d / PREDICTIONS_FILE, "wb",
+            atomic_write(d / PREDICTIONS_FILE, "wb",
                           lambda f: np.savez_compressed(f, **predictions))
         atomic_write_text(d / "result.json", json.dumps(row, indent=1, default=str))
 

@@ -28,6 +28,7 @@ from . import data as datasets
 from .distributed import SINGLE, DistContext, check_sync_bn, micro_batches
 from .errors import UserError
 from .recipe import Recipe
+from .store import atomic_write
 
 
 class TrainingDiverged(RuntimeError):
@@ -289,17 +290,6 @@ def evaluate(model: nn.Module, loader, device: torch.device, bf16: bool = False,
     return 100.0 * c1 / max(n, 1), 100.0 * c5 / max(n, 1)
 
 
-def _atomic_save(obj: Any, path: Path) -> None:
-    # A temp name per process: two processes never rename each other's file.
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        torch.save(obj, tmp)
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
-
-
 def _rng_state() -> dict[str, Any]:
     state = {"torch": torch.get_rng_state()}
     if torch.cuda.is_available() and torch.cuda.is_initialized():
@@ -313,24 +303,32 @@ def _set_rng_state(state: dict[str, Any]) -> None:
         torch.cuda.set_rng_state_all(state["cuda"])
 
 
-def train_run(design: Design, recipe: Recipe, data: LoadedData, seed: int, run_dir: Path,
-              device: str = "cpu", progress: bool = True, desc: str = "",
-              dist: DistContext = SINGLE, batch_per_device: int | None = None,
-              sync_bn: bool = False) -> RunResult:
-    """Train ``design`` with ``recipe`` on ``data``; checkpoint in ``run_dir`` every epoch.
+@dataclass
+class _Trainer:
+    """What one run trains with: the model, its (DDP / compiled) forward, optimizer,
+    schedule, EMA, and where it stands (history, epoch, seconds)."""
 
-    With ``dist`` of several processes (torchrun), each rank trains on its share of every
-    global batch under DistributedDataParallel (``sync_bn``: SyncBatchNorm), optionally in
-    micro-batches of ``batch_per_device`` with gradient accumulation; only rank 0 writes
-    the checkpoint, and evaluation counts are summed over ranks.
+    model: nn.Module
+    forward: nn.Module
+    optimizer: torch.optim.Optimizer
+    scheduler: Any
+    ema: Any
+    accum: int
+    iters: int
+    history: list[dict[str, float]] = field(default_factory=list)
+    epoch: int = 0
+    train_seconds: float = 0.0
 
-    Raises ``TrainingDiverged`` if the loss stops being finite.
-    """
-    from tqdm.auto import tqdm
+    @property
+    def eval_model(self) -> nn.Module:
+        return self.ema.module if self.ema is not None else self.model
 
-    dev = torch.device(device)
-    run_dir.mkdir(parents=True, exist_ok=True)
-    ckpt_path = run_dir / "checkpoint.pt"
+
+def _make_trainer(design: AnyDesign, recipe: Recipe, data: LoadedData, seed: int,
+                  dev: torch.device, dist: DistContext, batch_per_device: int | None,
+                  sync_bn: bool) -> _Trainer:
+    """Model, optimizer, schedule and EMA of a fresh run (the order of random draws is part
+    of the numerics: seed, build, then everything else)."""
     torch.manual_seed(seed)  # the same initial weights on every rank
     model = build(design, num_classes=data.num_classes, in_chans=_in_chans(data),
                   zero_init_residual=recipe.zero_init_residual)
@@ -363,22 +361,97 @@ def train_run(design: Design, recipe: Recipe, data: LoadedData, seed: int, run_d
         from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 
         ema = AveragedModel(model, multi_avg_fn=get_ema_multi_avg_fn(recipe.ema))
-    history: list[dict[str, float]] = []
-    predictions = None
-    start_epoch = 0
-    train_seconds = 0.0
+    return _Trainer(model, forward, optimizer, scheduler, ema, accum, iters)
+
+
+def _resume(trainer: _Trainer, ckpt_path: Path, dev: torch.device) -> None:
+    """Load the last epoch's checkpoint into ``trainer`` (raises if it is unreadable)."""
+    state = torch.load(ckpt_path, map_location=dev, weights_only=True)
+    trainer.model.load_state_dict(state["model"])
+    trainer.optimizer.load_state_dict(state["optimizer"])
+    trainer.scheduler.load_state_dict(state["scheduler"])
+    if trainer.ema is not None and state.get("ema") is not None:
+        trainer.ema.load_state_dict(state["ema"])
+    _set_rng_state(state["rng"])
+    trainer.history = list(state["history"])
+    trainer.epoch = int(state["epoch"])
+    trainer.train_seconds = float(state.get("train_seconds", 0.0))
+
+
+def _save_checkpoint(trainer: _Trainer, ckpt_path: Path) -> None:
+    state = {"model": trainer.model.state_dict(), "optimizer": trainer.optimizer.state_dict(),
+             "scheduler": trainer.scheduler.state_dict(),
+             "ema": trainer.ema.state_dict() if trainer.ema is not None else None,
+             "rng": _rng_state(), "history": trainer.history, "epoch": trainer.epoch,
+             "train_seconds": trainer.train_seconds}
+    atomic_write(ckpt_path, "wb", lambda f: torch.save(state, f))
+
+
+def train_one_epoch(trainer: _Trainer, data: LoadedData, recipe: Recipe, epoch: int,
+                    dev: torch.device, dist: DistContext, bar_desc: str | None
+                    ) -> tuple[float, int, float]:
+    """One pass over the training data: (mean loss over all ranks, images, seconds)."""
+    from tqdm.auto import tqdm
+
+    model, forward, optimizer, accum = trainer.model, trainer.forward, trainer.optimizer, \
+        trainer.accum
+    model.train()
+    loss_sum = torch.zeros((), device=dev)
+    seen = 0
+    t0 = time.perf_counter()
+    for x, y in tqdm(data.train, total=trainer.iters, desc=bar_desc, leave=False,
+                     disable=bar_desc is None, dynamic_ncols=True):
+        x, y = x.to(dev, non_blocking=True), y.to(dev, non_blocking=True)
+        targets = _soft_targets(y, data.num_classes, recipe.label_smoothing)
+        x, targets = _mix(x, targets, recipe)
+        if recipe.randaugment[0] > 0 or recipe.random_erasing > 0:
+            x = _randaugment_and_erase(x, recipe)
+        optimizer.zero_grad(set_to_none=True)
+        for i, (xm, tm) in enumerate(zip(x.chunk(accum), targets.chunk(accum))):
+            # DDP averages gradients over ranks once, at the last micro-batch.
+            sync = (forward.no_sync() if dist.enabled and i < accum - 1
+                    else contextlib.nullcontext())
+            with sync:
+                with torch.autocast(dev.type, torch.bfloat16, enabled=recipe.bf16):
+                    logits = forward(xm)
+                loss = F.cross_entropy(logits.float(), tm)
+                (loss / accum if accum > 1 else loss).backward()
+            loss_sum += loss.detach() * len(xm)
+            seen += len(xm)
+        if recipe.grad_clip > 0:
+            nn.utils.clip_grad_norm_(model.parameters(), recipe.grad_clip)
+        optimizer.step()
+        trainer.scheduler.step()
+        if trainer.ema is not None:
+            trainer.ema.update_parameters(model)
+    seconds = time.perf_counter() - t0
+    totals = dist.all_reduce_sum(torch.stack([loss_sum.double(),
+                                              loss_sum.new_tensor(seen, dtype=torch.float64)]))
+    loss_total, seen_total = totals.tolist()  # one sync per epoch
+    return loss_total / max(seen_total, 1), int(seen_total), seconds
+
+
+def train_run(design: AnyDesign, recipe: Recipe, data: LoadedData, seed: int, run_dir: Path,
+              device: str = "cpu", progress: bool = True, desc: str = "",
+              dist: DistContext = SINGLE, batch_per_device: int | None = None,
+              sync_bn: bool = False) -> RunResult:
+    """Train ``design`` with ``recipe`` on ``data``; checkpoint in ``run_dir`` every epoch.
+
+    With ``dist`` of several processes (torchrun), each rank trains on its share of every
+    global batch under DistributedDataParallel (``sync_bn``: SyncBatchNorm), optionally in
+    micro-batches of ``batch_per_device`` with gradient accumulation; only rank 0 writes
+    the checkpoint, and evaluation counts are summed over ranks. A checkpoint in
+    ``run_dir`` is resumed from; an unreadable one is moved aside and the run starts over.
+
+    Raises ``TrainingDiverged`` if the loss stops being finite.
+    """
+    dev = torch.device(device)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    ckpt_path = run_dir / "checkpoint.pt"
+    trainer = _make_trainer(design, recipe, data, seed, dev, dist, batch_per_device, sync_bn)
     if ckpt_path.exists():
         try:
-            state = torch.load(ckpt_path, map_location=dev, weights_only=True)
-            model.load_state_dict(state["model"])
-            optimizer.load_state_dict(state["optimizer"])
-            scheduler.load_state_dict(state["scheduler"])
-            if ema is not None and state.get("ema") is not None:
-                ema.load_state_dict(state["ema"])
-            _set_rng_state(state["rng"])
-            history = list(state["history"])
-            start_epoch = int(state["epoch"])
-            train_seconds = float(state.get("train_seconds", 0.0))
+            _resume(trainer, ckpt_path, dev)
         except Exception as e:  # a corrupted checkpoint is moved aside, never trusted
             bad = ckpt_path.with_suffix(".corrupt")
             os.replace(ckpt_path, bad)
@@ -386,88 +459,55 @@ def train_run(design: Design, recipe: Recipe, data: LoadedData, seed: int, run_d
                   f"{bad.name}, training from scratch")
             return train_run(design, recipe, data, seed, run_dir, device, progress, desc,
                              dist, batch_per_device, sync_bn)
-    progress = progress and dist.is_main
     if dist.is_main:
-        _log_line(run_dir, f"start at epoch {start_epoch}/{recipe.epochs}")
-    for epoch in range(start_epoch, recipe.epochs):
-        model.train()
+        _log_line(run_dir, f"start at epoch {trainer.epoch}/{recipe.epochs}")
+    predictions = None
+    for epoch in range(trainer.epoch, recipe.epochs):
         data.train.set_epoch(epoch)
         if dist.enabled:  # per-rank randomness (drop path, mixup), reproducible per epoch
             torch.manual_seed(seed * 100_003 + epoch * 1_009 + dist.rank)
-        loss_sum = torch.zeros((), device=dev)
-        seen = 0
-        t0 = time.perf_counter()
-        bar = tqdm(data.train, total=iters, desc=f"{desc} epoch {epoch + 1}/{recipe.epochs}",
-                   leave=False, disable=not progress, dynamic_ncols=True)
-        for x, y in bar:
-            x, y = x.to(dev, non_blocking=True), y.to(dev, non_blocking=True)
-            targets = _soft_targets(y, data.num_classes, recipe.label_smoothing)
-            x, targets = _mix(x, targets, recipe)
-            if recipe.randaugment[0] > 0 or recipe.random_erasing > 0:
-                x = _randaugment_and_erase(x, recipe)
-            optimizer.zero_grad(set_to_none=True)
-            for i, (xm, tm) in enumerate(zip(x.chunk(accum), targets.chunk(accum))):
-                # DDP averages gradients over ranks once, at the last micro-batch.
-                sync = (forward.no_sync() if dist.enabled and i < accum - 1
-                        else contextlib.nullcontext())
-                with sync:
-                    with torch.autocast(dev.type, torch.bfloat16, enabled=recipe.bf16):
-                        logits = forward(xm)
-                    loss = F.cross_entropy(logits.float(), tm)
-                    (loss / accum if accum > 1 else loss).backward()
-                loss_sum += loss.detach() * len(xm)
-                seen += len(xm)
-            if recipe.grad_clip > 0:
-                nn.utils.clip_grad_norm_(model.parameters(), recipe.grad_clip)
-            optimizer.step()
-            scheduler.step()
-            if ema is not None:
-                ema.update_parameters(model)
-        epoch_seconds = time.perf_counter() - t0
-        train_seconds += epoch_seconds
-        totals = dist.all_reduce_sum(torch.stack([loss_sum.double(),
-                                                  loss_sum.new_tensor(seen, dtype=torch.float64)]))
-        loss_total, seen_total = totals.tolist()  # one sync per epoch
-        train_loss, seen = loss_total / max(seen_total, 1), int(seen_total)
+        bar = (f"{desc} epoch {epoch + 1}/{recipe.epochs}" if progress and dist.is_main
+               else None)
+        train_loss, seen, seconds = train_one_epoch(trainer, data, recipe, epoch, dev, dist, bar)
+        trainer.train_seconds += seconds
         if not math.isfinite(train_loss):
             raise TrainingDiverged(f"loss is {train_loss} in epoch {epoch + 1}")
-        eval_model = ema.module if ema is not None else model
-        last_epoch = epoch == recipe.epochs - 1
-        keep = [] if last_epoch and not dist.enabled else None
-        top1, top5 = evaluate(eval_model, data.test, dev, recipe.bf16, dist, keep)
-        if keep:
-            predictions = keep[0]
-        history.append({"epoch": epoch + 1, "train_loss": train_loss, "test_top1": top1,
-                        "test_top5": top5, "lr": optimizer.param_groups[0]["lr"],
-                        "epoch_seconds": epoch_seconds, "img_per_s": seen / epoch_seconds})
+        keep = [] if epoch == recipe.epochs - 1 and not dist.enabled else None
+        top1, top5 = evaluate(trainer.eval_model, data.test, dev, recipe.bf16, dist, keep)
+        predictions = keep[0] if keep else predictions
+        trainer.history.append({
+            "epoch": epoch + 1, "train_loss": train_loss, "test_top1": top1, "test_top5": top5,
+            "lr": trainer.optimizer.param_groups[0]["lr"], "epoch_seconds": seconds,
+            "img_per_s": seen / seconds})
+        trainer.epoch = epoch + 1
         if dist.is_main:
-            _atomic_save({"model": model.state_dict(), "optimizer": optimizer.state_dict(),
-                          "scheduler": scheduler.state_dict(),
-                          "ema": ema.state_dict() if ema is not None else None,
-                          "rng": _rng_state(), "history": history, "epoch": epoch + 1,
-                          "train_seconds": train_seconds}, ckpt_path)
+            _save_checkpoint(trainer, ckpt_path)
         dist.barrier()  # nobody starts the next epoch before the checkpoint is written
     if predictions is None and not dist.enabled:  # resumed after the last epoch's checkpoint
         keep = []
-        evaluate(ema.module if ema is not None else model, data.test, dev, recipe.bf16,
-                 dist, keep)
+        evaluate(trainer.eval_model, data.test, dev, recipe.bf16, dist, keep)
         predictions = keep[0] if keep else None
     if dist.is_main:
         _log_line(run_dir, f"finished {recipe.epochs} epochs")
-    last = history[-1]
+    return RunResult(_run_metrics(design, recipe, data, trainer, device), trainer.history,
+                     predictions)
+
+
+def _run_metrics(design: AnyDesign, recipe: Recipe, data: LoadedData, trainer: _Trainer,
+                 device: str) -> dict[str, Any]:
+    last = trainer.history[-1]
     c = costs(design, resolution=data_resolution(data), num_classes=data.num_classes,
               in_chans=_in_chans(data), with_fvcore=False)
-    metrics = {
+    return {
         "top1": last["test_top1"], "top5": last["test_top5"], "train_loss": last["train_loss"],
         "trained_gflops": c.gflops, "trained_params_m": c.params_m,
-        "train_seconds": train_seconds,
-        "img_per_s": data.train_size * recipe.epochs / max(train_seconds, 1e-9),
-        "peak_mem_mb": _peak_memory_mb(dev),
+        "train_seconds": trainer.train_seconds,
+        "img_per_s": data.train_size * recipe.epochs / max(trainer.train_seconds, 1e-9),
+        "peak_mem_mb": _peak_memory_mb(torch.device(device)),
         "device": device, "threads": torch.get_num_threads(), "data_source": data.source,
         "torch": torch.__version__, "python": platform.python_version(),
         "machine": platform.machine(),
     }
-    return RunResult(metrics, history, predictions)
 
 
 def _log_line(run_dir: Path, text: str) -> None:

@@ -82,6 +82,7 @@ class _InterruptingLoader:
 
     def __init__(self, inner, at):
         self.inner, self.at, self.fired, self.epoch = inner, at, False, 0
+        self.passes: list[int] = []  # the epochs actually iterated (trained)
 
     def set_epoch(self, epoch):
         self.epoch = epoch
@@ -94,7 +95,11 @@ class _InterruptingLoader:
         if self.epoch == self.at and not self.fired:
             self.fired = True
             raise _Interrupt()
-        return iter(self.inner)
+        return self._pass()
+
+    def _pass(self):
+        self.passes.append(self.epoch)  # counted when the epoch's first batch is drawn
+        yield from self.inner
 
     def __getattr__(self, name):
         return getattr(self.inner, name)
@@ -114,7 +119,12 @@ def test_interrupted_run_resumes_to_the_same_result(tmp_path):
         train_run(design, recipe, data2, 0, tmp_path / "cut", progress=False)
     state = torch.load(tmp_path / "cut" / "checkpoint.pt", weights_only=True)
     assert state["epoch"] == 2
+    assert data2.train.passes == [0, 1]
     resumed = train_run(design, recipe, data2, 0, tmp_path / "cut", progress=False)
+    # the checkpoint was used: the resumed call trained epoch 3 only (a retrain from
+    # scratch would pass over the data three more times and could end on the same numbers)
+    assert data2.train.passes == [0, 1, 2]
+    assert "start at epoch 2/3" in (tmp_path / "cut" / "train.log").read_text()
     assert [h["epoch"] for h in resumed.history] == [1, 2, 3]
     for a, b in zip(full.history, resumed.history):
         assert a["train_loss"] == pytest.approx(b["train_loss"], rel=1e-6)
