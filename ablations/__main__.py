@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from typing import Any
 
 from .errors import Stopped, UserError, check_file_name, raise_stopped
 from models.design import DesignError
@@ -432,112 +433,153 @@ def _cuda() -> bool:
 
 
 def make_parser() -> argparse.ArgumentParser:
-    """The argument parser of every sub-command."""
-    from models.presets import MODEL_NAMES as PRESETS
-    from models.roadmap import CHAINS
-
+    """The argument parser of every sub-command (one ``_add_<command>`` each)."""
     parser = argparse.ArgumentParser(prog="python -m ablations", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
+    _add_costs(sub)
+    _add_run(sub)
+    _add_replay(sub)
+    _add_plot(sub)
+    _add_show(sub)
+    _add_stats(sub)
+    _add_compare(sub)
+    _add_diagram(sub)
+    _add_bench(sub)
+    _add_scaling(sub)
+    _add_collapse(sub)
+    _add_bench_plot(sub)
+    _add_paper_table(sub)
+    return parser
 
+
+def _chains() -> list[str]:
+    from models.roadmap import CHAINS
+
+    return list(CHAINS)
+
+
+def _model_names() -> str:
+    from models.presets import MODEL_NAMES
+
+    return ", ".join(MODEL_NAMES)
+
+
+def _run_args(p: argparse.ArgumentParser, preset: str, seeds: int, out: str) -> None:
+    """The options of ``run`` and ``replay``: what to train, at which scale, where, how."""
+    from .recipe import RUN_PRESETS
+
+    from .designs import STUDIES
+
+    p.add_argument("--chain", default="resnet50-to-convnext-t", choices=_chains())
+    p.add_argument("--design", default="chain", choices=STUDIES,
+                   help="study design: the chain, one-at-a-time, leave-one-out, a custom "
+                        "chain (--custom FILE) or a sweep (--sweep FIELD=V1,V2)")
+    p.add_argument("--custom", metavar="FILE", help="custom chain, YAML or TOML")
+    p.add_argument("--sweep", metavar="FIELD=V1,V2,...", help="e.g. kernel_size=3,5,7,9")
+    p.add_argument("--sweep-base", default="convnext_tiny", help="preset the sweep varies")
+    p.add_argument("--preset", default=preset, choices=list(RUN_PRESETS))
+    p.add_argument("--seeds", type=_positive_int, default=seeds, help="seeds 0..N-1")
+    p.add_argument("--steps", help="comma-separated step names or indices (default: all)")
+    p.add_argument("--branches", action="store_true", help="also the side branches")
+    p.add_argument("--dataset", help="override the preset's dataset")
+    p.add_argument("--data-dir", help="where the dataset lives")
+    p.add_argument("--epochs", type=_positive_int, help="override the preset's epochs")
+    p.add_argument("--set", action="append", metavar="FIELD=VALUE",
+                   help="override a preset field (repeatable)")
+    p.add_argument("--recipe-set", action="append", metavar="FIELD=VALUE",
+                   help="override a recipe field for every step (repeatable)")
+    p.add_argument("--out", default=out, help="results folder")
+    p.add_argument("--device", help="cpu or cuda[:N] (default: cuda where there is one)")
+    p.add_argument("--threads", type=int,
+                   help="intra-op threads per process (default: the cores / --jobs)")
+    p.add_argument("--jobs", type=_positive_int, default=1,
+                   help="local worker processes that share out the runs (each claims "
+                        "a run before training it)")
+    p.add_argument("--retry-failed", action="store_true", help="train failed runs again")
+    p.add_argument("--no-progress", action="store_true", help="no progress bars")
+    p.add_argument("--nproc", type=_positive_int,
+                   help="data-parallel processes on this machine (starts torchrun)")
+    p.add_argument("--batch-per-device", type=_positive_int,
+                   help="micro-batch per process; gradient accumulation makes up the "
+                        "recipe's global batch")
+    p.add_argument("--sync-bn", action="store_true",
+                   help="SyncBatchNorm across processes for BatchNorm designs")
+    p.add_argument("--launcher", choices=("none", "local", "slurm"), default="none",
+                   help="submit one job per step and seed (submitit)")
+    p.add_argument("--partition", help="SLURM partition (--launcher slurm)")
+    p.add_argument("--nodes", type=_positive_int, default=1, help="nodes per job")
+    p.add_argument("--gpus-per-node", type=int, default=0,
+                   help="GPUs (= processes) per node and job; 0: one CPU process")
+    p.add_argument("--cpus-per-task", type=_positive_int, default=8)
+    p.add_argument("--timeout-min", type=_positive_int, default=60 * 24,
+                   help="job time limit; a job past it is requeued and resumes")
+    p.add_argument("--jobs-dir", default=None,
+                   help="submitit logs (default: <out>/jobs)")
+    p.add_argument("--wait", action="store_true", help="wait for the jobs and report")
+
+
+def _add_costs(sub: Any) -> None:
     p = sub.add_parser("costs", help="params and GFLOPs of every step of a chain, or presets")
     group = p.add_mutually_exclusive_group()
-    group.add_argument("--chain", default="resnet50-to-convnext-t", choices=list(CHAINS))
-    group.add_argument("--preset", help=f"comma-separated preset names: {', '.join(PRESETS)}")
+    group.add_argument("--chain", default="resnet50-to-convnext-t", choices=_chains())
+    group.add_argument("--preset", help=f"comma-separated preset names: {_model_names()}")
     p.add_argument("--resolution", type=_positive_int, default=224)
     p.add_argument("--format", choices=("table", "csv", "json"), default="table")
     p.add_argument("--no-branches", action="store_true", help="main steps only")
     p.add_argument("--no-fvcore", action="store_true", help="skip fvcore's count (faster)")
     p.set_defaults(func=_costs)
 
-    def run_args(p: argparse.ArgumentParser, preset: str, seeds: int, out: str) -> None:
-        from .recipe import RUN_PRESETS
 
-        from .designs import STUDIES
-
-        p.add_argument("--chain", default="resnet50-to-convnext-t", choices=list(CHAINS))
-        p.add_argument("--design", default="chain", choices=STUDIES,
-                       help="study design: the chain, one-at-a-time, leave-one-out, a custom "
-                            "chain (--custom FILE) or a sweep (--sweep FIELD=V1,V2)")
-        p.add_argument("--custom", metavar="FILE", help="custom chain, YAML or TOML")
-        p.add_argument("--sweep", metavar="FIELD=V1,V2,...", help="e.g. kernel_size=3,5,7,9")
-        p.add_argument("--sweep-base", default="convnext_tiny", help="preset the sweep varies")
-        p.add_argument("--preset", default=preset, choices=list(RUN_PRESETS))
-        p.add_argument("--seeds", type=_positive_int, default=seeds, help="seeds 0..N-1")
-        p.add_argument("--steps", help="comma-separated step names or indices (default: all)")
-        p.add_argument("--branches", action="store_true", help="also the side branches")
-        p.add_argument("--dataset", help="override the preset's dataset")
-        p.add_argument("--data-dir", help="where the dataset lives")
-        p.add_argument("--epochs", type=_positive_int, help="override the preset's epochs")
-        p.add_argument("--set", action="append", metavar="FIELD=VALUE",
-                       help="override a preset field (repeatable)")
-        p.add_argument("--recipe-set", action="append", metavar="FIELD=VALUE",
-                       help="override a recipe field for every step (repeatable)")
-        p.add_argument("--out", default=out, help="results folder")
-        p.add_argument("--device", help="cpu or cuda[:N] (default: cuda where there is one)")
-        p.add_argument("--threads", type=int,
-                       help="intra-op threads per process (default: the cores / --jobs)")
-        p.add_argument("--jobs", type=_positive_int, default=1,
-                       help="local worker processes that share out the runs (each claims "
-                            "a run before training it)")
-        p.add_argument("--retry-failed", action="store_true", help="train failed runs again")
-        p.add_argument("--no-progress", action="store_true", help="no progress bars")
-        p.add_argument("--nproc", type=_positive_int,
-                       help="data-parallel processes on this machine (starts torchrun)")
-        p.add_argument("--batch-per-device", type=_positive_int,
-                       help="micro-batch per process; gradient accumulation makes up the "
-                            "recipe's global batch")
-        p.add_argument("--sync-bn", action="store_true",
-                       help="SyncBatchNorm across processes for BatchNorm designs")
-        p.add_argument("--launcher", choices=("none", "local", "slurm"), default="none",
-                       help="submit one job per step and seed (submitit)")
-        p.add_argument("--partition", help="SLURM partition (--launcher slurm)")
-        p.add_argument("--nodes", type=_positive_int, default=1, help="nodes per job")
-        p.add_argument("--gpus-per-node", type=int, default=0,
-                       help="GPUs (= processes) per node and job; 0: one CPU process")
-        p.add_argument("--cpus-per-task", type=_positive_int, default=8)
-        p.add_argument("--timeout-min", type=_positive_int, default=60 * 24,
-                       help="job time limit; a job past it is requeued and resumes")
-        p.add_argument("--jobs-dir", default=None,
-                       help="submitit logs (default: <out>/jobs)")
-        p.add_argument("--wait", action="store_true", help="wait for the jobs and report")
-
+def _add_run(sub: Any) -> None:
     p = sub.add_parser("run", help="train and evaluate steps of a chain (stored runs are reused)")
-    run_args(p, "quick", 1, "runs/quick")
+    _run_args(p, "quick", 1, "runs/quick")
     p.set_defaults(func=_run)
 
+
+def _add_replay(sub: Any) -> None:
     p = sub.add_parser("replay", help="the main job: train one seed of the main chain from "
                                       "scratch, beside the committed seeds, then statistics "
                                       "and plots")
-    run_args(p, "quick", 1, "runs/replay")
+    _run_args(p, "quick", 1, "runs/replay")
     p.add_argument("--reference", default=None,
                    help="committed results whose other seeds join the fresh ones, and which "
                         "the fresh seeds are tested against (default: results/quick; 'none')")
     p.set_defaults(func=_replay, jobs=2, threads=1)
 
+
+def _add_plot(sub: Any) -> None:
     p = sub.add_parser("plot", help="draw the figures of a results folder")
     p.add_argument("--out", default="results/quick")
-    p.add_argument("--chain", default="resnet50-to-convnext-t", choices=list(CHAINS))
+    p.add_argument("--chain", default="resnet50-to-convnext-t", choices=_chains())
     p.set_defaults(func=_plot)
 
+
+def _add_show(sub: Any) -> None:
     p = sub.add_parser("show", help="print the results table of a results folder")
     p.add_argument("--out", default="results/quick")
     p.add_argument("--format", choices=("table", "csv", "json"), default="table")
     p.set_defaults(func=_show)
 
+
+def _add_stats(sub: Any) -> None:
     p = sub.add_parser("stats", help="which step differences are real: paired statistics")
     p.add_argument("--out", default="results/quick", help="results folder")
     p.add_argument("--format", choices=("table", "csv", "json"), default="table")
     p.add_argument("--write", action="store_true", help="also write <out>/stats.csv")
     p.set_defaults(func=_stats)
 
+
+def _add_compare(sub: Any) -> None:
     p = sub.add_parser("compare", help="overlay result sets and the paper; table of deltas")
     p.add_argument("results", nargs="+", metavar="[LABEL=]FOLDER", help="results folders")
-    p.add_argument("--chain", default="resnet50-to-convnext-t", choices=list(CHAINS))
+    p.add_argument("--chain", default="resnet50-to-convnext-t", choices=_chains())
     p.add_argument("--out", default="comparison.png")
     p.set_defaults(func=_compare)
 
+
+def _add_diagram(sub: Any) -> None:
     p = sub.add_parser("diagram", help="draw a step's block before -> after (or a preset's)")
-    p.add_argument("--chain", default="resnet50-to-convnext-t", choices=list(CHAINS))
+    p.add_argument("--chain", default="resnet50-to-convnext-t", choices=_chains())
     p.add_argument("--step", default="separate-downsampling", help="step name or index")
     p.add_argument("--preset", help="draw this model preset alone instead")
     p.add_argument("--stage", type=int, default=2, choices=(1, 2, 3, 4),
@@ -545,10 +587,12 @@ def make_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", default="diagram.png")
     p.set_defaults(func=_diagram)
 
+
+def _add_bench(sub: Any) -> None:
     p = sub.add_parser("bench", help="measured speed of every step next to the references")
     group = p.add_mutually_exclusive_group()
-    group.add_argument("--chain", default="resnet50-to-convnext-t", choices=list(CHAINS))
-    group.add_argument("--preset", help=f"comma-separated model presets: {', '.join(PRESETS)}")
+    group.add_argument("--chain", default="resnet50-to-convnext-t", choices=_chains())
+    group.add_argument("--preset", help=f"comma-separated model presets: {_model_names()}")
     p.add_argument("--steps", help="comma-separated step names or indices (default: all main)")
     p.add_argument("--batch-size", type=_positive_int, default=32)
     p.add_argument("--resolution", type=_positive_int, default=224)
@@ -571,10 +615,12 @@ def make_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", default="results", help="folder of bench_<tag>.csv and figures")
     p.set_defaults(func=_bench)
 
+
+def _add_scaling(sub: Any) -> None:
     p = sub.add_parser("scaling", help="GFLOPs, activation memory and latency vs resolution")
     p.add_argument("--models", default="resnet50,convnext_tiny,swin_t,vit_b_16",
-                   help=f"comma-separated: {', '.join(PRESETS)}, or step:KEY of --chain")
-    p.add_argument("--chain", default="resnet50-to-convnext-t", choices=list(CHAINS))
+                   help=f"comma-separated: {_model_names()}, or step:KEY of --chain")
+    p.add_argument("--chain", default="resnet50-to-convnext-t", choices=_chains())
     p.add_argument("--resolutions", default="224,448,672,896,1120",
                    help="sizes counted (GFLOPs, activation memory); multiples of 224 let "
                         "Swin's windows tile without padding")
@@ -590,6 +636,8 @@ def make_parser() -> argparse.ArgumentParser:
     p.add_argument("--from-csv", help="redraw the figure and exponents of a scaling CSV")
     p.set_defaults(func=_scaling)
 
+
+def _add_collapse(sub: Any) -> None:
     p = sub.add_parser("collapse", help="feature collapse per block of trained runs (V2 paper)")
     p.add_argument("--out", default="results/quick", help="results folder with checkpoints")
     p.add_argument("--steps", default="ConvNeXt-T (V1)=trunc-normal-init,V2 block (GRN)=grn",
@@ -598,15 +646,18 @@ def make_parser() -> argparse.ArgumentParser:
     p.add_argument("--data-dir", help="folder of the data set (default: the usual places)")
     p.set_defaults(func=_collapse)
 
+
+def _add_bench_plot(sub: Any) -> None:
     p = sub.add_parser("bench-plot", help="draw the figures of a bench_<tag>.csv")
     p.add_argument("--csv", default="results/bench_cpu.csv")
     p.add_argument("--out", help="folder of the figures (default: the CSV's)")
     p.set_defaults(func=_bench_plot)
 
+
+def _add_paper_table(sub: Any) -> None:
     p = sub.add_parser("paper-table", help="the paper's per-step numbers with their sources")
     p.add_argument("--format", choices=("table", "csv", "json"), default="csv")
     p.set_defaults(func=_paper_table)
-    return parser
 
 
 def main(argv: list[str] | None = None) -> int:

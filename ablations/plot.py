@@ -65,46 +65,9 @@ def roadmap_figure(summary: pd.DataFrame, path: Path, chain_name: str, ours_labe
                                         gridspec_kw={"wspace": 0.08,
                                                      "width_ratios": [1.2, 0.9, 1.0]})
     y = list(range(n))[::-1]
-    colors = [PHASE_COLORS.get(p, "#888888") for p in s.phase]
-    lo = s.top1_mean - s.top1_min
-    hi = s.top1_max - s.top1_mean
-    ours_min = float(s.top1_min.min())
-    base = max(0.0, ours_min - 3)
-    ax1.barh(y, s.top1_mean - base, left=base, color=colors, height=0.7,
-             xerr=[lo.fillna(0), hi.fillna(0)], error_kw={"elinewidth": 1, "capsize": 2})
-    for yi, row in zip(y, s.itertuples()):
-        ax1.text(row.top1_max + 0.1 if pd.notna(row.top1_max) else base, yi,
-                 f"{row.top1_mean:.2f}  ({row.gflops:.2f} GF)", va="center", fontsize=8)
-    right = float(s.top1_max.max())
-    if target and target.get("ours_mean") is not None:
-        _target_vline(ax1, target["ours_mean"], target.get("ours_ci"),
-                      f"our {target['title']}: {target['ours_mean']:.2f} "
-                      f"({target['ours_seeds']} seeds)")
-        right = max(right, target["ours_mean"])
-    ax1.set_xlim(base, right + 2.2)
-    ax1.set_yticks(y)
-    ax1.set_yticklabels(s.label, fontsize=9)
-    seeds = int(s.seeds.max()) if len(s) else 0
-    ax1.set_xlabel(f"top-1 (%), mean of {seeds} seed(s); whiskers: min-max")
-    ax1.set_title(ours_label, fontsize=10)
-    paper = s.dropna(subset=["paper_top1"])
-    py = [y[i] for i in paper.index]
-    pbase = max(0.0, float(paper.paper_top1.min()) - 2) if len(paper) else 0
-    ax2.barh(py, paper.paper_top1 - pbase, left=pbase, height=0.7,
-             color=[PHASE_COLORS.get(p, "#888") for p in paper.phase], alpha=0.55)
-    for yi, row in zip(py, paper.itertuples()):
-        ax2.text(row.paper_top1 + 0.05, yi, f"{row.paper_top1:.2f}  ({row.paper_gflops:.2f} GF)",
-                 va="center", fontsize=8)
-    if target:
-        _target_vline(ax2, target["paper_top1"], None,
-                      f"{target['title']}: {target['paper_top1']:.1f} "
-                      f"({target['paper_gflops']:.1f} GF)")
-    if len(paper):
-        top = max(float(paper.paper_top1.max()), target["paper_top1"] if target else 0)
-        ax2.set_xlim(pbase, top + 2.2)
-    ax2.set_xlabel("top-1 (%), ImageNet-1K, as printed")
-    ax2.set_title("paper (Liu et al. 2022, Table 10/11)", fontsize=10)
+    _ours_panel(ax1, s, y, ours_label, target)
     _gain_panel(axg, s, y, stats)
+    _paper_panel(ax2, s, y, target)
     handles = [plt.Rectangle((0, 0), 1, 1, color=c) for c in PHASE_COLORS.values()]
     fig.legend(handles, list(PHASE_COLORS), loc="lower center", ncol=len(PHASE_COLORS),
                fontsize=8, frameon=False, bbox_to_anchor=(0.5, -0.02))
@@ -112,6 +75,52 @@ def roadmap_figure(summary: pd.DataFrame, path: Path, chain_name: str, ours_labe
     if footer:
         fig.text(0.5, -0.05, footer, ha="center", va="top", fontsize=7.5, color="#555555")
     return save_figure(fig, path)
+
+
+def _ours_panel(ax: plt.Axes, s: pd.DataFrame, y: list[int], label: str,
+                target: dict | None) -> None:
+    """Our top-1 per step: mean bars, min-max whiskers, our target Transformer's line."""
+    colors = [PHASE_COLORS.get(p, "#888888") for p in s.phase]
+    base = max(0.0, float(s.top1_min.min()) - 3)
+    ax.barh(y, s.top1_mean - base, left=base, color=colors, height=0.7,
+            xerr=[(s.top1_mean - s.top1_min).fillna(0), (s.top1_max - s.top1_mean).fillna(0)],
+            error_kw={"elinewidth": 1, "capsize": 2})
+    for yi, row in zip(y, s.itertuples()):
+        ax.text(row.top1_max + 0.1 if pd.notna(row.top1_max) else base, yi,
+                f"{row.top1_mean:.2f}  ({row.gflops:.2f} GF)", va="center", fontsize=8)
+    right = float(s.top1_max.max())
+    if target and target.get("ours_mean") is not None:
+        _target_vline(ax, target["ours_mean"], target.get("ours_ci"),
+                      f"our {target['title']}: {target['ours_mean']:.2f} "
+                      f"({target['ours_seeds']} seeds)")
+        right = max(right, target["ours_mean"])
+    ax.set_xlim(base, right + 2.2)
+    ax.set_yticks(y)
+    ax.set_yticklabels(s.label, fontsize=9)
+    seeds = int(s.seeds.max()) if len(s) else 0
+    ax.set_xlabel(f"top-1 (%), mean of {seeds} seed(s); whiskers: min-max")
+    ax.set_title(label, fontsize=10)
+
+
+def _paper_panel(ax: plt.Axes, s: pd.DataFrame, y: list[int], target: dict | None) -> None:
+    """The paper's printed top-1 per step, and its target Transformer's line."""
+    paper = s.dropna(subset=["paper_top1"])
+    py = [y[i] for i in paper.index]
+    pbase = max(0.0, float(paper.paper_top1.min()) - 2) if len(paper) else 0
+    ax.barh(py, paper.paper_top1 - pbase, left=pbase, height=0.7,
+            color=[PHASE_COLORS.get(p, "#888") for p in paper.phase], alpha=0.55)
+    for yi, row in zip(py, paper.itertuples()):
+        ax.text(row.paper_top1 + 0.05, yi, f"{row.paper_top1:.2f}  ({row.paper_gflops:.2f} GF)",
+                va="center", fontsize=8)
+    if target:
+        _target_vline(ax, target["paper_top1"], None,
+                      f"{target['title']}: {target['paper_top1']:.1f} "
+                      f"({target['paper_gflops']:.1f} GF)")
+    if len(paper):
+        top = max(float(paper.paper_top1.max()), target["paper_top1"] if target else 0)
+        ax.set_xlim(pbase, top + 2.2)
+    ax.set_xlabel("top-1 (%), ImageNet-1K, as printed")
+    ax.set_title("paper (Liu et al. 2022, Table 10/11)", fontsize=10)
 
 
 TARGET_COLOR = "#d62728"

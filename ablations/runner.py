@@ -154,20 +154,10 @@ def execute(runs: list[PlannedRun], out_dir: str | Path, data_dir: str | None = 
     for i, run in enumerate(runs):
         if is_done(stored[run.hash], retry_failed):
             record(i, run, stored[run.hash])
-            continue
-        if dist.enabled:  # all ranks train every run together: no claims between them
+        elif dist.enabled:  # all ranks train every run together: no claims between them
             train(i, run)
-            continue
-        with store.claim(run.hash) as mine:
-            if not mine:  # another process trains it: come back to it at the end
-                deferred.append((i, run))
-                continue
-            done = store.finished(run.hash)  # it may have finished since we looked
-            if is_done(done, False) and done.get("status") == "ok":
-                record(i, run, done)
-                bar.update(1)
-            else:
-                train(i, run)
+        elif not _train_if_free(store, i, run, record, train, bar):
+            deferred.append((i, run))  # another process trains it: back to it at the end
     for i, run in deferred:
         bar.set_postfix_str(f"waiting for [{run.step.index}] {run.step.name} s{run.seed}")
         with store.claim(run.hash, wait=True):
@@ -179,6 +169,20 @@ def execute(runs: list[PlannedRun], out_dir: str | Path, data_dir: str | None = 
                 train(i, run)
     bar.close()
     return pd.DataFrame([rows[i] for i in sorted(rows)])
+
+
+def _train_if_free(store: Store, i: int, run: PlannedRun, record, train, bar) -> bool:
+    """Train ``run`` if no other process holds its claim; False if one does."""
+    with store.claim(run.hash) as mine:
+        if not mine:
+            return False
+        done = store.finished(run.hash)  # it may have finished since we looked
+        if is_done(done, False) and done.get("status") == "ok":
+            record(i, run, done)
+            bar.update(1)
+        else:
+            train(i, run)
+    return True
 
 
 def _train_one(run: PlannedRun, store: Store, loaded: dict, data_dir: str | None, device: str,
