@@ -1,7 +1,9 @@
 """Block diagrams of designs, and "before -> after" pictures of a roadmap step.
 
 Reads only a ``Design`` and the public plans ``models.stage_plan`` / ``models.block_plan``
-(the same plans the builder follows), so a diagram cannot disagree with the model.
+(the same plans the builder follows). The shortcut's rule (a projection when the stride or
+the width changes) is repeated here from ``models.blocks.Block``; the diagram tests check
+both against a built model.
 """
 
 from __future__ import annotations
@@ -31,15 +33,16 @@ def describe(design: Design, stage: int = 1) -> dict[str, list[tuple[str, str]]]
     block of ``stage`` and its shortcut."""
     d = design
     if d.stem == "resnet":
-        stem = [(f"7x7 conv /2, 3->{d.stem_width}", "stem"), (_norm_name(d), "norm"),
+        stem = [(f"7x7 conv /2\n3 -> {d.stem_width}", "stem"), (_norm_name(d), "norm"),
                 (_act_name(d), "act"), ("3x3 max-pool /2", "stem")]
     else:
-        stem = [(f"4x4 conv /4 (patchify), 3->{d.stem_width}", "stem"), (_norm_name(d), "norm")]
+        stem = [(f"4x4 conv /4 (patchify)\n3 -> {d.stem_width}", "stem"),
+                (_norm_name(d), "norm")]
     plan = stage_plan(d)[stage]
     down = []
     if plan.downsample_in is not None:
         down = [(_norm_name(d), "norm"),
-                (f"2x2 conv /2, {plan.downsample_in}->{plan.in_ch}", "down")]
+                (f"2x2 conv /2\n{plan.downsample_in} -> {plan.in_ch}", "down")]
     block = []
     for spec in block_plan(d, plan.in_ch, plan.out_ch, plan.stride):
         k = spec.kernel_size
@@ -50,7 +53,7 @@ def describe(design: Design, stage: int = 1) -> dict[str, list[tuple[str, str]]]
         else:
             kind_text = ""
         stride = " /2" if spec.stride == 2 else ""
-        block.append((f"{k}x{k} {kind_text}conv{stride}, {spec.in_ch}->{spec.out_ch}",
+        block.append((f"{k}x{k} {kind_text}conv{stride}\n{spec.in_ch} -> {spec.out_ch}",
                       "spatial" if spec.spatial else "conv"))
         if spec.norm:
             block.append((_norm_name(d), "norm"))
@@ -63,7 +66,7 @@ def describe(design: Design, stage: int = 1) -> dict[str, list[tuple[str, str]]]
     shortcut = []
     if plan.stride != 1 or plan.in_ch != plan.out_ch:
         stride = " /2" if plan.stride == 2 else ""
-        shortcut = [(f"1x1 conv{stride}, {plan.in_ch}->{plan.out_ch}", "conv"),
+        shortcut = [(f"1x1 conv{stride}\n{plan.in_ch} -> {plan.out_ch}", "conv"),
                     (_norm_name(d), "norm")]
     after = [(_act_name(d), "act")] if d.activations == "all" else []
     return {"stem": stem, "downsample": down, "block": block, "shortcut": shortcut,
@@ -75,7 +78,12 @@ def _box(ax, x, y, w, h, text, kind, highlight):
                                 fc=COLORS.get(kind, "#ffffff"),
                                 ec="#e69138" if highlight else "#555555",
                                 lw=2.5 if highlight else 0.8))
-    ax.text(x, y, text, ha="center", va="center", fontsize=7.5)
+    ax.text(x, y, text, ha="center", va="center", fontsize=7, linespacing=1.1)
+
+
+def _arrow(ax, x, y_from, y_to, x_to=None) -> None:
+    ax.annotate("", xy=(x if x_to is None else x_to, y_to), xytext=(x, y_from),
+                arrowprops={"arrowstyle": "->", "lw": 0.8})
 
 
 def draw_design(ax, design: Design, title: str, stage: int = 1,
@@ -90,42 +98,44 @@ def draw_design(ax, design: Design, title: str, stage: int = 1,
     y = 0.0
     ax.text(0, y + 0.5, title, ha="center", fontsize=9, weight="bold")
 
-    def column(items, x, y0):
+    def column(items, x, y0, width=w):
         ys = []
         for text, kind in items:
-            _box(ax, x, y0, w, h, text, kind, f"{kind}:{text}" in changed)
+            _box(ax, x, y0, width, h, text, kind, f"{kind}:{text}" in changed)
+            if ys:
+                _arrow(ax, x, ys[-1] - h / 2, y0 + h / 2)
             ys.append(y0)
             y0 -= h + gap
         return y0, ys
 
     ax.text(-2.0, y - 0.1, "stem", fontsize=7, color="#666666", ha="right")
-    y, _ = column(parts["stem"], 0, y - 0.1)
+    y, ys = column(parts["stem"] + parts["downsample"], 0, y - 0.1)
     if parts["downsample"]:
-        ax.text(-2.0, y, "downsample", fontsize=7, color="#666666", ha="right")
-        y, _ = column(parts["downsample"], 0, y)
+        ax.text(-2.0, ys[len(parts["stem"])], "downsample", fontsize=7, color="#666666",
+                ha="right")
+    split = y + h / 2 + gap / 2  # the block's input: branch and residual path part here
+    _arrow(ax, 0, ys[-1] - h / 2, split)
     ax.text(-2.0, y, f"block (stage {stage + 1},\nfirst)", fontsize=7, color="#666666",
             ha="right", va="top")
-    top = y + h / 2 + 0.05
     y, ys = column(parts["block"], 0, y)
-    for y1, y2 in zip(ys, ys[1:]):
-        ax.annotate("", xy=(0, y2 + h / 2), xytext=(0, y1 - h / 2),
-                    arrowprops={"arrowstyle": "->", "lw": 0.8})
     add_y = y
     ax.add_patch(plt.Circle((0, add_y), 0.17, fc="white", ec="black", lw=1))
     ax.text(0, add_y, "+", ha="center", va="center", fontsize=11)
-    ax.annotate("", xy=(0, add_y + 0.17), xytext=(0, ys[-1] - h / 2),
-                arrowprops={"arrowstyle": "->", "lw": 0.8})
-    # residual path on the right
+    _arrow(ax, 0, ys[-1] - h / 2, add_y + 0.17)
+    # residual path on the right: identity, or the projection conv and its norm
     xr = 3.0
-    ax.plot([0, xr, xr], [top + 0.1, top + 0.1, add_y], color="#333333", lw=0.9)
-    ax.annotate("", xy=(0.17, add_y), xytext=(xr, add_y),
-                arrowprops={"arrowstyle": "->", "lw": 0.9})
+    ax.plot([0, xr], [split, split], color="#333333", lw=0.9)
+    bottom = split
     if parts["shortcut"]:
-        sy = (top + add_y) / 2 + 0.35
-        for text, kind in parts["shortcut"]:
-            _box(ax, xr, sy, 2.2, h, text, kind, f"{kind}:{text}" in changed)
-            sy -= h + gap
+        sy = (split + add_y) / 2 + (len(parts["shortcut"]) - 1) * (h + gap) / 2
+        _, sys_ = column(parts["shortcut"], xr, sy, width=2.2)
+        _arrow(ax, xr, split, sys_[0] + h / 2)
+        bottom = sys_[-1] - h / 2
+    ax.plot([xr, xr], [bottom, add_y], color="#333333", lw=0.9)
+    _arrow(ax, xr, add_y, add_y, x_to=0.17)
     y = add_y - 0.17 - gap - h / 2
+    if parts["after_add"]:
+        _arrow(ax, 0, add_y - 0.17, y + h / 2)
     for text, kind in parts["after_add"]:
         _box(ax, 0, y, w, h, text, kind, f"{kind}:{text}" in changed)
         y -= h + gap
@@ -151,7 +161,8 @@ def draw_step(before: Design, after: Design, title_before: str, title_after: str
     fig, axes = plt.subplots(1, 2, figsize=(10, 0.5 * n + 1.8))
     draw_design(axes[0], before, title_before, stage, changed_b)
     draw_design(axes[1], after, title_after, stage, changed_a)
-    fig.text(0.5, 0.95, "->", fontsize=20, ha="center", va="center")
+    fig.suptitle(f"{title_before}  \u2192  {title_after}   (changed boxes outlined)",
+                 fontsize=11)
     return _save(fig, Path(path))
 
 

@@ -1,4 +1,5 @@
 import pytest
+import torch
 
 from ablations import designs
 from ablations.__main__ import main
@@ -84,11 +85,25 @@ def test_describe_follows_the_design():
     assert [k for _, k in r50["block"]].count("norm") == 3
     assert r50["shortcut"] and r50["after_add"]
     cnx = describe(preset("convnext_tiny"))
-    assert cnx["downsample"][1][0] == "2x2 conv /2, 96->192"
-    assert cnx["block"][0][0] == "7x7 depthwise conv, 192->192"
+    assert cnx["downsample"][1][0] == "2x2 conv /2\n96 -> 192"
+    assert cnx["block"][0][0] == "7x7 depthwise conv\n192 -> 192"
     assert not cnx["shortcut"] and not cnx["after_add"]
     v2 = describe(preset("convnextv2_atto"))
     assert ("GRN", "grn") in v2["block"]
+
+
+@pytest.mark.parametrize("stage", [0, 1, 3])
+def test_diagram_shortcuts_match_the_built_blocks(stage):
+    # The diagram draws a projection shortcut exactly where the builder made one.
+    from models import build
+    from models.roadmap import chain
+
+    for step in chain("resnet50-to-convnext-t"):
+        design = step.design.replace(widths=tuple(w // 16 for w in step.design.widths))
+        with torch.device("meta"):
+            first_block = build(design).stages[stage].blocks[0]
+        drawn = describe(design, stage)["shortcut"]
+        assert bool(drawn) == (first_block.shortcut is not None), (step.name, stage)
 
 
 def test_diagram_cli_writes_png(tmp_path):
