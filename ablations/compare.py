@@ -38,6 +38,15 @@ def rank_correlations(table: pd.DataFrame, labels: list[str]) -> dict[str, float
     return out
 
 
+def _corr_text(table: pd.DataFrame, label: str, corr: dict[str, float]) -> str:
+    import math
+
+    if not math.isnan(corr[label]):
+        return f"rank corr. of gains with the paper {corr[label]:+.2f}"
+    n = len(table[[f"{label}_gain", "paper_gain"]].dropna())
+    return f"no rank corr.: {n} step gain(s) beside the paper's, 3 needed"
+
+
 def compare(paths: dict[str, str | Path], chain_name: str, out: str | Path) -> tuple[pd.DataFrame, dict[str, float], list[Path]]:
     """Overlay result sets on one accuracy-vs-GFLOPs figure; write the delta table as CSV."""
     results = {label: load(p) for label, p in paths.items()}
@@ -49,7 +58,7 @@ def compare(paths: dict[str, str | Path], chain_name: str, out: str | Path) -> t
     for label in results:
         y = table[f"{label}_top1"]
         x = table.step_name.map(gflops)
-        ax.plot(x, y, "o-", lw=1, ms=4, label=f"{label} (rank corr. of gains {corr[label]:+.2f})")
+        ax.plot(x, y, "o-", lw=1, ms=4, label=f"{label} ({_corr_text(table, label, corr)})")
     ax.set_xlabel("GFLOPs at 224 px (paper)")
     ax.set_ylabel("top-1 (%)")
     ax.set_title("result sets", fontsize=10)

@@ -67,6 +67,32 @@ def test_find_step_errors_name_allowed_steps():
 MISPRINTS = {(R50, "bn-to-ln")}
 
 
+# Each step's exact count (conv + linear MACs at 224 px, 1000 classes), to 0.001 G: any
+# change to a layer's shape moves one of these. The paper prints them to 0.01 (Tables
+# 10/11); the next test checks that they agree with its print.
+EXACT_GFLOPS = {
+    R50: {"resnet50-original": 4.089, "modern-recipe": 4.089, "stage-ratio": 4.526,
+          "patchify-stem": 4.418, "depthwise-conv": 2.350, "width-96": 5.268,
+          "inverted-bottleneck": 4.644, "move-up-dwconv": 4.065, "kernel-7": 4.146,
+          "gelu": 4.146, "fewer-activations": 4.146, "fewer-norms": 4.146, "bn-to-ln": 4.146,
+          "separate-downsampling": 4.456, "trunc-normal-init": 4.456, "kernel-5": 4.097,
+          "kernel-9": 4.210, "kernel-11": 4.291},
+    "resnet200-to-convnext-b": {
+          "resnet200-original": 15.007, "modern-recipe": 15.007, "stage-ratio": 14.518,
+          "patchify-stem": 14.376, "depthwise-conv": 7.234, "width-128": 16.764,
+          "inverted-bottleneck": 15.679, "move-up-dwconv": 14.627, "kernel-7": 14.807,
+          "gelu": 14.807, "fewer-activations": 14.807, "fewer-norms": 14.807,
+          "bn-to-ln": 14.807, "separate-downsampling": 15.355, "trunc-normal-init": 15.355,
+          "kernel-5": 14.699, "kernel-9": 14.950, "kernel-11": 15.130},
+}
+
+
+@pytest.mark.parametrize("name", list(CHAINS))
+def test_every_step_has_its_exact_flop_count(name):
+    df = chain_costs(name, with_fvcore=False)
+    assert dict(zip(df.name, df.gflops)) == EXACT_GFLOPS[name]
+
+
 @pytest.mark.parametrize("name", list(CHAINS))
 def test_step_gflops_match_the_paper(name):
     df = chain_costs(name, with_fvcore=False)
