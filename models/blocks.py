@@ -277,7 +277,7 @@ def block_plan(design: Design, in_ch: int, out_ch: int, stride: int) -> list[Con
     conv; with ``norms='one'`` the single norm follows the spatial conv.
     """
     d = design
-    hidden = d.expansion * out_ch if d.block == "inverted" else out_ch // d.expansion
+    hidden = d.hidden_for(out_ch)
     if d.spatial_position == "middle":
         spatial_ch = hidden
         shapes = [(in_ch, hidden, 1, 1), (hidden, hidden, d.kernel_size, stride),
@@ -299,6 +299,28 @@ def block_plan(design: Design, in_ch: int, out_ch: int, stride: int) -> list[Con
     ]
 
 
+def plan_text(design: Design, specs: list[ConvSpec]) -> str:
+    """The block's ops in order, e.g. 'dwconv7x7 -> LN -> conv1x1 4x -> GELU -> conv1x1 /4
+    -> layer scale -> (+)' (stride as '/2' on the conv that strides)."""
+    norm = "BN" if design.norm == "batch" else "LN"
+    act = "ReLU" if design.activation == "relu" else "GELU"
+    ops = []
+    for spec in specs:
+        kind = "dwconv" if spec.groups == spec.in_ch > 1 else \
+            f"g{spec.groups}conv" if spec.groups > 1 else "conv"
+        name = f"{kind}{spec.kernel_size}x{spec.kernel_size}"
+        if spec.out_ch > spec.in_ch and spec.kernel_size == 1:
+            name += f" {spec.out_ch // spec.in_ch}x"
+        elif spec.out_ch < spec.in_ch and spec.kernel_size == 1:
+            name += f" /{spec.in_ch // spec.out_ch}"
+        if spec.stride > 1:
+            name += f" stride {spec.stride}"
+        ops += [name] + [norm] * spec.norm + [act] * spec.act + ["GRN"] * spec.grn
+    ops += ["layer scale"] * (design.layer_scale > 0) + ["(+)"]
+    ops += [act] * (design.activations == "all")
+    return " -> ".join(ops)
+
+
 class Block(nn.Module):
     """The one residual block of the design space.
 
@@ -306,6 +328,20 @@ class Block(nn.Module):
     followed by its norm / activation as the design says (``block_plan``), then layer
     scale, drop path and the residual add (with a projection shortcut when the shape
     changes), then an activation after the add when ``activations == 'all'`` (ResNet).
+    The module's repr shows the order of ops (``plan_text``); at the three landmarks:
+
+    ========================  ==========================================================
+    ResNet-50 bottleneck      conv1x1 /4 -> BN -> ReLU -> conv3x3 -> BN -> ReLU ->
+                              conv1x1 4x -> BN -> (+) -> ReLU
+    inverted bottleneck (5)   conv1x1 4x -> BN -> ReLU -> dwconv3x3 -> BN -> ReLU ->
+                              conv1x1 /4 -> BN -> (+) -> ReLU
+    ConvNeXt-T (12)           dwconv7x7 -> LN -> conv1x1 4x -> GELU -> conv1x1 /4 ->
+                              layer scale -> (+)
+    ========================  ==========================================================
+
+    (ConvNeXt V2 adds GRN after the GELU and drops layer scale.) conv1..conv3 hold the three
+    units in that order, whatever their kind: the state-dict keys stay the same for every
+    design, which ``models.weights`` maps to torchvision's and timm's.
     """
 
     def __init__(
@@ -325,6 +361,10 @@ class Block(nn.Module):
         else:
             self.shortcut = None
         self.act = make_activation(d) if d.activations == "all" else None
+        self.ops = plan_text(d, block_plan(d, in_ch, out_ch, stride))
+
+    def extra_repr(self) -> str:
+        return f"ops: {self.ops}"
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         identity = x if self.shortcut is None else self.shortcut(x)

@@ -131,8 +131,12 @@ class Design:
 
     def hidden_width(self, stage: int) -> int:
         """Width between the two 1x1 convs of a block in ``stage``."""
-        w = self.widths[stage]
-        return w if self.block == "bottleneck" else w * self.expansion
+        return self.hidden_for(self.residual_width(stage))
+
+    def hidden_for(self, residual: int) -> int:
+        """Width between the two 1x1 convs of a block whose residual stream is ``residual``
+        channels wide (the one rule; ``models.blocks.block_plan`` uses it)."""
+        return residual * self.expansion if self.block == "inverted" else residual // self.expansion
 
     @property
     def eps(self) -> float:

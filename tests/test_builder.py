@@ -76,3 +76,25 @@ def test_drop_path_rates_rise_linearly():
     assert len(rates) == 17  # the first block's rate is 0: no module
     assert rates[-1] == pytest.approx(0.1)
     assert rates == sorted(rates)
+
+
+def test_block_repr_reads_like_the_papers_figure():
+    from models.roadmap import chain
+
+    steps = {s.name: s.design for s in chain("resnet50-to-convnext-t")}
+    expected = {
+        "modern-recipe": "conv1x1 /4 -> BN -> ReLU -> conv3x3 -> BN -> ReLU -> conv1x1 4x -> BN"
+                         " -> (+) -> ReLU",
+        "inverted-bottleneck": "conv1x1 4x -> BN -> ReLU -> dwconv3x3 -> BN -> ReLU -> "
+                               "conv1x1 /4 -> BN -> (+) -> ReLU",
+        "separate-downsampling": "dwconv7x7 -> LN -> conv1x1 4x -> GELU -> conv1x1 /4 -> "
+                                 "layer scale -> (+)",
+    }
+    for name, ops in expected.items():
+        with torch.device("meta"):
+            block = build(steps[name]).stages[1].blocks[1]
+        assert block.ops == ops
+        assert f"ops: {ops}" in repr(block)
+    with torch.device("meta"):
+        v2 = build(preset("convnextv2_atto")).stages[0].blocks[0]
+    assert v2.ops == "dwconv7x7 -> LN -> conv1x1 4x -> GELU -> GRN -> conv1x1 /4 -> (+)"
