@@ -130,8 +130,9 @@ def _target_vline(ax: plt.Axes, x: float, ci: tuple[float, float] | None, label:
     if ci is not None:
         ax.axvspan(ci[0], ci[1], color=TARGET_COLOR, alpha=0.12, lw=0)
     ax.axvline(x, color=TARGET_COLOR, ls="--", lw=1.2)
-    ax.text(x, 0.01, label + " ", transform=ax.get_xaxis_transform(), color=TARGET_COLOR,
-            fontsize=8, ha="right", va="bottom", rotation=90)
+    ax.text(x, 0.995, " " + label, transform=ax.get_xaxis_transform(), color=TARGET_COLOR,
+            fontsize=8, ha="left", va="top",
+            bbox={"fc": "white", "ec": "none", "alpha": 0.85, "pad": 1})
 
 
 def target_line(df: pd.DataFrame, chain_name: str, preset: str) -> dict | None:
