@@ -72,7 +72,7 @@ class Setting:
 
 @dataclass
 class Candidate:
-    """One model to time: a label, how to build it, and its FLOPs at the setting."""
+    """One model to time: a label and how to build it (its FLOPs are counted per setting)."""
 
     label: str
     kind: str  # "step" or "reference"
@@ -464,10 +464,11 @@ def ratio_summary(df: pd.DataFrame) -> pd.DataFrame:
 
 @contextlib.contextmanager
 def threads(n: int | None) -> Iterator[None]:
-    """Temporarily use ``n`` intra-op threads."""
+    """Temporarily use ``n`` intra-op threads (``runner.set_threads``: checked, None keeps)."""
+    from .runner import set_threads
+
     previous = torch.get_num_threads()
-    if n:
-        torch.set_num_threads(n)
+    set_threads(n)
     try:
         yield
     finally:

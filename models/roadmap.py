@@ -18,8 +18,6 @@ from dataclasses import dataclass, field
 from .design import FIELDS, Design, DesignError
 from .presets import preset
 
-RECIPES = ("resnet-original", "convnext")
-
 
 @dataclass(frozen=True)
 class Step:
@@ -38,11 +36,6 @@ class Step:
     source: str
     note: str = ""
     branch_of: str | None = None
-
-    @property
-    def key(self) -> str:
-        """Unique label within a chain: the step's name."""
-        return self.name
 
 
 @dataclass(frozen=True)

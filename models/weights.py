@@ -57,25 +57,34 @@ def _block_part(prefix: str, part: str) -> str:
     return f"{prefix}.{part}"
 
 
-def _official(key: str) -> str:
-    if m := re.fullmatch(r"downsample_layers\.0\.([01])\.(.+)", key):
+def _convnext_key(patterns: tuple[str, str, str], key: str) -> str | None:
+    """Map a key of a ConvNeXt layout whose stem, downsampling layers and blocks match the
+    three ``patterns`` (groups: stem unit + rest; stage, unit, rest; stage, block, rest)."""
+    stem, down, block = patterns
+    if m := re.fullmatch(stem, key):
         return f"stem.{('conv', 'norm')[int(m[1])]}.{m[2]}"
-    if m := re.fullmatch(r"downsample_layers\.(\d)\.([01])\.(.+)", key):
+    if m := re.fullmatch(down, key):
         return f"stages.{m[1]}.downsample.{('norm', 'conv')[int(m[2])]}.{m[3]}"
-    if m := re.fullmatch(r"stages\.(\d)\.(\d+)\.(.+)", key):
+    if m := re.fullmatch(block, key):
         return _block_part(f"stages.{m[1]}.blocks.{m[2]}", m[3])
+    return None
+
+
+_OFFICIAL = (r"downsample_layers\.0\.([01])\.(.+)", r"downsample_layers\.(\d)\.([01])\.(.+)",
+             r"stages\.(\d)\.(\d+)\.(.+)")
+_TIMM = (r"stem\.([01])\.(.+)", r"stages\.(\d)\.downsample\.([01])\.(.+)",
+         r"stages\.(\d)\.blocks\.(\d+)\.(.+)")
+
+
+def _official(key: str) -> str:
+    if mapped := _convnext_key(_OFFICIAL, key):
+        return mapped
     key = re.sub(r"^norm\.", "head.norm.", key)
     return re.sub(r"^head\.(weight|bias)$", r"head.fc.\1", key)
 
 
 def _timm(key: str) -> str:
-    if m := re.fullmatch(r"stem\.([01])\.(.+)", key):
-        return f"stem.{('conv', 'norm')[int(m[1])]}.{m[2]}"
-    if m := re.fullmatch(r"stages\.(\d)\.downsample\.([01])\.(.+)", key):
-        return f"stages.{m[1]}.downsample.{('norm', 'conv')[int(m[2])]}.{m[3]}"
-    if m := re.fullmatch(r"stages\.(\d)\.blocks\.(\d+)\.(.+)", key):
-        return _block_part(f"stages.{m[1]}.blocks.{m[2]}", m[3])
-    return key  # head.norm.*, head.fc.* already match
+    return _convnext_key(_TIMM, key) or key  # head.norm.*, head.fc.* already match
 
 
 def _torchvision_convnext(key: str) -> str:
