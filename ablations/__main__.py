@@ -162,11 +162,14 @@ def _plan(args: argparse.Namespace, seeds: list[int]):
     return preset, runner.plan(study, steps, preset, seeds, recipe_changes)
 
 
-def _run(args: argparse.Namespace) -> None:
+def _run(args: argparse.Namespace) -> bool:
+    """Train what the options ask for; True if every run is finished when it returns and
+    this is the one process that should report on them (not a rank, not a job submitter)."""
     import os
 
     from . import runner
-    from .distributed import check_sync_bn, from_environment, micro_batches, relaunch_with_torchrun
+    from .distributed import (RELAUNCHED, check_sync_bn, from_environment, micro_batches,
+                              relaunch_with_torchrun)
     from .report import summary_table
 
     check_sync_bn(args.sync_bn, args.device)
@@ -177,7 +180,7 @@ def _run(args: argparse.Namespace) -> None:
         rc = relaunch_with_torchrun(args.nproc, without_option(args.argv, "--nproc"))
         if rc:
             raise UserError(f"torchrun with {args.nproc} processes exited with code {rc}")
-        return
+        return True
     runner.set_threads(args.threads)
     preset, runs = _plan(args, list(range(args.seeds)))
     world = args.nproc or int(os.environ.get("WORLD_SIZE", "1"))
@@ -188,7 +191,7 @@ def _run(args: argparse.Namespace) -> None:
         from .launch import launch
 
         launch(runs, args)
-        return
+        return bool(args.wait)  # without --wait the jobs are still queued or running
     if args.jobs > 1 and int(os.environ.get("WORLD_SIZE", "1")) <= 1:
         from .parallel import default_threads, run_workers
 
@@ -201,6 +204,7 @@ def _run(args: argparse.Namespace) -> None:
                         sync_bn=args.sync_bn)
     if dist.is_main:
         print(summary_table(df).to_string(index=False))
+    return dist.is_main and RELAUNCHED not in os.environ
 
 
 def _replay(args: argparse.Namespace) -> None:
@@ -223,7 +227,11 @@ def _replay(args: argparse.Namespace) -> None:
         n = reproduce.import_reference(reference, args.out, {r.hash for r in runs})
         print(f"seeds {', '.join(map(str, others)) or '-'} from {reference} ({n} runs); "
               f"seed(s) {', '.join(map(str, sorted(fresh)))} trained here from scratch")
-    _run(args)
+    if not _run(args):  # a rank, or jobs still queued: plot where results are complete, once
+        if args.launcher != "none":
+            print(f"jobs submitted: when they have finished, `python -m ablations plot --out "
+                  f"{args.out}` and `stats --out {args.out}` report them")
+        return
     _plot(args)
     df = load(args.out)
     _print_stats(df[df.study == args.chain], args.out)

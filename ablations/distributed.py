@@ -108,4 +108,9 @@ def relaunch_with_torchrun(nproc: int, argv: list[str]) -> int:
 
     cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone",
            f"--nproc_per_node={nproc}", "-m", "ablations", *argv]
-    return subprocess.call(cmd)
+    # The ranks train; this parent reports (plots) once when they are done.
+    return subprocess.call(cmd, env={**os.environ, RELAUNCHED: "1"})
+
+
+RELAUNCHED = "ABLATIONS_RELAUNCHED"
+"""Set in the ranks that ``relaunch_with_torchrun`` starts: their parent reports."""

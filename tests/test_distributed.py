@@ -104,3 +104,14 @@ def test_submitit_job_resubmits_itself_on_preemption(tmp_path):
     again = job.checkpoint()
     assert isinstance(again, submitit.helpers.DelayedSubmission)
     assert again.function is job  # the same run: it resumes from its epoch checkpoint
+
+
+def test_replay_under_torchrun_plots_once_after_the_ranks(tmp_path):
+    # The ranks train; only the parent that relaunched them draws the figures, once.
+    out = tmp_path / "replay"
+    p = _cli(["replay", "--preset", "smoke", "--steps=11,12", "--no-progress", "--device",
+              "cpu", "--threads", "1", "--jobs", "1", "--reference", "none", "--out",
+              str(out), "--nproc", "2"])
+    assert p.returncode == 0, p.stderr[-3000:]
+    assert p.stdout.count(f"wrote {out / 'roadmap.png'}") == 1
+    assert (out / "roadmap.png").exists()
