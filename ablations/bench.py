@@ -29,7 +29,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from models import build
-from models.blocks import plain_convolutions
+from models.fast_conv import plain_convolutions
 from models.complexity import count_params, paper_gflops
 from models.roadmap import Step
 

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 import torch
 from torch.utils.flop_counter import FlopCounterMode
 
-from .blocks import plain_convolutions
+from .fast_conv import plain_convolutions
 from .design import Design
 from .network import build
 from .transformers import SwinDesign, ViTDesign

@@ -1,11 +1,11 @@
-"""The shortcuts of models.blocks.Conv keep nn.Conv2d's outputs and gradients exactly."""
+"""The shortcuts of models.fast_conv.Conv keep nn.Conv2d's outputs and gradients exactly."""
 
 import pytest
 import torch
 from torch import nn
 
 from models import build
-from models.blocks import Conv, plain_convolutions
+from models.fast_conv import Conv, plain_convolutions
 from models.complexity import paper_gflops
 from models.presets import preset
 
