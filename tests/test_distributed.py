@@ -32,9 +32,12 @@ def _history(out: Path) -> pd.DataFrame:
 
 def test_two_gloo_processes_match_one_process(tmp_path):
     one, two = tmp_path / "one", tmp_path / "two"
-    p1 = _cli(BASE + ["--out", str(one)])
+    # No stochastic depth: the only per-rank randomness; everything else (data order,
+    # flips) is drawn from the same global stream, so the two runs can agree exactly.
+    exact = BASE + ["--recipe-set", "drop_path=0.0"]
+    p1 = _cli(exact + ["--out", str(one)])
     assert p1.returncode == 0, p1.stderr
-    p2 = _cli(BASE + ["--out", str(two), "--nproc", "2"])
+    p2 = _cli(exact + ["--out", str(two), "--nproc", "2"])
     assert p2.returncode == 0, p2.stderr[-3000:]
     # written once, by rank 0
     labels = (two / "labels.jsonl").read_text().splitlines()
@@ -43,9 +46,11 @@ def test_two_gloo_processes_match_one_process(tmp_path):
     assert p2.stdout.count("separate-downsampling s0: top-1") == 1
     h1, h2 = _history(one), _history(two)
     assert len(h1) == len(h2) == 2
-    # same global batch, same data order: same training within float tolerance
-    for col in ("train_loss", "test_top1", "test_top5"):
-        assert h2[col].tolist() == pytest.approx(h1[col].tolist(), rel=2e-3, abs=1e-3), col
+    # same global batch, same data order: the same training up to float summation order
+    # (measured: 6e-8 apart)
+    assert h2["train_loss"].tolist() == pytest.approx(h1["train_loss"].tolist(), abs=1e-5)
+    for col in ("test_top1", "test_top5"):
+        assert h2[col].tolist() == h1[col].tolist(), col
     r1 = json.loads(next((one / "runs").iterdir()).joinpath("result.json").read_text())
     r2 = json.loads(next((two / "runs").iterdir()).joinpath("result.json").read_text())
     assert r1["config_hash"] == r2["config_hash"]  # the number of processes is not a config
