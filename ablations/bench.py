@@ -113,9 +113,7 @@ def _design_candidates(items: list[tuple[int, str, Any]], plain: bool) -> list[C
 
 def build_at_resolution(design: Any, resolution: int = 224) -> nn.Module:
     """``build(design)`` for inputs of ``resolution`` px (a ViT is built for that size)."""
-    if hasattr(design, "at_resolution"):
-        design = design.at_resolution(resolution)
-    return build(design)
+    return build(design.at_resolution(resolution))
 
 
 def _torchvision_resnet50(resolution: int = 224) -> nn.Module:
@@ -194,18 +192,26 @@ class _Timed:
         self.model_eager.eval()
         x = self.x[:1].clone(memory_format=torch.channels_last if self.setting.channels_last
                              else torch.contiguous_format)
-        times = []
-        with self.cand.context(), torch.inference_mode(), torch.autocast(
-                self.dev.type, torch.bfloat16, enabled=self.autocast):
-            for i in range(repeats + 2):
-                _sync(self.dev)
-                t0 = time.perf_counter()
-                model(x)
-                _sync(self.dev)
-                if i >= 2:  # two warm-up calls
-                    times.append(time.perf_counter() - t0)
+        with self.cand.context(), torch.autocast(self.dev.type, torch.bfloat16,
+                                                 enabled=self.autocast):
+            ms = median_call_ms(model, x, repeats, warmup=2)
         self.model_eager.train(was_training)
-        return statistics.median(times) * 1e3
+        return ms
+
+
+def median_call_ms(model: nn.Module, x: torch.Tensor, repeats: int, warmup: int) -> float:
+    """Median milliseconds of ``model(x)`` under inference mode over ``repeats`` calls
+    after ``warmup`` untimed ones (the device synchronised around each call)."""
+    times = []
+    with torch.inference_mode():
+        for i in range(warmup + repeats):
+            _sync(x.device)
+            t0 = time.perf_counter()
+            model(x)
+            _sync(x.device)
+            if i >= warmup:
+                times.append(time.perf_counter() - t0)
+    return statistics.median(times) * 1e3
 
 
 def _sync(dev: torch.device) -> None:

@@ -28,15 +28,9 @@ from .train import DataSpec, LoadedData, TrainingDiverged, apply_recipe, load_da
 
 
 def scale_design(design: AnyDesign, multiplier: float) -> AnyDesign:
-    """``design`` with every width multiplied (rounded; kept divisible by int groups, or
-    by the head counts of a Transformer, whose heads get narrower)."""
-    if multiplier == 1.0:
-        return design
-    if not isinstance(design, Design):
-        return design.scaled(multiplier)
-    unit = design.groups if isinstance(design.groups, int) else 1
-    widths = tuple(max(unit, int(round(w * multiplier / unit)) * unit) for w in design.widths)
-    return design.replace(widths=widths)
+    """``design`` with every width multiplied (``Design.scaled``; a Transformer keeps its
+    head counts, its heads get narrower)."""
+    return design if multiplier == 1.0 else design.scaled(multiplier)
 
 
 @dataclass(frozen=True)
@@ -81,8 +75,7 @@ def plan(study: str, steps: list[Step], preset: RunPreset, seeds: list[int],
             if recipe_changes:
                 r = r.replace(**recipe_changes)
             design = apply_recipe(scale_design(step.design, preset.width_multiplier), r)
-            if not isinstance(design, Design):  # a ViT is built for the preset's resolution
-                design = design.at_resolution(preset.resolution)
+            design = design.at_resolution(preset.resolution)  # a ViT's size is a field
             runs.append(PlannedRun(study, step, seed, design, r, spec, preset))
     return runs
 

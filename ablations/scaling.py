@@ -11,8 +11,6 @@ the measured latency at batch 1. ``fit_exponents`` fits cost ~ pixels^k on log-l
 from __future__ import annotations
 
 import math
-import statistics
-import time
 import weakref
 from collections.abc import Callable
 from pathlib import Path
@@ -27,6 +25,7 @@ from torch.utils._pytree import tree_flatten
 from models import Design, build, costs, preset
 from models.complexity import AnyDesign
 
+from .bench import median_call_ms
 from .errors import UserError
 
 DEFAULT_MODELS = ("resnet50", "convnext_tiny", "swin_t", "vit_b_16")
@@ -105,20 +104,6 @@ def resolve_models(names: list[str], chain_name: str | None = None) -> dict[str,
     return out
 
 
-def _latency_ms(model: torch.nn.Module, x: torch.Tensor, repeats: int) -> float:
-    sync = torch.cuda.synchronize if x.device.type == "cuda" else (lambda: None)
-    times = []
-    with torch.inference_mode():
-        for i in range(repeats + 1):  # one warm-up call
-            sync()
-            t0 = time.perf_counter()
-            model(x)
-            sync()
-            if i:
-                times.append(time.perf_counter() - t0)
-    return statistics.median(times) * 1e3
-
-
 def scaling_table(models: dict[str, AnyDesign], resolutions: list[int],
                   time_resolutions: list[int] | None = None, device: str = "cpu",
                   memory: bool = True, repeats: int = 3,
@@ -147,8 +132,7 @@ def scaling_table(models: dict[str, AnyDesign], resolutions: list[int],
             needs_model = (memory and res in resolutions) or res in (time_resolutions or [])
             if needs_model:
                 torch.manual_seed(0)
-                at_res = design if isinstance(design, Design) else design.at_resolution(res)
-                model = build(at_res).to(dev).eval()
+                model = build(design.at_resolution(res)).to(dev).eval()
                 x = torch.randn(1, 3, res, res, device=dev)
                 if memory and res in resolutions:
                     row["activation_mb"] = round(activation_peak_bytes(model, x) / 2**20, 2)
@@ -157,7 +141,7 @@ def scaling_table(models: dict[str, AnyDesign], resolutions: list[int],
                         torch.cuda.synchronize(dev)
                         torch.cuda.reset_peak_memory_stats(dev)
                         base = torch.cuda.memory_allocated(dev)
-                    row["latency_ms"] = round(_latency_ms(model, x, repeats), 2)
+                    row["latency_ms"] = round(median_call_ms(model, x, repeats, warmup=1), 2)
                     if dev.type == "cuda":
                         peak = torch.cuda.max_memory_allocated(dev) - base
                         row["cuda_peak_mb"] = round(peak / 2**20, 2)

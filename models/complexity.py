@@ -104,8 +104,7 @@ def costs(
     counted as built for ``resolution`` (its position embeddings grow with the patches);
     fvcore's count is left out for the Transformers (it skips fused attention).
     """
-    if not isinstance(design, Design):
-        design = design.at_resolution(resolution)
+    design = design.at_resolution(resolution)
     with torch.device("meta"):
         meta_model = build(design, num_classes=num_classes, in_chans=in_chans)
     params = count_params(meta_model)

@@ -38,8 +38,8 @@ class Design:
     """One point of the ResNet -> ConvNeXt design space.
 
     Defaults describe torchvision's ResNet-50; see ``models.presets`` for named points.
-    Construction validates every field and raises ``DesignError`` (a ``ValueError``) naming the field, the
-    value and what is allowed.
+    Construction validates every field and raises ``DesignError`` (a ``ValueError``)
+    naming the field, the value and what is allowed.
     """
 
     depths: tuple[int, ...] = (3, 4, 6, 3)
@@ -128,6 +128,18 @@ class Design:
         """Width of the residual stream in ``stage``."""
         w = self.widths[stage]
         return w * self.expansion if self.block == "bottleneck" else w
+
+    def scaled(self, multiplier: float) -> "Design":
+        """Every width times ``multiplier`` (rounded; kept divisible by int groups): the
+        design at a run preset's width scale."""
+        unit = self.groups if isinstance(self.groups, int) else 1
+        widths = tuple(max(unit, int(round(w * multiplier / unit)) * unit) for w in self.widths)
+        return self.replace(widths=widths)
+
+    def at_resolution(self, resolution: int) -> "Design":
+        """The design for ``resolution`` px inputs: unchanged (a ConvNet takes any size);
+        the Transformers of ``models.transformers`` answer the same question."""
+        return self
 
     def hidden_width(self, stage: int) -> int:
         """Width between the two 1x1 convs of a block in ``stage``."""
