@@ -14,7 +14,7 @@ import torch
 from torch import nn
 
 from .design import Design
-from .network import build
+from .network import build, stage_outputs
 
 
 class DesignBackbone(nn.Module):
@@ -42,9 +42,6 @@ class DesignBackbone(nn.Module):
             self.out_channels = fpn_channels
 
     def forward(self, x: torch.Tensor) -> "OrderedDict[str, torch.Tensor]":
-        x = self.stem(x)
-        maps: OrderedDict[str, torch.Tensor] = OrderedDict()
-        for i, stage in enumerate(self.stages):
-            x = stage(x)
-            maps[str(i)] = x
+        maps = OrderedDict((str(i), m)
+                           for i, m in enumerate(stage_outputs(self.stem, self.stages, x)))
         return maps if self.fpn is None else self.fpn(maps)

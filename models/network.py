@@ -87,15 +87,20 @@ class ConvNet(nn.Module):
     def forward_stages(self, x: torch.Tensor) -> list[torch.Tensor]:
         """The four stage outputs, at ``stage_strides`` with ``stage_channels`` channels:
         the maps a detection or segmentation neck (FPN, UPerNet) takes."""
-        x = self.stem(x)
-        maps = []
-        for stage in self.stages:
-            x = stage(x)
-            maps.append(x)
-        return maps
+        return stage_outputs(self.stem, self.stages, x)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.head(self.forward_features(x))
+
+
+def stage_outputs(stem: nn.Module, stages: nn.Sequential, x: torch.Tensor) -> list[torch.Tensor]:
+    """The output of every stage of ``stem -> stages`` on ``x`` (the backbone view)."""
+    x = stem(x)
+    maps = []
+    for stage in stages:
+        x = stage(x)
+        maps.append(x)
+    return maps
 
 
 def _init_weights(model: nn.Module, design: Design) -> None:
