@@ -31,6 +31,15 @@ def _costs(args: argparse.Namespace) -> None:
               file=sys.stderr)
 
 
+def _labelled(items) -> dict[str, str]:
+    """``[LABEL=]VALUE`` items -> {label: value}; an item without a label is its own label."""
+    out = {}
+    for item in items:
+        label, sep, value = item.partition("=")
+        out[label if sep else item] = value if sep else item
+    return out
+
+
 def _int_list(text: str, option: str) -> list[int]:
     try:
         return [int(v) for v in text.split(",") if v.strip()]
@@ -79,10 +88,7 @@ def _collapse(args: argparse.Namespace) -> None:
 
     from .collapse import collapse_figure, collapse_table
 
-    steps = {}
-    for item in args.steps.split(","):
-        label, _, step = item.strip().rpartition("=")
-        steps[label or step] = step
+    steps = _labelled(item.strip() for item in args.steps.split(","))
     df = collapse_table(args.out, steps, args.data_dir, args.images)
     path = Path(args.out) / "collapse.csv"
     df.to_csv(path, index=False)
@@ -314,11 +320,7 @@ def _print_stats(df, out: str, table=None) -> None:
 def _compare(args: argparse.Namespace) -> None:
     from .compare import compare
 
-    paths = {}
-    for item in args.results:
-        label, sep, path = item.partition("=")
-        paths[label if sep else item] = path if sep else item
-    table, corr, written = compare(paths, args.chain, args.out)
+    table, corr, written = compare(_labelled(args.results), args.chain, args.out)
     cols = ["step", "step_name", "paper_top1"] + [c for c in table if c.endswith("_top1")
                                                    and c != "paper_top1"]
     print(table[cols].round(2).to_string(index=False))

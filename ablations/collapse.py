@@ -71,11 +71,10 @@ def _test_images(spec: dict, data_dir: str | None, n: int) -> torch.Tensor:
     data = spec["data"]
     part = datasets.load(data["dataset"], "test", data_dir)
     images = datasets.prepare(part.images[:n], data["resolution"], data["channels"])
-    mean, std = datasets.STATS[data["dataset"]]
-    x = images.float() / 255
-    mean_t = torch.tensor(mean, dtype=x.dtype).view(1, -1, 1, 1)[:, :x.shape[1]]
-    std_t = torch.tensor(std, dtype=x.dtype).view(1, -1, 1, 1)[:, :x.shape[1]]
-    return (x - mean_t) / std_t
+    # The test loader of training: the same normalisation the model was evaluated with.
+    loader = datasets.TensorLoader(images, part.labels[:n], n, *datasets.STATS[data["dataset"]],
+                                   train=False)
+    return next(iter(loader))[0]
 
 
 def collapse_table(out: str | Path, steps: dict[str, str], data_dir: str | None = None,
