@@ -387,7 +387,7 @@ def _save_checkpoint(trainer: _Trainer, ckpt_path: Path) -> None:
     atomic_write(ckpt_path, "wb", lambda f: torch.save(state, f))
 
 
-def train_one_epoch(trainer: _Trainer, data: LoadedData, recipe: Recipe, epoch: int,
+def train_one_epoch(trainer: _Trainer, data: LoadedData, recipe: Recipe,
                     dev: torch.device, dist: DistContext, bar_desc: str | None
                     ) -> tuple[float, int, float]:
     """One pass over the training data: (mean loss over all ranks, images, seconds)."""
@@ -468,7 +468,7 @@ def train_run(design: AnyDesign, recipe: Recipe, data: LoadedData, seed: int, ru
             torch.manual_seed(seed * 100_003 + epoch * 1_009 + dist.rank)
         bar = (f"{desc} epoch {epoch + 1}/{recipe.epochs}" if progress and dist.is_main
                else None)
-        train_loss, seen, seconds = train_one_epoch(trainer, data, recipe, epoch, dev, dist, bar)
+        train_loss, seen, seconds = train_one_epoch(trainer, data, recipe, dev, dist, bar)
         trainer.train_seconds += seconds
         if not math.isfinite(train_loss):
             raise TrainingDiverged(f"loss is {train_loss} in epoch {epoch + 1}")
