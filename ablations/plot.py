@@ -467,8 +467,11 @@ def bench_figure(df: pd.DataFrame, path: Path, title: str = "") -> list[Path]:
     ax.grid(alpha=0.3)
     passes = 3 if (df["mode"] == "train").all() else 1
     rate = steps["images_per_s"] * steps["gflops"] * 2 * passes
-    ax2.bar([str(int(s)) for s in steps["step"]], rate, color="#55a868")
-    ax2.set_xlabel("step")
+    # The bars' labels name each numbered point of the left panel (a step or a preset).
+    ax2.bar(steps["model"].astype(str), rate, color="#55a868")
+    ax2.tick_params(axis="x", labelrotation=60, labelsize=7)
+    plt.setp(ax2.get_xticklabels(), ha="right")
+    ax2.set_xlabel("step or model")
     ax2.set_ylabel("achieved GFLOP/s")
     if "matmul_peak_gflops" in df and df["matmul_peak_gflops"].notna().any():
         peak = float(df["matmul_peak_gflops"].iloc[0])
