@@ -15,8 +15,8 @@ from .argv import without_option
 def _costs(args: argparse.Namespace) -> None:
     from .costs import chain_costs, preset_costs
 
-    if args.preset:
-        df = preset_costs(args.preset.split(","), args.resolution, not args.no_fvcore)
+    if args.models:
+        df = preset_costs(args.models.split(","), args.resolution, not args.no_fvcore)
     else:
         df = chain_costs(args.chain, args.resolution, not args.no_branches, not args.no_fvcore)
     _print_table(df, args.format)
@@ -150,12 +150,12 @@ def _plan(args: argparse.Namespace, seeds: list[int]):
     if preset_changes:
         preset = preset.replace(**preset_changes)
     recipe_changes = _parse_overrides(args.recipe_set, "recipe-set")
-    if args.design == "chain":
+    if args.study == "chain":
         study, steps = args.chain, _select_steps(args.chain, args.steps, args.branches)
     else:
         from .designs import study_steps
 
-        study, steps = study_steps(args.design, args.chain, args.custom, args.sweep,
+        study, steps = study_steps(args.study, args.chain, args.custom, args.sweep,
                                    args.sweep_base)
         if args.steps:
             wanted = [k.strip() for k in args.steps.split(",")]
@@ -332,11 +332,11 @@ def _compare(args: argparse.Namespace) -> None:
 
 def _diagram(args: argparse.Namespace) -> None:
     from . import diagram
-    from models import preset
+    from models import named_design
     from models.roadmap import chain, find_step
 
-    if args.preset:
-        paths = diagram.draw_single(preset(args.preset), args.preset, args.out, args.stage - 1)
+    if args.model:
+        paths = diagram.draw_single(named_design(args.model), args.model, args.out, args.stage - 1)
     else:
         step = find_step(args.chain, args.step)
         steps = chain(args.chain, branches=True)
@@ -358,8 +358,8 @@ def _bench(args: argparse.Namespace) -> None:
     from .plot import bench_figures
     from models.roadmap import chain
 
-    if args.preset:
-        names = [p.strip() for p in args.preset.split(",") if p.strip()]
+    if args.models:
+        names = [p.strip() for p in args.models.split(",") if p.strip()]
         candidates = bench.preset_candidates(names, plain=args.plain_convs)
     else:
         steps = _select_steps(args.chain, args.steps, False) if args.steps else chain(args.chain)
@@ -469,9 +469,27 @@ def _chains() -> list[str]:
 
 
 def _model_names() -> str:
-    from models.presets import MODEL_NAMES
+    from models.named import MODEL_NAMES
 
     return ", ".join(MODEL_NAMES)
+
+
+class _DeprecatedAlias(argparse.Action):
+    """An old spelling of an option, kept for one release: warns, then sets the new one."""
+
+    def __init__(self, option_strings: list[str], dest: str, new: str = "", **kw: Any) -> None:
+        self.new = new
+        super().__init__(option_strings, dest, **kw)
+
+    def __call__(self, parser: Any, namespace: Any, values: Any, option: Any = None) -> None:
+        print(f"warning: {option} is deprecated (goes in 0.3); use {self.new}", file=sys.stderr)
+        setattr(namespace, self.dest, values)
+
+
+def _deprecated_alias(p: Any, old: str, new: str, **kw: Any) -> None:
+    """``old`` as a hidden, warning alias of the option ``new``."""
+    p.add_argument(old, dest=new.lstrip("-").replace("-", "_"), action=_DeprecatedAlias,
+                   new=new, help=argparse.SUPPRESS, default=argparse.SUPPRESS, **kw)
 
 
 def _run_args(p: argparse.ArgumentParser, preset: str, seeds: int, out: str) -> None:
@@ -481,13 +499,16 @@ def _run_args(p: argparse.ArgumentParser, preset: str, seeds: int, out: str) -> 
     from .designs import STUDIES
 
     p.add_argument("--chain", default="resnet50-to-convnext-t", choices=_chains())
-    p.add_argument("--design", default="chain", choices=STUDIES,
-                   help="study design: the chain, one-at-a-time, leave-one-out, a custom "
-                        "chain (--custom FILE) or a sweep (--sweep FIELD=V1,V2)")
+    p.add_argument("--study", default="chain", choices=STUDIES,
+                   help="which study: the chain, one-at-a-time, leave-one-out, a custom "
+                        "chain (--custom FILE), a sweep (--sweep FIELD=V1,V2) or transformers")
+    _deprecated_alias(p, "--design", "--study", choices=STUDIES)
     p.add_argument("--custom", metavar="FILE", help="custom chain, YAML or TOML")
     p.add_argument("--sweep", metavar="FIELD=V1,V2,...", help="e.g. kernel_size=3,5,7,9")
-    p.add_argument("--sweep-base", default="convnext_tiny", help="preset the sweep varies")
-    p.add_argument("--preset", default=preset, choices=list(RUN_PRESETS))
+    p.add_argument("--sweep-base", default="convnext_tiny",
+                   help=f"the named model the sweep varies: {_model_names()}")
+    p.add_argument("--preset", default=preset, choices=list(RUN_PRESETS),
+                   help="run preset: the training scale (data, resolution, epochs, width)")
     p.add_argument("--seeds", type=_positive_int, default=seeds, help="seeds 0..N-1")
     p.add_argument("--steps", help="comma-separated step names or indices (default: all)")
     p.add_argument("--branches", action="store_true", help="also the side branches")
@@ -532,7 +553,8 @@ def _add_costs(sub: Any) -> None:
     p = sub.add_parser("costs", help="params and GFLOPs of every step of a chain, or presets")
     group = p.add_mutually_exclusive_group()
     group.add_argument("--chain", default="resnet50-to-convnext-t", choices=_chains())
-    group.add_argument("--preset", help=f"comma-separated preset names: {_model_names()}")
+    group.add_argument("--models", help=f"comma-separated named models: {_model_names()}")
+    _deprecated_alias(group, "--preset", "--models")
     p.add_argument("--resolution", type=_positive_int, default=224)
     p.add_argument("--format", choices=("table", "csv", "json"), default="table")
     p.add_argument("--no-branches", action="store_true", help="main steps only")
@@ -591,7 +613,8 @@ def _add_diagram(sub: Any) -> None:
     p = sub.add_parser("diagram", help="draw a step's block before -> after (or a preset's)")
     p.add_argument("--chain", default="resnet50-to-convnext-t", choices=_chains())
     p.add_argument("--step", default="separate-downsampling", help="step name or index")
-    p.add_argument("--preset", help="draw this model preset alone instead")
+    p.add_argument("--model", help=f"draw this named model alone instead: {_model_names()}")
+    _deprecated_alias(p, "--preset", "--model")
     p.add_argument("--stage", type=int, default=2, choices=(1, 2, 3, 4),
                    help="which stage's first block to draw (2 shows in-block downsampling)")
     p.add_argument("--out", default="diagram.png")
@@ -602,7 +625,8 @@ def _add_bench(sub: Any) -> None:
     p = sub.add_parser("bench", help="measured speed of every step next to the references")
     group = p.add_mutually_exclusive_group()
     group.add_argument("--chain", default="resnet50-to-convnext-t", choices=_chains())
-    group.add_argument("--preset", help=f"comma-separated model presets: {_model_names()}")
+    group.add_argument("--models", help=f"comma-separated named models: {_model_names()}")
+    _deprecated_alias(group, "--preset", "--models")
     p.add_argument("--steps", help="comma-separated step names or indices (default: all main)")
     p.add_argument("--batch-size", type=_positive_int, default=32)
     p.add_argument("--resolution", type=_positive_int, default=224)

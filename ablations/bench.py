@@ -92,10 +92,10 @@ def step_candidates(steps: list[Step], plain: bool = False) -> list[Candidate]:
 
 
 def preset_candidates(names: list[str], plain: bool = False) -> list[Candidate]:
-    """One candidate per model preset, numbered in the given order."""
-    from models import preset
+    """One candidate per named model, numbered in the given order."""
+    from models import named_design
 
-    return _design_candidates([(i, n, preset(n)) for i, n in enumerate(names)], plain)
+    return _design_candidates([(i, n, named_design(n)) for i, n in enumerate(names)], plain)
 
 
 def _design_candidates(items: list[tuple[int, str, Any]], plain: bool) -> list[Candidate]:

@@ -97,7 +97,7 @@ def collapse_table(out: str | Path, steps: dict[str, str], data_dir: str | None 
             spec = json.loads((run_dir / "spec.json").read_text())
             if "model" in spec["design"]:
                 continue  # a Transformer: no blocks to measure
-            design = Design.from_dict(spec["design"])
+            design = Design.from_dict(spec["design"], stored=True)
             state = torch.load(ckpt, map_location="cpu", weights_only=True)["model"]
             model = build(design, num_classes=state["head.fc.weight"].shape[0],
                           in_chans=spec["data"]["channels"])

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pandas as pd
 
-from models import costs, preset
-from models.presets import PUBLISHED
+from models import costs, named_design
+from models.named import PUBLISHED
 from models.roadmap import Step, chain
 
 COST_COLUMNS = ["step", "name", "title", "gflops", "params_m", "fvcore_gflops",
@@ -52,7 +52,7 @@ def preset_costs(names: list[str], resolution: int = 224, with_fvcore: bool = Tr
     ``gflops`` counts every multiply-add (attention matmuls included, see ``models.complexity``);
     ``attention_gflops`` is the attention part, which a conv + linear count would miss.
     """
-    designs = {name: preset(name) for name in names}  # unknown names fail before any work
+    designs = {name: named_design(name) for name in names}  # unknown names fail before any work
     rows = []
     for name in names:
         c = costs(designs[name], resolution=resolution, with_fvcore=with_fvcore)

@@ -13,10 +13,12 @@ trained in any study is not trained again) and the plots treat them alike.
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 from typing import Any
 
-from models import FIELDS, Design, preset
+from models import FIELDS, Design, named_design
+from models.design import RENAMED, current_names
 from models.roadmap import Step, chain, get_chain
 
 from .errors import UserError, check_file_name
@@ -85,7 +87,7 @@ def transformers(chain_name: str = "resnet50-to-convnext-t") -> list[Step]:
     out = [Step(0, last.name, last.title, "reference", last.design, last.recipe, (),
                 paper_last.paper_top1, None, last.paper_gflops, "transformers", last.note)]
     for i, ref in enumerate(c.references, start=1):
-        out.append(Step(i, ref.model, ref.title, "reference", preset(ref.model), last.recipe,
+        out.append(Step(i, ref.model, ref.title, "reference", named_design(ref.model), last.recipe,
                         ("model",), ref.paper_top1, None, ref.paper_gflops, "transformers",
                         "target line" if ref.target else "comparison model"))
     return out
@@ -111,7 +113,7 @@ def custom_chain(spec: dict[str, Any]) -> list[Step]:
     check_file_name(name, "custom chain: name")
     start = spec.get("start", "resnet50")
     try:
-        design = preset(start) if isinstance(start, str) else Design.from_dict(dict(start))
+        design = named_design(start) if isinstance(start, str) else Design.from_dict(dict(start))
     except (ValueError, TypeError) as e:
         raise UserError(f"custom chain {name!r}: start: {e}") from None
     recipe = str(spec.get("recipe", "convnext"))
@@ -124,7 +126,7 @@ def custom_chain(spec: dict[str, Any]) -> list[Step]:
         if not isinstance(item, dict) or not isinstance(item.get("changes"), dict):
             raise UserError(f"custom chain {name!r}: step {i} must be a mapping with a "
                             f"'changes' mapping")
-        bad = sorted(set(item.get("changes", {})) - set(FIELDS))
+        bad = sorted(set(item["changes"]) - set(FIELDS) - set(RENAMED))
         if bad:
             raise UserError(f"custom chain {name!r}: step {i}: unknown toggle(s) "
                             f"{', '.join(bad)}; allowed: {', '.join(FIELDS)}")
@@ -134,7 +136,7 @@ def custom_chain(spec: dict[str, Any]) -> list[Step]:
             raise UserError(f"custom chain {name!r}: step {i}: {e}") from None
         step_name = str(item.get("name", f"step-{i}"))
         out.append(_step(i, step_name, str(item.get("title", step_name)), design, recipe,
-                         tuple(item["changes"]), f"custom:{name}"))
+                         tuple(current_names(item["changes"], warn=False)), f"custom:{name}"))
     return out
 
 
@@ -170,9 +172,13 @@ def _tuples(data: Any) -> Any:
 def sweep(field: str, values: list[Any], base: Design | str = "convnext_tiny",
           recipe: str = "convnext") -> list[Step]:
     """``base`` with ``field`` set to each of ``values`` (e.g. kernel size 3..11)."""
+    if field in RENAMED:
+        warnings.warn(f"--sweep {field}: the field is now {RENAMED[field]!r}; the old name "
+                      f"goes in 0.3", FutureWarning, stacklevel=2)
+        field = RENAMED[field]
     if field not in FIELDS:
         raise UserError(f"sweep: unknown toggle {field!r}; allowed: {', '.join(FIELDS)}")
-    design = preset(base) if isinstance(base, str) else base
+    design = named_design(base) if isinstance(base, str) else base
     out = []
     for i, v in enumerate(values):
         try:
@@ -207,7 +213,7 @@ def parse_sweep(text: str) -> tuple[str, list[Any]]:
 
 def study_steps(study: str, chain_name: str, custom: str | None = None,
                 sweep_spec: str | None = None, sweep_base: str = "convnext_tiny") -> tuple[str, list[Step]]:
-    """(study label, steps) for a ``--design`` choice of the CLI."""
+    """(study label, steps) for a ``--study`` choice of the CLI."""
     if study == "chain":
         return chain_name, chain(chain_name)
     if study == "one-at-a-time":
@@ -216,17 +222,17 @@ def study_steps(study: str, chain_name: str, custom: str | None = None,
         return f"leave-one-out:{chain_name}", leave_one_out(chain_name)
     if study == "custom":
         if not custom:
-            raise UserError("--design custom needs --custom FILE (YAML or TOML)")
+            raise UserError("--study custom needs --custom FILE (YAML or TOML)")
         steps = load_custom_chain(custom)
         return steps[0].source, steps
     if study == "sweep":
         if not sweep_spec:
-            raise UserError("--design sweep needs --sweep FIELD=V1,V2,...")
+            raise UserError("--study sweep needs --sweep FIELD=V1,V2,...")
         field, values = parse_sweep(sweep_spec)
         return f"sweep:{field}", sweep(field, values, sweep_base)
     if study == "transformers":
         return f"transformers:{chain_name}", transformers(chain_name)
-    raise UserError(f"--design {study!r} is unknown; allowed: {', '.join(STUDIES)}")
+    raise UserError(f"--study {study!r} is unknown; allowed: {', '.join(STUDIES)}")
 
 
 def as_step_list(steps: list[Step]) -> list[dict[str, Any]]:

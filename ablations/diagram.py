@@ -68,7 +68,7 @@ def describe(design: Design, stage: int = 1) -> dict[str, list[tuple[str, str]]]
         stride = " /2" if plan.stride == 2 else ""
         shortcut = [(f"1x1 conv{stride}\n{plan.in_ch} -> {plan.out_ch}", "conv"),
                     (_norm_name(d), "norm")]
-    after = [(_act_name(d), "act")] if d.activations == "all" else []
+    after = [(_act_name(d), "act")] if d.activation_count == "all" else []
     return {"stem": stem, "downsample": down, "block": block, "shortcut": shortcut,
             "after_add": after}
 

@@ -237,7 +237,7 @@ def run_preset(name: str) -> RunPreset:
     try:
         return RUN_PRESETS[name]
     except KeyError:
-        raise UserError(f"preset {name!r} is unknown; allowed: {', '.join(RUN_PRESETS)}") from None
+        raise UserError(f"run preset {name!r} is unknown; allowed: {', '.join(RUN_PRESETS)}") from None
 
 
 def _check_fields(cls: type, changes: dict[str, Any], what: str) -> None:

@@ -49,7 +49,8 @@ class PlannedRun:
     def spec(self) -> dict[str, Any]:
         """What the run's hash is made of (labels such as chain and step names are not)."""
         # A Transformer's dict names its family ("model"), so it never hashes like a Design.
-        return {"design": _non_default(self.design.to_dict(), Design().to_dict()),
+        # Stored names: a renamed Design field keeps every stored run's hash.
+        return {"design": _non_default(self.design.to_stored_dict(), Design().to_stored_dict()),
                 "recipe": _non_default(self.recipe.to_dict(), Recipe().to_dict()),
                 "data": self.data.to_dict(), "seed": self.seed}
 

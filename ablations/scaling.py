@@ -22,7 +22,7 @@ import torch
 from torch.utils._python_dispatch import TorchDispatchMode
 from torch.utils._pytree import tree_flatten
 
-from models import Design, build, costs, preset
+from models import Design, build, costs, named_design
 from models.complexity import AnyDesign
 
 from .bench import median_call_ms
@@ -98,7 +98,7 @@ def resolve_models(names: list[str], chain_name: str | None = None) -> dict[str,
                 step = find_step(chain_name or "resnet50-to-convnext-t", name[5:])
                 out[f"{step.index}:{step.name}"] = step.design
             else:
-                out[name] = preset(name)
+                out[name] = named_design(name)
         except ValueError as e:
             raise UserError(f"--models: {e}") from None
     return out

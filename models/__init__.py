@@ -1,7 +1,8 @@
-"""The ResNet -> ConvNeXt design space: ``Design``, ``build``, presets, roadmaps, weights.
+"""The ResNet -> ConvNeXt design space: ``Design``, ``build``, named models, roadmaps,
+weights.
 
 This package knows torch.nn only; training and measuring live in ``ablations``. Names are
-imported on first use, so that reading the design space (``Design``, presets, roadmaps)
+imported on first use, so that reading the design space (``Design``, named models, roadmaps)
 does not import torch.
 """
 
@@ -12,7 +13,8 @@ from typing import Any
 
 _WHERE = {
     "FIELDS": "design", "Design": "design", "DesignError": "design",
-    "MODEL_NAMES": "presets", "PRESETS": "presets", "preset": "presets",
+    "MODEL_NAMES": "named", "CONVNETS": "named", "named_design": "named",
+    "PRESETS": "presets", "preset": "presets",  # deprecated names (go in 0.3)
     "TRANSFORMERS": "transformers", "SwinDesign": "transformers", "ViTDesign": "transformers",
     "Costs": "complexity", "costs": "complexity", "count_params": "complexity",
     "ConvSpec": "blocks", "block_plan": "blocks",

@@ -14,7 +14,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from .design import Design
-from .fast_conv import Conv, plain_convolutions  # noqa: F401  (models.blocks.Conv stays)
+from .fast_conv import Conv
 
 
 class ChannelLayerNorm(nn.LayerNorm):
@@ -146,8 +146,8 @@ class ConvSpec:
 def block_plan(design: Design, in_ch: int, out_ch: int, stride: int) -> list[ConvSpec]:
     """The three convs of a block: shapes, groups, and which norm / act / GRN follow each.
 
-    With ``activations='one'`` the single activation (and GRN) follows the first 1x1
-    conv; with ``norms='one'`` the single norm follows the spatial conv.
+    With ``activation_count='one'`` the single activation (and GRN) follows the first 1x1
+    conv; with ``norm_count='one'`` the single norm follows the spatial conv.
     """
     d = design
     hidden = d.hidden_for(out_ch)
@@ -162,7 +162,7 @@ def block_plan(design: Design, in_ch: int, out_ch: int, stride: int) -> list[Con
                   (hidden, out_ch, 1, 1)]
         spatial_index, first_pointwise = 0, 1
     groups = spatial_ch if d.groups == "depthwise" else d.groups
-    all_norms, all_acts = d.norms == "all", d.activations == "all"
+    all_norms, all_acts = d.norm_count == "all", d.activation_count == "all"
     return [
         ConvSpec(cin, cout, k, s, groups if i == spatial_index else 1,
                  norm=all_norms or i == spatial_index,
@@ -190,7 +190,7 @@ def plan_text(design: Design, specs: list[ConvSpec]) -> str:
             name += f" stride {spec.stride}"
         ops += [name] + [norm] * spec.norm + [act] * spec.act + ["GRN"] * spec.grn
     ops += ["layer scale"] * (design.layer_scale > 0) + ["(+)"]
-    ops += [act] * (design.activations == "all")
+    ops += [act] * (design.activation_count == "all")
     return " -> ".join(ops)
 
 
@@ -200,7 +200,7 @@ class Block(nn.Module):
     Three convs (two 1x1 and one k x k spatial conv, placed in the middle or on top), each
     followed by its norm / activation as the design says (``block_plan``), then layer
     scale, drop path and the residual add (with a projection shortcut when the shape
-    changes), then an activation after the add when ``activations == 'all'`` (ResNet).
+    changes), then an activation after the add when ``activation_count == 'all'`` (ResNet).
     The module's repr shows the order of ops (``plan_text``); at the three landmarks:
 
     ========================  ==========================================================
@@ -233,7 +233,7 @@ class Block(nn.Module):
             self.shortcut: nn.Module | None = conv_unit(d, in_ch, out_ch, 1, stride, norm=True)
         else:
             self.shortcut = None
-        self.act = make_activation(d) if d.activations == "all" else None
+        self.act = make_activation(d) if d.activation_count == "all" else None
         self.ops = plan_text(d, block_plan(d, in_ch, out_ch, stride))
 
     def extra_repr(self) -> str:

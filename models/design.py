@@ -14,6 +14,7 @@ expansion, the two widths swap roles.
 from __future__ import annotations
 
 import dataclasses
+import warnings
 from dataclasses import dataclass
 from typing import Any, Union
 
@@ -29,7 +30,7 @@ NUM_STAGES = 4
 
 
 class DesignError(ValueError):
-    """An invalid model description or name (a field value, preset, chain or step): the
+    """An invalid model description or name (a field value, named model, chain or step): the
     user's input, reported as one line by the command line. Other errors are bugs."""
 
 
@@ -37,7 +38,7 @@ class DesignError(ValueError):
 class Design:
     """One point of the ResNet -> ConvNeXt design space.
 
-    Defaults describe torchvision's ResNet-50; see ``models.presets`` for named points.
+    Defaults describe torchvision's ResNet-50; see ``models.named`` for named points.
     Construction validates every field and raises ``DesignError`` (a ``ValueError``)
     naming the field, the value and what is allowed.
     """
@@ -63,14 +64,14 @@ class Design:
     """Kernel size of the spatial conv (odd)."""
     activation: str = "relu"
     """'relu' or 'gelu', used everywhere in the network."""
-    activations: str = "all"
-    """'all': after the first two convs and after the residual add (ResNet);
-    'one': only after the first 1x1 conv of each block (ConvNeXt)."""
-    norms: str = "all"
-    """'all': a norm after each of the three convs (ResNet); 'one': only after the spatial
-    conv, i.e. before the 1x1 convs when the spatial conv is on top (ConvNeXt)."""
+    activation_count: str = "all"
+    """How many activations a block has: 'all' (after the first two convs and after the
+    residual add, ResNet) or 'one' (only after the first 1x1 conv, ConvNeXt)."""
     norm: str = "batch"
     """'batch' (BatchNorm) or 'layer' (LayerNorm over channels), used everywhere."""
+    norm_count: str = "all"
+    """How many norms a block has: 'all' (after each of the three convs, ResNet) or 'one'
+    (only after the spatial conv, i.e. before the 1x1 convs when it is on top, ConvNeXt)."""
     downsample: str = "in_block"
     """'in_block': the first block of stages 2-4 strides its spatial conv and projects its
     shortcut (ResNet v1.5); 'separate': a norm + 2x2 stride-2 conv between stages."""
@@ -99,24 +100,43 @@ class Design:
 
     def replace(self, **changes: Any) -> "Design":
         """Return a copy with ``changes`` applied (validated like any new design)."""
-        return dataclasses.replace(self, **changes)
+        return dataclasses.replace(self, **current_names(changes))
 
     def to_dict(self) -> dict[str, Any]:
-        """Plain-data form (lists for tuples) for JSON, hashing and tables."""
+        """Plain-data form (lists for tuples) for JSON and tables."""
         out = dataclasses.asdict(self)
         out["depths"] = list(self.depths)
         out["widths"] = list(self.widths)
         return out
 
+    def to_stored_dict(self) -> dict[str, Any]:
+        """``to_dict`` under the field names that run specs are stored and hashed with
+        (``STORED_NAMES``), so that renaming a field keeps every stored run's hash."""
+        return {STORED_NAMES.get(k, k): v for k, v in self.to_dict().items()}
+
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "Design":
-        """Inverse of ``to_dict``; unknown keys raise ``ValueError`` naming them."""
+    def from_dict(cls, data: dict[str, Any], stored: bool = False) -> "Design":
+        """Inverse of ``to_dict`` (and, with ``stored``, of ``to_stored_dict``); unknown keys
+        raise ``DesignError`` naming them; renamed fields are read with a warning."""
+        data = current_names(data, warn=not stored)
         unknown = sorted(set(data) - set(FIELDS))
         if unknown:
             raise DesignError(
                 f"Design: unknown field(s) {', '.join(unknown)}; allowed: {', '.join(FIELDS)}"
             )
         return cls(**data)
+
+    @property
+    def activations(self) -> str:
+        """Deprecated name of ``activation_count`` (until 0.3)."""
+        _warn_renamed("activations")
+        return self.activation_count
+
+    @property
+    def norms(self) -> str:
+        """Deprecated name of ``norm_count`` (until 0.3)."""
+        _warn_renamed("norms")
+        return self.norm_count
 
     # Derived quantities used by the builder (kept here so there is one source of truth).
     @property
@@ -160,6 +180,31 @@ class Design:
 
 FIELDS = tuple(f.name for f in dataclasses.fields(Design))
 
+RENAMED = {"activations": "activation_count", "norms": "norm_count"}
+"""Old field name -> new one. Renamed in 0.2 because 'activation' / 'activations' and
+'norm' / 'norms' differed by one letter and meant a kind vs a count; the old names are
+read with a ``FutureWarning`` until 0.3."""
+STORED_NAMES = {new: old for old, new in RENAMED.items()}
+"""Run specs (and so their hashes, ``ablations.store.config_hash``) keep the names the
+fields had when the committed runs were made."""
+
+
+def _warn_renamed(old: str, stacklevel: int = 3) -> None:
+    warnings.warn(f"Design field {old!r} is now {RENAMED[old]!r}; the old name goes in 0.3",
+                  FutureWarning, stacklevel=stacklevel)
+
+
+def current_names(data: dict[str, Any], warn: bool = True) -> dict[str, Any]:
+    """``data`` with renamed field names (``RENAMED``) replaced by the current ones."""
+    out = {}
+    for key, value in data.items():
+        if key in RENAMED:
+            if warn:
+                _warn_renamed(key, stacklevel=4)  # the caller of replace / from_dict
+            key = RENAMED[key]
+        out[key] = value
+    return out
+
 
 def _fail(field: str, value: Any, allowed: str) -> None:
     raise DesignError(f"Design.{field}={value!r} is invalid; allowed: {allowed}")
@@ -191,9 +236,9 @@ def validate(design: Design) -> None:
     _check_choice(design, "block", BLOCKS)
     _check_choice(design, "spatial_position", SPATIAL_POSITIONS)
     _check_choice(design, "activation", ACTIVATIONS)
-    _check_choice(design, "activations", COUNTS)
-    _check_choice(design, "norms", COUNTS)
+    _check_choice(design, "activation_count", COUNTS)
     _check_choice(design, "norm", NORMS)
+    _check_choice(design, "norm_count", COUNTS)
     _check_choice(design, "downsample", DOWNSAMPLINGS)
     _check_choice(design, "init", INITS)
     if not _is_int(design.expansion) or design.expansion < 1:

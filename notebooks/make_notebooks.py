@@ -39,9 +39,9 @@ design_space = nb([
     "builds every step of the ResNet-50 → ConvNeXt-T roadmap, counts it, draws it, and shows "
     "where the FLOPs go.",
     SETUP,
-    "from models import Design, build, costs, preset\nfrom models.roadmap import chain\n"
+    "from models import Design, build, costs, named_design\nfrom models.roadmap import chain\n"
     "steps = chain('resnet50-to-convnext-t', branches=True)\n"
-    "preset('resnet50')",
+    "named_design('resnet50')",
     "md:## Every step, counted\n`gflops` follows the paper: multiply-adds of conv and linear "
     "layers (one MAC = one FLOP), at 224×224 and 1000 classes, counted on the meta device "
     "(no memory, no arithmetic).",
@@ -134,7 +134,7 @@ own = nb([
     "md:# 03 · Your own ablation\n\nOrder matters? One-at-a-time (each change alone on "
     "ResNet-50) against the chain, a custom chain in YAML, a sweep, and a comparison plot. "
     "Live runs here use the `smoke` preset (synthetic data, seconds); the committed quick "
-    "runs are made with `python -m ablations run --design one-at-a-time --preset quick`.",
+    "runs are made with `python -m ablations run --study one-at-a-time --preset quick`.",
     SETUP, PARAMS,
     "import tempfile\nimport pandas as pd\nfrom ablations import designs, runner\n"
     "from ablations.recipe import run_preset\nfrom ablations.store import load\n"
@@ -151,7 +151,7 @@ own = nb([
     "md:## A custom chain\nChanges in any order, from a small YAML file (loaded safely). An "
     "unknown toggle is refused with its name.",
     "from pathlib import Path\nyaml_text = '''name: micro-first\nstart: resnet50\nsteps:\n"
-    "  - {name: gelu, changes: {activation: gelu}}\n  - {name: one-act, changes: {activations: one}}\n"
+    "  - {name: gelu, changes: {activation: gelu}}\n  - {name: one-act, changes: {activation_count: one}}\n"
     "  - {name: ln, changes: {norm: layer}}\n'''\n"
     "f = Path(out) / 'micro_first.yaml'; f.write_text(yaml_text)\n"
     "custom = designs.load_custom_chain(f)\n"
@@ -177,11 +177,11 @@ v2 = nb([
     "norms over channels; `out = x + γ·(x·N(x)) + β`. It was introduced against *feature "
     "collapse*: many dead or redundant channels in the wide hidden layer.",
     SETUP, PARAMS,
-    "import pandas as pd\nfrom models import PRESETS, costs, preset, build\n"
-    "from models.presets import PUBLISHED\n"
-    "names = [n for n in PRESETS if n.startswith('convnextv2')]\n"
+    "import pandas as pd\nfrom models import CONVNETS, costs, named_design, build\n"
+    "from models.named import PUBLISHED\n"
+    "names = [n for n in CONVNETS if n.startswith('convnextv2')]\n"
     "if SMOKE:\n    names = names[:4]\n"
-    "rows = []\nfor n in names:\n    c = costs(preset(n), with_fvcore=False)\n"
+    "rows = []\nfor n in names:\n    c = costs(named_design(n), with_fvcore=False)\n"
     "    rows.append({'model': n, 'params_M': round(c.params_m, 2), 'GFLOPs (MACs)': round(c.gflops, 2),\n"
     "                 'published params_M': PUBLISHED[n][0], 'published GFLOPs': PUBLISHED[n][1]})\n"
     "pd.DataFrame(rows)",
@@ -208,7 +208,7 @@ v2 = nb([
     "    return dead, redundancy\n"
     "data = make_synthetic('train', n=256, size=32, channels=3, num_classes=4)\n"
     "x = data.images.float() / 255\ny = data.labels\n"
-    "base = preset('convnext_tiny').replace(widths=(16, 32, 64, 128), drop_path=0.0)\n"
+    "base = named_design('convnext_tiny').replace(widths=(16, 32, 64, 128), drop_path=0.0)\n"
     "results = {}\n"
     "for name, d in {'V1 (layer scale)': base, 'V2 (GRN)': base.replace(grn=True, layer_scale=0.0)}.items():\n"
     "    torch.manual_seed(0)\n"

@@ -9,8 +9,8 @@ cd "$(dirname "$0")/.."
 OUT=${OUT:-results/quick}
 run=(python -m ablations run --preset quick --jobs 2 --threads 1 --no-progress --out "$OUT")
 "${run[@]}" --seeds "${SEEDS:-5}"
-"${run[@]}" --design one-at-a-time --steps modern-recipe,only-trunc-normal-init --seeds "${SEEDS:-5}"
-"${run[@]}" --design one-at-a-time --seeds "${STUDY_SEEDS:-2}"
-"${run[@]}" --design leave-one-out --seeds "${STUDY_SEEDS:-2}"
+"${run[@]}" --study one-at-a-time --steps modern-recipe,only-trunc-normal-init --seeds "${SEEDS:-5}"
+"${run[@]}" --study one-at-a-time --seeds "${STUDY_SEEDS:-2}"
+"${run[@]}" --study leave-one-out --seeds "${STUDY_SEEDS:-2}"
 python -m ablations plot --out "$OUT"
 python -m ablations stats --out "$OUT" --write

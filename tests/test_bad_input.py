@@ -70,19 +70,19 @@ CASES = [
     (["run", "--recipe-set", "lr=-1"], "lr"),
     (["run", "--recipe-set", "lr=fast"], "recipe.lr='fast'"),
     (["run", "--recipe-set", "nope=1"], "unknown field(s) nope"),
-    (["run", "--design", "nope"], "invalid choice: 'nope'"),
-    (["run", "--design", "custom"], "--custom"),
-    (["run", "--design", "custom", "--custom", "{f}/missing.yaml"], "missing.yaml"),
-    (["run", "--design", "custom", "--custom", "{f}/unknown_toggle.yaml"], "kernal_size"),
-    (["run", "--design", "custom", "--custom", "{f}/unknown_key.yaml"], "colour"),
-    (["run", "--design", "custom", "--custom", "{f}/code.yaml"], "code.yaml"),
-    (["run", "--design", "custom", "--custom", "{f}/bad_value.yaml"], "kernel_size"),
-    (["run", "--design", "custom", "--custom", "{f}/escape.yaml"], "name='../../etc'"),
-    (["run", "--design", "custom", "--custom", "{f}/not_yaml.yaml"], "not_yaml.yaml"),
-    (["run", "--design", "custom", "--custom", "{f}/bad.toml"], "bad.toml"),
-    (["run", "--design", "sweep", "--sweep", "nope=1,2"], "nope"),
-    (["run", "--design", "sweep", "--sweep", "kernel_size=4,6"], "kernel_size"),
-    (["run", "--design", "sweep"], "--sweep"),
+    (["run", "--study", "nope"], "invalid choice: 'nope'"),
+    (["run", "--study", "custom"], "--custom"),
+    (["run", "--study", "custom", "--custom", "{f}/missing.yaml"], "missing.yaml"),
+    (["run", "--study", "custom", "--custom", "{f}/unknown_toggle.yaml"], "kernal_size"),
+    (["run", "--study", "custom", "--custom", "{f}/unknown_key.yaml"], "colour"),
+    (["run", "--study", "custom", "--custom", "{f}/code.yaml"], "code.yaml"),
+    (["run", "--study", "custom", "--custom", "{f}/bad_value.yaml"], "kernel_size"),
+    (["run", "--study", "custom", "--custom", "{f}/escape.yaml"], "name='../../etc'"),
+    (["run", "--study", "custom", "--custom", "{f}/not_yaml.yaml"], "not_yaml.yaml"),
+    (["run", "--study", "custom", "--custom", "{f}/bad.toml"], "bad.toml"),
+    (["run", "--study", "sweep", "--sweep", "nope=1,2"], "nope"),
+    (["run", "--study", "sweep", "--sweep", "kernel_size=4,6"], "kernel_size"),
+    (["run", "--study", "sweep"], "--sweep"),
     (["run", "--seeds", "0"], "0 must be >= 1"),
     (["run", "--epochs", "-1"], "-1 must be >= 1"),
     (["run", "--threads", "0"], "--threads=0"),
@@ -95,13 +95,13 @@ CASES = [
     (["run", "--out", "{f}/a-file/sub"], "not writable"),
     (["show", "--out", "{f}/nowhere"], "no results"),
     (["plot", "--out", "{f}/nowhere"], "no results"),
-    (["costs", "--preset", "nope"], "nope"),
+    (["costs", "--models", "nope"], "nope"),
     (["costs", "--resolution", "0"], "0 must be >= 1"),
     (["diagram", "--step", "nope"], "nope"),
-    (["diagram", "--preset", "nope"], "nope"),
+    (["diagram", "--model", "nope"], "nope"),
     (["compare", "{f}/nowhere"], "no results"),
     (["bench", "--mode", "fly"], "--mode='fly'"),
-    (["bench", "--preset", "nope"], "nope"),
+    (["bench", "--models", "nope"], "nope"),
     (["bench", "--tag", "../../x"], "--tag='../../x'"),
     (["bench", "--device", "cuda"], "no CUDA device"),
     (["bench-plot", "--csv", "{f}/nowhere.csv"], "no such file"),
@@ -162,7 +162,7 @@ def test_an_internal_error_keeps_its_traceback_and_exits_1(tmp_path):
             "def broken(*a, **k):\n    raise ValueError('injected internal bug')\n"
             "c.count_gflops = broken\n"
             "from ablations.__main__ import main\n"
-            "sys.exit(main(['costs', '--preset', 'resnet50', '--no-fvcore']))\n")
+            "sys.exit(main(['costs', '--models', 'resnet50', '--no-fvcore']))\n")
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           cwd=ROOT, timeout=120)
     assert proc.returncode == 1
@@ -189,3 +189,20 @@ def test_a_real_subprocess_prints_no_traceback(results):
     assert proc.returncode == 2
     assert proc.stderr.strip().splitlines() == [
         "error: recipe.optimizer='adam'; allowed: sgd, adamw"]
+
+
+def test_old_option_spellings_still_work_with_a_warning(capsys):
+    from ablations.__main__ import make_parser
+
+    parser = make_parser()
+    assert parser.parse_args(["run", "--design", "one-at-a-time"]).study == "one-at-a-time"
+    assert "--design is deprecated" in capsys.readouterr().err
+    assert parser.parse_args(["bench", "--preset", "swin_t"]).models == "swin_t"
+    assert parser.parse_args(["diagram", "--preset", "resnet50"]).model == "resnet50"
+    assert "use --model" in capsys.readouterr().err
+    # --preset keeps one meaning where it is not deprecated: the run preset (training scale)
+    assert parser.parse_args(["run", "--preset", "smoke"]).preset == "smoke"
+    assert capsys.readouterr().err == ""
+    assert main(["costs", "--preset", "resnet50", "--no-fvcore", "--format", "csv"]) == 0
+    out = capsys.readouterr()
+    assert "use --models" in out.err and "resnet50" in out.out

@@ -3,7 +3,7 @@ import random
 import pytest
 import torch
 
-from models import Design, build, count_params, preset
+from models import Design, build, count_params, named_design
 from models.design import (ACTIVATIONS, BLOCKS, COUNTS, DOWNSAMPLINGS, NORMS,
                            SPATIAL_POSITIONS, STEMS)
 
@@ -23,8 +23,8 @@ def random_design(rng: random.Random) -> Design:
         spatial_position=rng.choice(SPATIAL_POSITIONS),
         kernel_size=rng.choice([1, 3, 5, 7]),
         activation=rng.choice(ACTIVATIONS),
-        activations=rng.choice(COUNTS),
-        norms=rng.choice(COUNTS),
+        activation_count=rng.choice(COUNTS),
+        norm_count=rng.choice(COUNTS),
         norm=rng.choice(NORMS),
         downsample=rng.choice(DOWNSAMPLINGS),
         layer_scale=rng.choice([0.0, 1e-6, 0.1]),
@@ -63,7 +63,7 @@ def test_build_rejects_bad_arguments():
 
 
 def test_toggles_change_the_model():
-    base = preset("convnext_tiny").replace(widths=(8, 16, 32, 64))
+    base = named_design("convnext_tiny").replace(widths=(8, 16, 32, 64))
     n = count_params(build(base))
     assert count_params(build(base.replace(kernel_size=3))) < n
     assert count_params(build(base.replace(grn=True))) > n
@@ -71,7 +71,7 @@ def test_toggles_change_the_model():
 
 
 def test_drop_path_rates_rise_linearly():
-    model = build(preset("convnext_tiny").replace(widths=(8, 16, 32, 64)))
+    model = build(named_design("convnext_tiny").replace(widths=(8, 16, 32, 64)))
     rates = [m.rate for m in model.modules() if type(m).__name__ == "DropPath"]
     assert len(rates) == 17  # the first block's rate is 0: no module
     assert rates[-1] == pytest.approx(0.1)
@@ -96,5 +96,5 @@ def test_block_repr_reads_like_the_papers_figure():
         assert block.ops == ops
         assert f"ops: {ops}" in repr(block)
     with torch.device("meta"):
-        v2 = build(preset("convnextv2_atto")).stages[0].blocks[0]
+        v2 = build(named_design("convnextv2_atto")).stages[0].blocks[0]
     assert v2.ops == "dwconv7x7 -> LN -> conv1x1 4x -> GELU -> GRN -> conv1x1 /4 -> (+)"

@@ -10,14 +10,14 @@ import torch
 
 from ablations.__main__ import main
 from ablations.collapse import block_feature_stats
-from models import build, preset
+from models import build, named_design
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
 def _tiny():
     torch.manual_seed(0)
-    return build(preset("convnext_tiny").replace(depths=(1, 1, 1, 1), widths=(8, 16, 32, 64)),
+    return build(named_design("convnext_tiny").replace(depths=(1, 1, 1, 1), widths=(8, 16, 32, 64)),
                  num_classes=3)
 
 
@@ -47,7 +47,7 @@ def test_dead_channels_are_counted():
 
 def test_collapse_cli_on_a_smoke_store(tmp_path, capsys):
     study = ROOT / "studies" / "convnext_v2_grn.yaml"
-    assert main(["run", "--design", "custom", "--custom", str(study), "--preset", "smoke",
+    assert main(["run", "--study", "custom", "--custom", str(study), "--preset", "smoke",
                  "--seeds", "1", "--out", str(tmp_path), "--no-progress"]) == 0
     assert main(["collapse", "--out", str(tmp_path), "--steps", "V1=start,V2=grn",
                  "--images", "32"]) == 0

@@ -2,7 +2,7 @@ import dataclasses
 
 import pytest
 
-from models import FIELDS, Design, preset
+from models import FIELDS, Design, named_design
 
 
 @pytest.mark.parametrize(
@@ -22,8 +22,8 @@ from models import FIELDS, Design, preset
         ({"expansion": 0}, "expansion"),
         ({"spatial_position": "bottom"}, "spatial_position"),
         ({"activation": "swish"}, "activation"),
-        ({"activations": "none"}, "activations"),
-        ({"norms": "two"}, "norms"),
+        ({"activation_count": "none"}, "activation_count"),
+        ({"norm_count": "two"}, "norm_count"),
         ({"norm": "group"}, "norm"),
         ({"downsample": "pool"}, "downsample"),
         ({"layer_scale": -1.0}, "layer_scale"),
@@ -44,7 +44,7 @@ def test_invalid_design_names_field_value_and_allowed(changes, field):
 
 def test_replace_validates():
     with pytest.raises(ValueError, match="kernel_size"):
-        preset("convnext_tiny").replace(kernel_size=6)
+        named_design("convnext_tiny").replace(kernel_size=6)
 
 
 def test_design_is_frozen_and_hashable():
@@ -56,7 +56,7 @@ def test_design_is_frozen_and_hashable():
 
 
 def test_dict_round_trip_and_unknown_keys():
-    d = preset("convnextv2_atto")
+    d = named_design("convnextv2_atto")
     assert Design.from_dict(d.to_dict()) == d
     with pytest.raises(ValueError, match="kernal_size"):
         Design.from_dict({**d.to_dict(), "kernal_size": 7})
@@ -73,3 +73,45 @@ def test_every_field_has_a_docstring_in_the_class_source():
     source = inspect.getsource(Design)
     for f in FIELDS:
         assert f"    {f}:" in source
+
+
+def test_renamed_fields_are_read_with_a_warning_and_stored_under_their_old_names():
+    with pytest.warns(FutureWarning, match="'activations' is now 'activation_count'"):
+        d = Design().replace(activations="one")
+    assert d.activation_count == "one"
+    with pytest.warns(FutureWarning, match="'norms' is now 'norm_count'"):
+        assert Design.from_dict({"norms": "one"}).norm_count == "one"
+    with pytest.warns(FutureWarning):
+        assert d.activations == "one"
+    stored = d.to_stored_dict()  # run specs keep the old names: stored hashes stay valid
+    assert stored["activations"] == "one" and "activation_count" not in stored
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # reading a stored spec is not a deprecated use
+        assert Design.from_dict(stored, stored=True) == d
+
+
+def test_committed_chain_runs_keep_their_hashes():
+    # The quick replay's runs were stored before the field renames; their hashes must be
+    # what today's plan computes, or every stored result would silently be retrained.
+    import os
+
+    import pandas as pd
+
+    from ablations.designs import study_steps
+    from ablations.recipe import RUN_PRESETS
+    from ablations.runner import plan
+
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    stored = set(pd.read_csv(os.path.join(root, "results", "quick", "results.csv")).config_hash)
+    label, steps = study_steps("chain", "resnet50-to-convnext-t")
+    planned = {r.hash for r in plan(label, steps, RUN_PRESETS["quick"], [0, 1, 2, 3, 4])}
+    assert len(planned) == 75 and planned <= stored
+
+
+def test_old_module_name_of_the_named_models_warns():
+    from models.presets import preset
+
+    with pytest.warns(FutureWarning, match="named_design"):
+        assert preset("convnext_tiny") == named_design("convnext_tiny")

@@ -5,7 +5,7 @@ from ablations import designs
 from ablations.__main__ import main
 from ablations.diagram import describe, draw_step
 from ablations.errors import UserError
-from models import FIELDS, preset
+from models import FIELDS, named_design
 from models.roadmap import chain
 
 CHAIN = "resnet50-to-convnext-t"
@@ -39,7 +39,7 @@ def test_custom_chain_from_yaml_and_toml(tmp_path):
                  "  - {name: k5, changes: {kernel_size: 5}}\n")
     steps = designs.load_custom_chain(y)
     assert [s.name for s in steps] == ["start", "gelu", "k5"]
-    assert steps[-1].design == preset("resnet50").replace(activation="gelu", kernel_size=5)
+    assert steps[-1].design == named_design("resnet50").replace(activation="gelu", kernel_size=5)
     t = tmp_path / "c.toml"
     t.write_text('name = "t"\nstart = "resnet50"\n[[steps]]\nname = "ln"\n'
                  '[steps.changes]\nnorm = "layer"\n')
@@ -74,21 +74,21 @@ def test_sweep_and_parse():
 
 
 def test_cli_rejects_unknown_study_step(capsys):
-    assert main(["run", "--design", "one-at-a-time", "--steps", "nope", "--preset", "smoke",
+    assert main(["run", "--study", "one-at-a-time", "--steps", "nope", "--preset", "smoke",
                  "--no-progress"]) == 2
     assert "nope" in capsys.readouterr().err
 
 
 def test_describe_follows_the_design():
-    r50 = describe(preset("resnet50"))
+    r50 = describe(named_design("resnet50"))
     assert r50["stem"][0][0].startswith("7x7 conv")
     assert [k for _, k in r50["block"]].count("norm") == 3
     assert r50["shortcut"] and r50["after_add"]
-    cnx = describe(preset("convnext_tiny"))
+    cnx = describe(named_design("convnext_tiny"))
     assert cnx["downsample"][1][0] == "2x2 conv /2\n96 -> 192"
     assert cnx["block"][0][0] == "7x7 depthwise conv\n192 -> 192"
     assert not cnx["shortcut"] and not cnx["after_add"]
-    v2 = describe(preset("convnextv2_atto"))
+    v2 = describe(named_design("convnextv2_atto"))
     assert ("GRN", "grn") in v2["block"]
 
 
@@ -110,7 +110,7 @@ def test_diagram_cli_writes_png(tmp_path):
     out = tmp_path / "d.png"
     assert main(["diagram", "--step", "gelu", "--out", str(out)]) == 0
     assert out.read_bytes()[:4] == b"\x89PNG"
-    paths = draw_step(preset("resnet50"), preset("convnext_tiny"), "a", "b", tmp_path / "x.png")
+    paths = draw_step(named_design("resnet50"), named_design("convnext_tiny"), "a", "b", tmp_path / "x.png")
     assert paths[0].stat().st_size > 5000
 
 

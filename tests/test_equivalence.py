@@ -5,7 +5,7 @@ import re
 import pytest
 import torch
 
-from models import WeightLoadError, build, count_params, load_reference_weights, preset
+from models import WeightLoadError, build, count_params, load_reference_weights, named_design
 from models.roadmap import chain
 
 timm = pytest.importorskip("timm")
@@ -42,17 +42,17 @@ def _check(design, ref, state_dict=None):
     assert _max_diff(ours, ref) <= 1e-5
 
 
-@pytest.mark.parametrize("design", [preset("resnet50"), chain(CHAIN)[0].design,
+@pytest.mark.parametrize("design", [named_design("resnet50"), chain(CHAIN)[0].design,
                                     chain(CHAIN)[1].design], ids=["preset", "step-1", "step0"])
 def test_resnet50_equals_torchvision(design):
     _check(design, torchvision.models.resnet50())
 
 
 def test_resnet101_equals_torchvision():
-    _check(preset("resnet101"), torchvision.models.resnet101())
+    _check(named_design("resnet101"), torchvision.models.resnet101())
 
 
-@pytest.mark.parametrize("design", [preset("convnext_tiny"), chain(CHAIN)[-1].design],
+@pytest.mark.parametrize("design", [named_design("convnext_tiny"), chain(CHAIN)[-1].design],
                          ids=["preset", "last-step"])
 @pytest.mark.parametrize("source", ["torchvision", "timm"])
 def test_convnext_tiny_equals_references(design, source):
@@ -65,13 +65,13 @@ def test_convnext_tiny_equals_references(design, source):
 @pytest.mark.parametrize("source", ["torchvision", "timm"])
 def test_bigger_convnexts_equal_references(name, source):
     ref = getattr(torchvision.models, name)() if source == "torchvision" else timm.create_model(name)
-    _check(preset(name), ref)
+    _check(named_design(name), ref)
 
 
 @pytest.mark.parametrize("name", ["convnextv2_atto", "convnextv2_femto", "convnextv2_pico",
                                   "convnextv2_nano", "convnextv2_tiny"])
 def test_convnext_v2_equals_timm(name):
-    _check(preset(name), timm.create_model(name))
+    _check(named_design(name), timm.create_model(name))
 
 
 def _official_layout(timm_sd: dict, v2: bool) -> dict:
@@ -100,7 +100,7 @@ def test_official_layout_loads(name):
     ref = _perturb(timm.create_model(name))
     sd = _official_layout(ref.state_dict(), v2="v2" in name)
     assert "downsample_layers.0.0.weight" in sd["model"]
-    _check(preset(name), ref, state_dict=sd)
+    _check(named_design(name), ref, state_dict=sd)
 
 
 def test_mismatch_lists_missing_unexpected_and_misshaped_keys():
@@ -109,7 +109,7 @@ def test_mismatch_lists_missing_unexpected_and_misshaped_keys():
     del ref["fc.bias"]
     ref["fc.weight"] = torch.zeros(10, 2048)
     with pytest.raises(WeightLoadError) as err:
-        load_reference_weights(build(preset("resnet50")), ref)
+        load_reference_weights(build(named_design("resnet50")), ref)
     msg = str(err.value)
     assert "missing: head.fc.bias" in msg
     assert "unexpected: extra.weight" in msg
@@ -118,10 +118,10 @@ def test_mismatch_lists_missing_unexpected_and_misshaped_keys():
 
 def test_unknown_layout_is_named():
     with pytest.raises(WeightLoadError, match="layout not recognised"):
-        load_reference_weights(build(preset("resnet50")), {"foo.weight": torch.zeros(1)})
+        load_reference_weights(build(named_design("resnet50")), {"foo.weight": torch.zeros(1)})
 
 
 def test_wrong_model_for_weights():
     with pytest.raises(WeightLoadError, match="missing"):
-        load_reference_weights(build(preset("convnext_small")),
+        load_reference_weights(build(named_design("convnext_small")),
                                torchvision.models.convnext_tiny().state_dict())

@@ -7,7 +7,7 @@ from torch import nn
 from models import build
 from models.fast_conv import Conv, plain_convolutions
 from models.complexity import paper_gflops
-from models.presets import preset
+from models.named import named_design
 
 CASES = [
     # (in, out, kernel, groups, map size): pointwise, depthwise and dense convs on maps
@@ -44,7 +44,7 @@ def test_conv_matches_conv2d(cin, cout, k, groups, size, bias, channels_last):
 
 def test_whole_model_same_training_step_with_and_without_shortcuts():
     # ConvNeXt-T at 1/8 width on 32 px: every shortcut fires (1x1 maps, 2x2 maps, 1x1 convs).
-    design = preset("convnext_tiny").replace(widths=(12, 24, 48, 96), drop_path=0.0)
+    design = named_design("convnext_tiny").replace(widths=(12, 24, 48, 96), drop_path=0.0)
     torch.manual_seed(0)
     model = build(design, num_classes=10).double().to(memory_format=torch.channels_last)
     x = torch.randn(4, 3, 32, 32, dtype=torch.double).contiguous(memory_format=torch.channels_last)
@@ -62,10 +62,10 @@ def test_whole_model_same_training_step_with_and_without_shortcuts():
 
 def test_flops_count_every_tap_at_small_resolution():
     # At 32 px the shortcuts skip taps that meet only padding; the paper's count keeps them.
-    model = build(preset("convnext_tiny"), num_classes=10)
+    model = build(named_design("convnext_tiny"), num_classes=10)
     counted = paper_gflops(model, resolution=32)
     # Same count as torch.nn.Conv2d would give: compare with a model built of plain convs.
-    plain = build(preset("convnext_tiny"), num_classes=10)
+    plain = build(named_design("convnext_tiny"), num_classes=10)
     for name, m in list(plain.named_modules()):
         for child_name, child in list(m.named_children()):
             if type(child) is Conv:

@@ -1,7 +1,6 @@
 """Every notebook runs top to bottom (smoke settings, in memory: the committed file is
 never rewritten by the tests)."""
 
-import os
 from pathlib import Path
 
 import pytest

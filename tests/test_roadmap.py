@@ -8,8 +8,8 @@ import pytest
 from ablations.__main__ import main
 from ablations.costs import chain_costs, preset_costs
 from ablations.paper import paper_reference
-from models import MODEL_NAMES, PRESETS, preset
-from models.presets import PUBLISHED
+from models import MODEL_NAMES, named_design
+from models.named import PUBLISHED
 from models.roadmap import CHAINS, chain, find_step, get_chain
 
 R50, R200 = "resnet50-to-convnext-t", "resnet200-to-convnext-b"
@@ -19,7 +19,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 EXPECTED_CHANGES = {
     R50: [(), ("recipe", "drop_path"), ("depths",), ("stem",), ("groups",), ("widths",),
           ("block",), ("spatial_position",), ("kernel_size",), ("activation",),
-          ("activations",), ("norms",), ("norm",),
+          ("activation_count",), ("norm_count",), ("norm",),
           ("downsample", "layer_scale", "head_norm"), ("init",)],
 }
 EXPECTED_CHANGES[R200] = [c if i != 2 else ("depths", "widths")
@@ -37,12 +37,12 @@ def test_each_step_changes_exactly_the_named_fields(name):
 
 def test_endpoints_are_the_presets():
     steps = chain(R50)
-    assert steps[0].design == preset("resnet50")
-    assert steps[1].design == preset("resnet50").replace(drop_path=0.1)
-    assert steps[-1].design == preset("convnext_tiny")
+    assert steps[0].design == named_design("resnet50")
+    assert steps[1].design == named_design("resnet50").replace(drop_path=0.1)
+    assert steps[-1].design == named_design("convnext_tiny")
     steps = chain(R200)
-    assert steps[0].design == preset("resnet200")
-    assert steps[-1].design == preset("convnext_base")
+    assert steps[0].design == named_design("resnet200")
+    assert steps[-1].design == named_design("convnext_base")
 
 
 def test_kernel_sweep_branches_hang_on_move_up():
@@ -154,7 +154,7 @@ def test_costs_at_a_huge_resolution_count_on_meta_without_allocating(capsys):
     import resource
 
     before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    assert main(["costs", "--preset", "convnext_tiny", "--resolution", "50000",
+    assert main(["costs", "--models", "convnext_tiny", "--resolution", "50000",
                  "--format", "csv"]) == 0
     out, err = capsys.readouterr()
     row = pd.read_csv(io.StringIO(out)).iloc[0]
@@ -163,3 +163,12 @@ def test_costs_at_a_huge_resolution_count_on_meta_without_allocating(capsys):
     assert pd.isna(row.fvcore_gflops) and "fvcore's count is left out" in err
     grown_mib = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) / 1024
     assert grown_mib < 2000  # the real image alone would be 28 GiB
+
+
+def test_a_row_that_changes_other_fields_than_it_declares_is_refused():
+    from models.roadmap import R50_TO_CONVNEXT_T, Row, _chain
+
+    rows = R50_TO_CONVNEXT_T[:3] + (Row("again", "Stage ratio again", "macro design",
+                                        {"depths": (3, 3, 9, 3)}, None, None, None),)
+    with pytest.raises(ValueError, match="again declares"):
+        _chain("x", "x", named_design("resnet50"), "test", rows, ())

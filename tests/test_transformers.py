@@ -17,7 +17,7 @@ from ablations.report import summary_table
 from ablations.recipe import run_preset
 from ablations.runner import plan
 from ablations.scaling import activation_peak_bytes, fit_exponents
-from models import SwinDesign, ViTDesign, build, costs, preset
+from models import SwinDesign, ViTDesign, build, costs, named_design
 from models.roadmap import chain
 
 
@@ -27,7 +27,7 @@ from models.roadmap import chain
 ])
 def test_named_transformers_are_torchvisions_models(name, reference):
     with torch.device("meta"):
-        ours, theirs = build(preset(name)), reference()
+        ours, theirs = build(named_design(name)), reference()
     assert type(ours) is type(theirs)
     # every tensor has the same name and shape: the constructor arguments are torchvision's
     assert {k: v.shape for k, v in ours.state_dict().items()} == \
@@ -39,7 +39,7 @@ def test_named_transformers_are_torchvisions_models(name, reference):
 def test_same_weights_give_the_same_outputs_as_torchvision():
     torch.manual_seed(0)
     theirs = torchvision.models.swin_t().eval()
-    ours = build(preset("swin_t")).eval()
+    ours = build(named_design("swin_t")).eval()
     ours.load_state_dict(theirs.state_dict())
     x = torch.randn(1, 3, 64, 64)
     with torch.no_grad():
@@ -47,7 +47,7 @@ def test_same_weights_give_the_same_outputs_as_torchvision():
 
 
 def test_attention_is_counted_and_a_conv_linear_count_would_miss_it():
-    vit, convnext = costs(preset("vit_b_16")), costs(preset("convnext_tiny"))
+    vit, convnext = costs(named_design("vit_b_16")), costs(named_design("convnext_tiny"))
     assert convnext.attention_gflops == 0
     # queries x keys and weights x values: 2 * 12 layers * 197^2 tokens * 768 channels
     assert vit.attention_gflops == pytest.approx(2 * 12 * 197 ** 2 * 768 / 1e9, rel=1e-6)
@@ -56,7 +56,7 @@ def test_attention_is_counted_and_a_conv_linear_count_would_miss_it():
 
 
 def test_vit_is_counted_at_the_resolution_asked():
-    at_448 = costs(preset("vit_b_16"), resolution=448)
+    at_448 = costs(named_design("vit_b_16"), resolution=448)
     tokens = (448 // 16) ** 2 + 1
     assert at_448.attention_gflops == pytest.approx(2 * 12 * tokens ** 2 * 768 / 1e9, rel=1e-6)
 
@@ -150,7 +150,7 @@ def test_scaling_cli_shows_vit_superlinear_and_convnets_linear(tmp_path, capsys)
 
 
 def test_costs_cli_prints_the_transformers_with_their_attention(capsys):
-    assert main(["costs", "--preset", "swin_t,vit_b_16,resnet50", "--format", "csv"]) == 0
+    assert main(["costs", "--models", "swin_t,vit_b_16,resnet50", "--format", "csv"]) == 0
     df = pd.read_csv(io.StringIO(capsys.readouterr().out)).set_index("name")
     assert df.loc["swin_t", "params_m"] == pytest.approx(28.288, abs=1e-3)
     assert df.loc["vit_b_16", "attention_gflops"] > 0.7
