@@ -45,9 +45,13 @@ class DataSpec:
     train_subset: int | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        """Plain data for hashing."""
-        return {"dataset": self.dataset, "resolution": self.resolution,
-                "channels": self.channels, "train_subset": self.train_subset}
+        """Plain data for hashing; generated data add their generator's version, so that a
+        new generator cannot reuse runs trained on the old images."""
+        out = {"dataset": self.dataset, "resolution": self.resolution,
+               "channels": self.channels, "train_subset": self.train_subset}
+        if self.dataset == "synthetic":
+            out["generator"] = datasets.SYNTHETIC_VERSION
+        return out
 
 
 @dataclass

@@ -12,6 +12,7 @@ import torch
 
 from ablations import runner, store as store_mod
 from ablations.__main__ import main
+from ablations.data import SYNTHETIC_VERSION
 from ablations.recipe import run_preset
 from models.roadmap import chain
 
@@ -32,7 +33,7 @@ def _train(out: Path, steps=(1, -1)):
 
 
 def _environment_key() -> str:
-    return (f"v{store_mod.NUMERICS_VERSION}|torch {torch.__version__}|{platform.machine()}|"
+    return (f"v{store_mod.NUMERICS_VERSION}|synthetic v{SYNTHETIC_VERSION}|torch {torch.__version__}|{platform.machine()}|"
             f"{torch.backends.cpu.get_cpu_capability()}|1 thread")
 
 
@@ -66,7 +67,8 @@ def test_numerics_fingerprint_matches_the_recorded_one(tmp_path):
     """Fails when the code trains the smoke config to other numbers without a version bump.
 
     Fingerprints are per environment (torch, CPU kernels, threads); record this one with
-    RECORD_NUMERICS_FINGERPRINT=1 after bumping ``ablations.store.NUMERICS_VERSION``.
+    RECORD_NUMERICS_FINGERPRINT=1 after bumping ``ablations.store.NUMERICS_VERSION`` (a
+    change of the code) or ``ablations.data.SYNTHETIC_VERSION`` (of the generated data).
     """
     runs = _train(tmp_path)
     got = _fingerprint(tmp_path, runs)

@@ -147,7 +147,8 @@ def test_smoke_learns_the_synthetic_task(tmp_path):
     preset = run_preset("smoke").replace(epochs=3)
     runs = runner.plan(CHAIN, [chain(CHAIN)[1]], preset, [0])
     df = runner.execute(runs, tmp_path, progress=False, log=lambda *_: None)
-    assert df.iloc[0].top1 > 60  # 4 classes: chance is 25%
+    assert df.iloc[0].top1 > 30  # 10 classes: chance is 10%
+    assert df.iloc[0].top1 < df.iloc[0].top5 < 100  # top-5 is not 100% by construction
 
 
 def test_config_hash_changes_with_any_field():
