@@ -75,7 +75,7 @@ class Candidate:
     """One model to time: a label and how to build it (its FLOPs are counted per setting)."""
 
     label: str
-    kind: str  # "step" or "reference"
+    kind: str  # "step" (of a chain), "model" (a named model) or "reference" (timm / torchvision)
     make: Callable[[int], nn.Module]
     """Builds the model for inputs of the given resolution (only a ViT depends on it)."""
     step_index: int | None = None
@@ -95,18 +95,20 @@ def preset_candidates(names: list[str], plain: bool = False) -> list[Candidate]:
     """One candidate per named model, numbered in the given order."""
     from models import named_design
 
-    return _design_candidates([(i, n, named_design(n)) for i, n in enumerate(names)], plain)
+    return _design_candidates([(i, n, named_design(n)) for i, n in enumerate(names)], plain,
+                              kind="model")
 
 
-def _design_candidates(items: list[tuple[int, str, Any]], plain: bool) -> list[Candidate]:
+def _design_candidates(items: list[tuple[int, str, Any]], plain: bool,
+                       kind: str = "step") -> list[Candidate]:
     out = []
     for index, name, design in items:
         if hasattr(design, "drop_path"):  # torchvision's ViT has no stochastic depth
             design = design.replace(drop_path=0.0)
         make = functools.partial(build_at_resolution, design)  # picklable (spawn)
-        out.append(Candidate(f"{index}:{name}", "step", make, index, name))
+        out.append(Candidate(f"{index}:{name}", kind, make, index, name))
         if plain:
-            out.append(Candidate(f"{index}:{name} (plain convs)", "step", make, index, name,
+            out.append(Candidate(f"{index}:{name} (plain convs)", kind, make, index, name,
                                  plain_convs=True))
     return out
 
@@ -217,6 +219,14 @@ def median_call_ms(model: nn.Module, x: torch.Tensor, repeats: int, warmup: int)
 def _sync(dev: torch.device) -> None:
     if dev.type == "cuda":
         torch.cuda.synchronize(dev)
+
+
+def achieved_gflop_rate(images_per_s: Any, gflops: Any, mode: str) -> Any:
+    """GFLOP/s a model reaches (numbers or pandas columns): images/s x its counted GFLOPs
+    (multiply-adds) x 2 FLOPs per multiply-add x the passes of ``mode`` (a training step
+    is about 3 forward passes: the backward pass costs about twice the forward)."""
+    passes = 3 if mode == "train" else 1
+    return images_per_s * gflops * 2 * passes
 
 
 def matmul_peak_gflops(device: str = "cpu", dtype: str = "float32", size: int | None = None,
@@ -418,8 +428,7 @@ def run_settings(candidates: list[Candidate], settings: list[Setting], out_csv: 
         key = (setting.device, setting.dtype)
         if key not in peaks:
             peaks[key] = matmul_peak_gflops(setting.device, setting.dtype)
-        passes = 3 if setting.mode == "train" else 1  # backward ~ 2x forward
-        achieved = df["images_per_s"] * df["gflops"] * 2 * passes  # FLOPs = 2 x MACs
+        achieved = achieved_gflop_rate(df["images_per_s"], df["gflops"], setting.mode)
         df["matmul_peak_gflops"] = round(peaks[key], 1)
         df["fraction_of_peak"] = (achieved / peaks[key]).round(4)
         for name, value in dataclasses.asdict(setting).items():

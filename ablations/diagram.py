@@ -1,9 +1,8 @@
 """Block diagrams of designs, and "before -> after" pictures of a roadmap step.
 
-Reads only a ``Design`` and the public plans ``models.stage_plan`` / ``models.block_plan``
-(the same plans the builder follows). The shortcut's rule (a projection when the stride or
-the width changes) is repeated here from ``models.blocks.Block``; the diagram tests check
-both against a built model.
+Reads only a ``Design`` and the public rules the builder follows: ``models.stage_plan``,
+``models.block_plan``, ``models.needs_projection`` (the shortcut) and
+``models.activation_after_add``; the diagram tests check the boxes against a built model.
 """
 
 from __future__ import annotations
@@ -14,7 +13,7 @@ from pathlib import Path
 import matplotlib.pyplot as plt
 from matplotlib.patches import FancyBboxPatch
 
-from models import Design, block_plan, stage_plan
+from models import Design, activation_after_add, block_plan, needs_projection, stage_plan
 
 COLORS = {"conv": "#cfe2f3", "spatial": "#b6d7a8", "norm": "#fff2cc", "act": "#f4cccc",
           "grn": "#d9d2e9", "scale": "#eeeeee", "stem": "#d0e0e3", "down": "#fce5cd"}
@@ -64,11 +63,11 @@ def describe(design: Design, stage: int = 1) -> dict[str, list[tuple[str, str]]]
     if d.layer_scale > 0:
         block.append((f"layer scale (init {d.layer_scale:g})", "scale"))
     shortcut = []
-    if plan.stride != 1 or plan.in_ch != plan.out_ch:
+    if needs_projection(plan.in_ch, plan.out_ch, plan.stride):
         stride = " /2" if plan.stride == 2 else ""
         shortcut = [(f"1x1 conv{stride}\n{plan.in_ch} -> {plan.out_ch}", "conv"),
                     (_norm_name(d), "norm")]
-    after = [(_act_name(d), "act")] if d.activation_count == "all" else []
+    after = [(_act_name(d), "act")] if activation_after_add(d) else []
     return {"stem": stem, "downsample": down, "block": block, "shortcut": shortcut,
             "after_add": after}
 

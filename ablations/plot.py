@@ -447,31 +447,38 @@ def study_figures(df: pd.DataFrame, out: str | Path) -> list[Path]:
 
 
 def bench_figure(df: pd.DataFrame, path: Path, title: str = "") -> list[Path]:
-    """Where FLOPs and speed disagree: GFLOPs vs measured images/s per step, references
-    starred (left), and the arithmetic rate each step reaches, GFLOP/s (right)."""
-    steps = df[(df["kind"] == "step") & (~df["plain_convs"].astype(bool))].copy()
-    steps = steps.sort_values("step")
+    """Where FLOPs and speed disagree: GFLOPs vs measured images/s per step or named model,
+    references starred (left), and the arithmetic rate each reaches, GFLOP/s (right). Steps
+    of a chain are numbered and joined in order; named models are not joined."""
+    from .bench import achieved_gflop_rate
+
+    rows = df[df["kind"].isin(["step", "model"]) & (~df["plain_convs"].astype(bool))]
+    rows = rows.sort_values("step")
+    chain_steps = bool((rows["kind"] == "step").all())
     refs = df[df["kind"] == "reference"]
     fig, (ax, ax2) = plt.subplots(1, 2, figsize=(12, 4.6))
-    ax.plot(steps["gflops"], steps["images_per_s"], "-", color="#bbbbbb", zorder=1)
-    ax.scatter(steps["gflops"], steps["images_per_s"], color="#4c72b0", zorder=2, label="steps")
-    for _, r in steps.iterrows():
-        ax.annotate(str(int(r["step"])), (r["gflops"], r["images_per_s"]),
+    if chain_steps:
+        ax.plot(rows["gflops"], rows["images_per_s"], "-", color="#bbbbbb", zorder=1)
+    ax.scatter(rows["gflops"], rows["images_per_s"], color="#4c72b0", zorder=2,
+               label="steps" if chain_steps else "models")
+    for _, r in rows.iterrows():
+        text = str(int(r["step"])) if chain_steps else str(r["step_name"])
+        ax.annotate(text, (r["gflops"], r["images_per_s"]),
                     textcoords="offset points", xytext=(4, 4), fontsize=8)
     for _, r in refs.iterrows():
-        ax.scatter([r["gflops"]], [r["images_per_s"]], marker="*", s=160, zorder=3,
+        ax.scatter([r["gflops"]], [r["images_per_s"]], marker="*", s=160, zorder=1.5,
                    label=r["model"].replace("_", " "))
     ax.set_xlabel("GFLOPs (multiply-adds, one image)")
     ax.set_ylabel("images / s (median window)")
     ax.legend(fontsize=8)
     ax.grid(alpha=0.3)
-    passes = 3 if (df["mode"] == "train").all() else 1
-    rate = steps["images_per_s"] * steps["gflops"] * 2 * passes
-    # The bars' labels name each numbered point of the left panel (a step or a preset).
-    ax2.bar(steps["model"].astype(str), rate, color="#55a868")
+    mode = "train" if (df["mode"] == "train").all() else "infer"
+    rate = achieved_gflop_rate(rows["images_per_s"], rows["gflops"], mode)
+    # The bars' labels name each point of the left panel (a step or a named model).
+    ax2.bar(rows["model"].astype(str), rate, color="#55a868")
     ax2.tick_params(axis="x", labelrotation=60, labelsize=7)
     plt.setp(ax2.get_xticklabels(), ha="right")
-    ax2.set_xlabel("step or model")
+    ax2.set_xlabel("step" if chain_steps else "model")
     ax2.set_ylabel("achieved GFLOP/s")
     if "matmul_peak_gflops" in df and df["matmul_peak_gflops"].notna().any():
         peak = float(df["matmul_peak_gflops"].iloc[0])

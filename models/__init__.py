@@ -17,8 +17,9 @@ _WHERE = {
     "PRESETS": "presets", "preset": "presets",  # deprecated names (go in 0.3)
     "TRANSFORMERS": "transformers", "SwinDesign": "transformers", "ViTDesign": "transformers",
     "Costs": "complexity", "costs": "complexity", "count_params": "complexity",
-    "ConvSpec": "blocks", "block_plan": "blocks",
-    "ConvNet": "network", "StagePlan": "network", "build": "network", "stage_plan": "network",
+    "ConvSpec": "blocks", "block_plan": "blocks", "needs_projection": "blocks",
+    "activation_after_add": "blocks",
+    "ConvNet": "network", "build": "network", "StagePlan": "design", "stage_plan": "design",
     "WeightLoadError": "weights", "load_reference_weights": "weights",
 }
 

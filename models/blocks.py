@@ -190,8 +190,19 @@ def plan_text(design: Design, specs: list[ConvSpec]) -> str:
             name += f" stride {spec.stride}"
         ops += [name] + [norm] * spec.norm + [act] * spec.act + ["GRN"] * spec.grn
     ops += ["layer scale"] * (design.layer_scale > 0) + ["(+)"]
-    ops += [act] * (design.activation_count == "all")
+    ops += [act] * activation_after_add(design)
     return " -> ".join(ops)
+
+
+def needs_projection(in_ch: int, out_ch: int, stride: int) -> bool:
+    """Whether a block's shortcut is a projection (1x1 conv + norm) rather than the identity:
+    when the block changes the stride or the width."""
+    return stride != 1 or in_ch != out_ch
+
+
+def activation_after_add(design: Design) -> bool:
+    """Whether a block ends with an activation after the residual add (ResNet's blocks)."""
+    return design.activation_count == "all"
 
 
 class Block(nn.Module):
@@ -229,11 +240,11 @@ class Block(nn.Module):
             self.add_module(f"conv{i + 1}", unit)
         self.layer_scale = LayerScale(out_ch, d.layer_scale) if d.layer_scale > 0 else None
         self.drop_path = DropPath(drop_path) if drop_path > 0 else None
-        if stride != 1 or in_ch != out_ch:
+        if needs_projection(in_ch, out_ch, stride):
             self.shortcut: nn.Module | None = conv_unit(d, in_ch, out_ch, 1, stride, norm=True)
         else:
             self.shortcut = None
-        self.act = make_activation(d) if d.activation_count == "all" else None
+        self.act = make_activation(d) if activation_after_add(d) else None
         self.ops = plan_text(d, block_plan(d, in_ch, out_ch, stride))
 
     def extra_repr(self) -> str:

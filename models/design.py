@@ -295,11 +295,29 @@ def _spatial_channels(design: Design, stage: int) -> tuple[int, ...]:
     """Input channels of the spatial conv in the blocks of ``stage`` (first block, others)."""
     if design.spatial_position == "middle":
         return (design.hidden_width(stage),)
-    later = design.residual_width(stage)
-    if stage == 0:
-        first = design.stem_width
-    elif design.downsample == "in_block":
-        first = design.residual_width(stage - 1)
-    else:
-        first = later
-    return (first, later)
+    return (stage_plan(design)[stage].in_ch, design.residual_width(stage))
+
+
+@dataclass(frozen=True)
+class StagePlan:
+    """Channels and stride of a stage's first block, and its separate downsampling input."""
+
+    in_ch: int
+    out_ch: int
+    stride: int
+    downsample_in: int | None
+    """Input channels of a separate downsampling layer before the stage (None: none)."""
+
+
+def stage_plan(design: Design) -> list[StagePlan]:
+    """Per stage: what the first block sees (ResNet strides inside it; ConvNeXt before it)."""
+    plans = []
+    prev = design.stem_width
+    for s in range(NUM_STAGES):
+        out_ch = design.residual_width(s)
+        if s > 0 and design.downsample == "separate":
+            plans.append(StagePlan(out_ch, out_ch, 1, prev))
+        else:
+            plans.append(StagePlan(prev, out_ch, 1 if s == 0 else 2, None))
+        prev = out_ch
+    return plans

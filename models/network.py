@@ -3,39 +3,13 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 
 import torch
 from torch import nn
 
 from .blocks import Block, Head, Stage, make_downsample, make_stem
-from .design import NUM_STAGES, Design, DesignError
+from .design import NUM_STAGES, Design, DesignError, stage_plan
 from .transformers import SwinDesign, ViTDesign
-
-
-@dataclass(frozen=True)
-class StagePlan:
-    """Channels and stride of a stage's first block, and its separate downsampling input."""
-
-    in_ch: int
-    out_ch: int
-    stride: int
-    downsample_in: int | None
-    """Input channels of a separate downsampling layer before the stage (None: none)."""
-
-
-def stage_plan(design: Design) -> list[StagePlan]:
-    """Per stage: what the first block sees (ResNet strides inside it; ConvNeXt before it)."""
-    plans = []
-    prev = design.stem_width
-    for s in range(NUM_STAGES):
-        out_ch = design.residual_width(s)
-        if s > 0 and design.downsample == "separate":
-            plans.append(StagePlan(out_ch, out_ch, 1, prev))
-        else:
-            plans.append(StagePlan(prev, out_ch, 1 if s == 0 else 2, None))
-        prev = out_ch
-    return plans
 
 
 class ConvNet(nn.Module):

@@ -39,6 +39,10 @@ def test_bench_cli_tiny_with_references(tmp_path, capsys):
             sub.loc["torchvision_resnet50", "gflops"], rel=1e-9)
         assert sub.loc["12:separate-downsampling", "gflops"] == pytest.approx(
             sub.loc["timm_convnext_tiny", "gflops"], rel=1e-9)
+        # FLOP rate: 2 FLOPs per multiply-add, a training step ~ 3 forward passes
+        passes = 3 if mode == "train" else 1
+        rate = sub["images_per_s"] * sub["gflops"] * 2 * passes / sub["matmul_peak_gflops"]
+        assert (sub["fraction_of_peak"] - rate).abs().max() < 1e-4
     # plots per setting
     for mode in ("infer", "train"):
         assert (tmp_path / f"bench_tiny_{mode}_float32.png").read_bytes()[:8] == PNG_MAGIC
@@ -68,3 +72,11 @@ def test_bench_measures_memory_of_a_training_step():
 def test_bench_bad_input(argv, message, capsys):
     assert main(argv + ["--no-memory", "--no-plot"]) == 2
     assert message in capsys.readouterr().err
+
+
+def test_named_models_are_benched_as_models_not_as_chain_steps():
+    # a named-model bench is not a chain: no first/last step ratios, no joining line
+    cands = bench.preset_candidates(["resnet50", "swin_t"])
+    assert [(c.label, c.kind) for c in cands] == [("0:resnet50", "model"), ("1:swin_t", "model")]
+    steps = [s for s in chain("resnet50-to-convnext-t") if s.index in (0, 12)]
+    assert {c.kind for c in bench.step_candidates(steps)} == {"step"}
