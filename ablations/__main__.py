@@ -549,12 +549,18 @@ def _run_args(p: argparse.ArgumentParser, preset: str, seeds: int, out: str) -> 
     p.add_argument("--wait", action="store_true", help="wait for the jobs and report")
 
 
-def _add_costs(sub: Any) -> None:
-    p = sub.add_parser("costs", help="params and GFLOPs of every step of a chain, or presets")
+def _chain_or_models(p: argparse.ArgumentParser) -> None:
+    """``--chain NAME`` or ``--models A,B,...`` (named models), not both."""
     group = p.add_mutually_exclusive_group()
     group.add_argument("--chain", default="resnet50-to-convnext-t", choices=_chains())
     group.add_argument("--models", help=f"comma-separated named models: {_model_names()}")
     _deprecated_alias(group, "--preset", "--models")
+
+
+def _add_costs(sub: Any) -> None:
+    p = sub.add_parser("costs", help="params and GFLOPs of every step of a chain, or of "
+                                     "named models")
+    _chain_or_models(p)
     p.add_argument("--resolution", type=_positive_int, default=224)
     p.add_argument("--format", choices=("table", "csv", "json"), default="table")
     p.add_argument("--no-branches", action="store_true", help="main steps only")
@@ -623,10 +629,7 @@ def _add_diagram(sub: Any) -> None:
 
 def _add_bench(sub: Any) -> None:
     p = sub.add_parser("bench", help="measured speed of every step next to the references")
-    group = p.add_mutually_exclusive_group()
-    group.add_argument("--chain", default="resnet50-to-convnext-t", choices=_chains())
-    group.add_argument("--models", help=f"comma-separated named models: {_model_names()}")
-    _deprecated_alias(group, "--preset", "--models")
+    _chain_or_models(p)
     p.add_argument("--steps", help="comma-separated step names or indices (default: all main)")
     p.add_argument("--batch-size", type=_positive_int, default=32)
     p.add_argument("--resolution", type=_positive_int, default=224)

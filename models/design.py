@@ -16,7 +16,7 @@ from __future__ import annotations
 import dataclasses
 import warnings
 from dataclasses import dataclass
-from typing import Any, Union
+from typing import Any, NoReturn, Union
 
 STEMS = ("resnet", "patchify")
 BLOCKS = ("bottleneck", "inverted")
@@ -206,8 +206,14 @@ def current_names(data: dict[str, Any], warn: bool = True) -> dict[str, Any]:
     return out
 
 
-def _fail(field: str, value: Any, allowed: str) -> None:
-    raise DesignError(f"Design.{field}={value!r} is invalid; allowed: {allowed}")
+def invalid_field(owner: str, field: str, value: Any, allowed: str) -> NoReturn:
+    """Raise the one error of a bad field value: '<owner>.<field>=<value> is invalid;
+    allowed: ...' (a ``DesignError``, so the command line reports it in one line)."""
+    raise DesignError(f"{owner}.{field}={value!r} is invalid; allowed: {allowed}")
+
+
+def _fail(field: str, value: Any, allowed: str) -> NoReturn:
+    invalid_field("Design", field, value, allowed)
 
 
 def _check_choice(design: Design, field: str, choices: tuple[str, ...]) -> None:

@@ -20,25 +20,21 @@ import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar, Union
 
-from .design import DesignError
+from .design import DesignError, invalid_field
 
 if TYPE_CHECKING:  # torch is imported when a model is built, not to read a description
     from torch import nn
 
 
-def _fail(model: str, field: str, value: Any, allowed: str) -> None:
-    raise DesignError(f"{model}.{field}={value!r} is invalid; allowed: {allowed}")
-
-
 def _positive_int(model: str, field: str, value: Any) -> None:
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        _fail(model, field, value, "an integer >= 1")
+        invalid_field(model, field, value, "an integer >= 1")
 
 
 def _tuple_of_ints(model: str, field: str, value: Any, length: int) -> None:
     if not isinstance(value, tuple) or len(value) != length or any(
             isinstance(v, bool) or not isinstance(v, int) or v < 1 for v in value):
-        _fail(model, field, value, f"{length} integers >= 1")
+        invalid_field(model, field, value, f"{length} integers >= 1")
 
 
 class _Spec:
@@ -101,12 +97,12 @@ class SwinDesign(_Spec):
         _tuple_of_ints(m, "num_heads", self.num_heads, 4)
         for i, heads in enumerate(self.num_heads):
             if self.widths[i] % heads:
-                _fail(m, "num_heads", self.num_heads,
+                invalid_field(m, "num_heads", self.num_heads,
                       f"divisors of the stage widths {self.widths}")
         if not 0 <= self.drop_path < 1:
-            _fail(m, "drop_path", self.drop_path, "a rate in [0, 1)")
+            invalid_field(m, "drop_path", self.drop_path, "a rate in [0, 1)")
         if not self.mlp_ratio > 0:
-            _fail(m, "mlp_ratio", self.mlp_ratio, "a number > 0")
+            invalid_field(m, "mlp_ratio", self.mlp_ratio, "a number > 0")
 
     @property
     def widths(self) -> tuple[int, ...]:
@@ -162,10 +158,10 @@ class ViTDesign(_Spec):
                      "mlp_dim"):
             _positive_int(m, name, getattr(self, name))
         if self.image_size % self.patch_size:
-            _fail(m, "image_size", self.image_size,
+            invalid_field(m, "image_size", self.image_size,
                   f"a multiple of patch_size={self.patch_size}")
         if self.hidden_dim % self.num_heads:
-            _fail(m, "num_heads", self.num_heads, f"a divisor of hidden_dim={self.hidden_dim}")
+            invalid_field(m, "num_heads", self.num_heads, f"a divisor of hidden_dim={self.hidden_dim}")
 
     @property
     def widths(self) -> tuple[int, ...]:

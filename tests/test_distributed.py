@@ -62,7 +62,10 @@ def test_gradient_accumulation_matches_the_full_batch(tmp_path):
     assert main(BASE + ["--out", str(acc), "--batch-per-device", "8"]) == 0  # 4 micro-batches
     h1, h2 = _history(full), _history(acc)
     assert h2["train_loss"].tolist() == pytest.approx(h1["train_loss"].tolist(), rel=2e-3)
-    assert h2["test_top1"].tolist() == pytest.approx(h1["test_top1"].tolist(), abs=1e-3)
+    # Summation order differs (4 means of 8 vs one of 32): after two epochs a borderline
+    # test image or two of 512 may flip (measured: 0.39 points); a gradient made of only
+    # some micro-batches moves the loss well past 2e-3.
+    assert h2["test_top1"].tolist() == pytest.approx(h1["test_top1"].tolist(), abs=0.5)
 
 
 def test_micro_batches_split_exactly():
