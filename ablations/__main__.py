@@ -13,10 +13,10 @@ from .argv import without_option
 
 
 def _costs(args: argparse.Namespace) -> None:
-    from .costs import chain_costs, preset_costs
+    from .costs import chain_costs, model_costs
 
     if args.models:
-        df = preset_costs(args.models.split(","), args.resolution, not args.no_fvcore)
+        df = model_costs(args.models.split(","), args.resolution, not args.no_fvcore)
     else:
         df = chain_costs(args.chain, args.resolution, not args.no_branches, not args.no_fvcore)
     _print_table(df, args.format)
@@ -360,7 +360,7 @@ def _bench(args: argparse.Namespace) -> None:
 
     if args.models:
         names = [p.strip() for p in args.models.split(",") if p.strip()]
-        candidates = bench.preset_candidates(names, plain=args.plain_convs)
+        candidates = bench.model_candidates(names, plain=args.plain_convs)
     else:
         steps = _select_steps(args.chain, args.steps, False) if args.steps else chain(args.chain)
         candidates = bench.step_candidates(steps, plain=args.plain_convs)

@@ -91,7 +91,7 @@ def step_candidates(steps: list[Step], plain: bool = False) -> list[Candidate]:
     return _design_candidates([(s.index, s.name, s.design) for s in steps], plain)
 
 
-def preset_candidates(names: list[str], plain: bool = False) -> list[Candidate]:
+def model_candidates(names: list[str], plain: bool = False) -> list[Candidate]:
     """One candidate per named model, numbered in the given order."""
     from models import named_design
 

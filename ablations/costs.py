@@ -1,4 +1,4 @@
-"""Cost tables (params, GFLOPs in two conventions) for chains and presets."""
+"""Cost tables (params, GFLOPs in two conventions) for chains and named models."""
 
 from __future__ import annotations
 
@@ -42,12 +42,12 @@ def chain_costs(name: str, resolution: int = 224, branches: bool = True,
     return step_costs(chain(name, branches=branches), resolution, with_fvcore)
 
 
-PRESET_COLUMNS = ["name", "gflops", "attention_gflops", "fvcore_gflops", "params_m",
+MODEL_COLUMNS = ["name", "gflops", "attention_gflops", "fvcore_gflops", "params_m",
                   "published_gflops", "published_params_m", "convention", "source"]
 
 
-def preset_costs(names: list[str], resolution: int = 224, with_fvcore: bool = True) -> pd.DataFrame:
-    """One row per preset: our counts next to the published ones (see ``PUBLISHED``).
+def model_costs(names: list[str], resolution: int = 224, with_fvcore: bool = True) -> pd.DataFrame:
+    """One row per named model: our counts next to the published ones (see ``PUBLISHED``).
 
     ``gflops`` counts every multiply-add (attention matmuls included, see ``models.complexity``);
     ``attention_gflops`` is the attention part, which a conv + linear count would miss.
@@ -64,4 +64,13 @@ def preset_costs(names: list[str], resolution: int = 224, with_fvcore: bool = Tr
             "params_m": round(c.params_m, 3), "published_gflops": flops,
             "published_params_m": params, "convention": convention, "source": source,
         })
-    return pd.DataFrame(rows, columns=PRESET_COLUMNS)
+    return pd.DataFrame(rows, columns=MODEL_COLUMNS)
+
+
+def preset_costs(*args, **kwargs) -> pd.DataFrame:
+    """Deprecated name of ``model_costs`` (goes in 0.3)."""
+    import warnings
+
+    warnings.warn("ablations.costs.preset_costs is now model_costs; the old name goes in 0.3",
+                  FutureWarning, stacklevel=2)
+    return model_costs(*args, **kwargs)

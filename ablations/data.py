@@ -208,6 +208,52 @@ def image_folder(data_dir: str | None, split: str, resolution: int, train: bool)
         raise UserError(f"imagefolder: {folder}: {e}") from None
 
 
+class FolderLoader:
+    """A DataLoader over an ImageFolder that normalises and sets the epoch like TensorLoader."""
+
+    def __init__(self, dataset, batch_size, train, seed, workers, mean, std, channels_last):
+        self.dataset, self.train, self.seed = dataset, train, seed
+        self.batch_size, self.workers = batch_size, workers
+        self.mean = torch.tensor(mean).view(1, -1, 1, 1) * 255
+        self.inv_std = 1 / (torch.tensor(std).view(1, -1, 1, 1) * 255)
+        self.channels_last = channels_last
+        self.epoch = 0
+
+        self.rank, self.world = 0, 1
+
+    def shard(self, rank: int, world: int) -> None:
+        """Serve this rank's part of each epoch (a DistributedSampler; batches of 1/world)."""
+        self.rank, self.world = rank, world
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = epoch
+
+    def _batch(self) -> int:
+        return self.batch_size // self.world if self.train else self.batch_size
+
+    def __len__(self) -> int:
+        n = -(-len(self.dataset) // self.world)
+        return n // self._batch() if self.train else -(-n // self._batch())
+
+    def __iter__(self):
+        g = torch.Generator().manual_seed(self.seed * 100_003 + self.epoch)
+        sampler = None
+        if self.world > 1:
+            sampler = torch.utils.data.DistributedSampler(
+                self.dataset, num_replicas=self.world, rank=self.rank, shuffle=self.train,
+                seed=self.seed, drop_last=False)
+            sampler.set_epoch(self.epoch)
+        loader = torch.utils.data.DataLoader(
+            self.dataset, batch_size=self._batch(), shuffle=self.train and sampler is None,
+            sampler=sampler, generator=g if sampler is None else None,
+            num_workers=self.workers, drop_last=self.train, persistent_workers=False)
+        for x, y in loader:
+            x = (x.float() - self.mean) * self.inv_std
+            if self.channels_last:
+                x = x.contiguous(memory_format=torch.channels_last)
+            yield x, y
+
+
 def load(name: str, split: str, data_dir: str | None = None, **synthetic_kwargs) -> ImageSet:
     """Decoded split ``split`` ('train' or 'test') of the in-memory dataset ``name``."""
     if split not in ("train", "test"):

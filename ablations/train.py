@@ -58,6 +58,8 @@ class DataSpec:
 class LoadedData:
     """Loaders for one DataSpec, shared by all runs of a chain."""
 
+    spec: DataSpec
+    """What the loaders serve (resolution, channels): read from here, not from a loader."""
     train: Any
     test: Any
     num_classes: int
@@ -79,11 +81,15 @@ def load_data(spec: DataSpec, data_dir: str | None, batch_size: int, eval_batch_
         train_set = datasets.image_folder(data_dir, "train", spec.resolution, train=True)
         test_set = datasets.image_folder(data_dir, "test", spec.resolution, train=False)
         mean, std = datasets.STATS["imagefolder"]
+        if spec.channels != 3:
+            raise UserError(f"imagefolder: the images are read as RGB (3 channels) but the "
+                            f"preset asks for channels={spec.channels}; add --set channels=3")
         return LoadedData(
-            _FolderLoader(train_set, batch_size, True, seed, workers, mean, std,
-                          recipe.channels_last),
-            _FolderLoader(test_set, eval_batch_size, False, seed, workers, mean, std,
-                          recipe.channels_last),
+            spec,
+            datasets.FolderLoader(train_set, batch_size, True, seed, workers, mean, std,
+                                  recipe.channels_last),
+            datasets.FolderLoader(test_set, eval_batch_size, False, seed, workers, mean, std,
+                                  recipe.channels_last),
             len(train_set.classes), len(train_set), str(Path(data_dir).resolve()))
     train = datasets.subset(datasets.load(spec.dataset, "train", data_dir), spec.train_subset)
     test = datasets.load(spec.dataset, "test", data_dir)
@@ -95,53 +101,7 @@ def load_data(spec: DataSpec, data_dir: str | None, batch_size: int, eval_batch_
             images, part.labels, bs, mean, std, train=is_train, seed=seed,
             crop_padding=recipe.crop_padding if is_train else 0,
             flip=recipe.flip and is_train, channels_last=recipe.channels_last))
-    return LoadedData(loaders[0], loaders[1], train.num_classes, len(train), train.source)
-
-
-class _FolderLoader:
-    """A DataLoader over an ImageFolder that normalises and sets the epoch like TensorLoader."""
-
-    def __init__(self, dataset, batch_size, train, seed, workers, mean, std, channels_last):
-        self.dataset, self.train, self.seed = dataset, train, seed
-        self.batch_size, self.workers = batch_size, workers
-        self.mean = torch.tensor(mean).view(1, -1, 1, 1) * 255
-        self.inv_std = 1 / (torch.tensor(std).view(1, -1, 1, 1) * 255)
-        self.channels_last = channels_last
-        self.epoch = 0
-
-        self.rank, self.world = 0, 1
-
-    def shard(self, rank: int, world: int) -> None:
-        """Serve this rank's part of each epoch (a DistributedSampler; batches of 1/world)."""
-        self.rank, self.world = rank, world
-
-    def set_epoch(self, epoch: int) -> None:
-        self.epoch = epoch
-
-    def _batch(self) -> int:
-        return self.batch_size // self.world if self.train else self.batch_size
-
-    def __len__(self) -> int:
-        n = -(-len(self.dataset) // self.world)
-        return n // self._batch() if self.train else -(-n // self._batch())
-
-    def __iter__(self):
-        g = torch.Generator().manual_seed(self.seed * 100_003 + self.epoch)
-        sampler = None
-        if self.world > 1:
-            sampler = torch.utils.data.DistributedSampler(
-                self.dataset, num_replicas=self.world, rank=self.rank, shuffle=self.train,
-                seed=self.seed, drop_last=False)
-            sampler.set_epoch(self.epoch)
-        loader = torch.utils.data.DataLoader(
-            self.dataset, batch_size=self._batch(), shuffle=self.train and sampler is None,
-            sampler=sampler, generator=g if sampler is None else None,
-            num_workers=self.workers, drop_last=self.train, persistent_workers=False)
-        for x, y in loader:
-            x = (x.float() - self.mean) * self.inv_std
-            if self.channels_last:
-                x = x.contiguous(memory_format=torch.channels_last)
-            yield x, y
+    return LoadedData(spec, loaders[0], loaders[1], train.num_classes, len(train), train.source)
 
 
 @dataclass
@@ -334,7 +294,7 @@ def _make_trainer(design: AnyDesign, recipe: Recipe, data: LoadedData, seed: int
     """Model, optimizer, schedule and EMA of a fresh run (the order of random draws is part
     of the numerics: seed, build, then everything else)."""
     torch.manual_seed(seed)  # the same initial weights on every rank
-    model = build(design, num_classes=data.num_classes, in_chans=_in_chans(data),
+    model = build(design, num_classes=data.num_classes, in_chans=data.spec.channels,
                   zero_init_residual=recipe.zero_init_residual)
     if sync_bn and dist.enabled:
         check_sync_bn(sync_bn, dev.type)
@@ -500,8 +460,8 @@ def train_run(design: AnyDesign, recipe: Recipe, data: LoadedData, seed: int, ru
 def _run_metrics(design: AnyDesign, recipe: Recipe, data: LoadedData, trainer: _Trainer,
                  device: str) -> dict[str, Any]:
     last = trainer.history[-1]
-    c = costs(design, resolution=data_resolution(data), num_classes=data.num_classes,
-              in_chans=_in_chans(data), with_fvcore=False)
+    c = costs(design, resolution=data.spec.resolution, num_classes=data.num_classes,
+              in_chans=data.spec.channels, with_fvcore=False)
     return {
         "top1": last["test_top1"], "top5": last["test_top5"], "train_loss": last["train_loss"],
         "trained_gflops": c.gflops, "trained_params_m": c.params_m,
@@ -519,21 +479,6 @@ def _log_line(run_dir: Path, text: str) -> None:
     stamp = time.strftime("%Y-%m-%dT%H:%M:%S")
     with open(run_dir / "train.log", "a") as f:
         f.write(f"{stamp} pid {os.getpid()} {text}\n")
-
-
-def _in_chans(data: LoadedData) -> int:
-    loader = data.train
-    if hasattr(loader, "images"):
-        return int(loader.images.shape[1])
-    return 3
-
-
-def data_resolution(data: LoadedData) -> int:
-    """Input resolution of the loaders."""
-    loader = data.train
-    if hasattr(loader, "images"):
-        return int(loader.images.shape[-1])
-    return int(getattr(loader.dataset.transform.transforms[0], "size", [224])[0])
 
 
 def _peak_memory_mb(dev: torch.device) -> float:

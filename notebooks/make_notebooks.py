@@ -263,9 +263,9 @@ transformers = nb([
     "ConvNeXt-T: parameters, FLOPs (attention counted), speed, how cost grows with "
     "resolution, and our quick Swin-T against our quick ConvNeXt-T.",
     SETUP, PARAMS,
-    "import pandas as pd\nfrom ablations.costs import preset_costs\n"
+    "import pandas as pd\nfrom ablations.costs import model_costs\n"
     "names = ['resnet50', 'convnext_tiny', 'swin_t', 'swin_s', 'swin_b', 'vit_s_16', 'vit_b_16']\n"
-    "preset_costs(names, with_fvcore=False)[['name', 'params_m', 'gflops', 'attention_gflops',\n"
+    "model_costs(names, with_fvcore=False)[['name', 'params_m', 'gflops', 'attention_gflops',\n"
     "    'published_params_m', 'published_gflops', 'source']]",
     "md:`gflops` counts every multiply-add, the two matmuls of attention too (queries × keys, "
     "weights × values), as torchvision, timm and the Swin/DeiT papers do; `attention_gflops` is "

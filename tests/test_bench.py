@@ -76,7 +76,7 @@ def test_bench_bad_input(argv, message, capsys):
 
 def test_named_models_are_benched_as_models_not_as_chain_steps():
     # a named-model bench is not a chain: no first/last step ratios, no joining line
-    cands = bench.preset_candidates(["resnet50", "swin_t"])
+    cands = bench.model_candidates(["resnet50", "swin_t"])
     assert [(c.label, c.kind) for c in cands] == [("0:resnet50", "model"), ("1:swin_t", "model")]
     steps = [s for s in chain("resnet50-to-convnext-t") if s.index in (0, 12)]
     assert {c.kind for c in bench.step_candidates(steps)} == {"step"}

@@ -111,6 +111,25 @@ def test_imagefolder_reads_pngs(tmp_path):
     assert len(val) == 4
 
 
+def test_imagefolder_loaders_carry_their_spec(tmp_path):
+    from PIL import Image
+
+    from ablations.recipe import RECIPES
+    from ablations.train import DataSpec, load_data
+
+    for split in ("train", "val"):
+        for cls in ("cat", "dog", "emu"):
+            (tmp_path / split / cls).mkdir(parents=True)
+            Image.fromarray(np.full((40, 50, 3), 9, np.uint8)).save(tmp_path / split / cls / "a.png")
+    spec = DataSpec("imagefolder", 48, 3)
+    loaded = load_data(spec, str(tmp_path), 2, 3, 0, RECIPES["convnext"], workers=0)
+    assert loaded.spec == spec and loaded.num_classes == 3 and loaded.train_size == 3
+    x, y = next(iter(loaded.test))
+    assert x.shape == (3, 3, 48, 48)  # what the spec says is what the loader serves
+    with pytest.raises(UserError, match="channels=1"):
+        load_data(DataSpec("imagefolder", 48, 1), str(tmp_path), 2, 3, 0, RECIPES["convnext"])
+
+
 def test_imagefolder_needs_data_dir(tmp_path):
     with pytest.raises(UserError, match="train/"):
         data.image_folder(None, "train", 32, True)

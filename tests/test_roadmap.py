@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 
 from ablations.__main__ import main
-from ablations.costs import chain_costs, preset_costs
+from ablations.costs import chain_costs, model_costs
 from ablations.paper import paper_reference
 from models import MODEL_NAMES, named_design
 from models.named import PUBLISHED
@@ -125,7 +125,7 @@ def _rounds_to(value: float, published: float) -> bool:
 
 def test_presets_match_published_tables():
     small = [n for n in MODEL_NAMES if n not in ("convnext_xlarge", "convnextv2_huge")]
-    df = preset_costs(small, with_fvcore=True)
+    df = model_costs(small, with_fvcore=True)
     for row in df.itertuples():
         if pd.notna(row.published_params_m):
             assert _rounds_to(row.params_m, row.published_params_m), row
@@ -134,7 +134,7 @@ def test_presets_match_published_tables():
 
 
 def test_biggest_presets_match_published_tables():
-    df = preset_costs(["convnext_xlarge", "convnextv2_huge"], with_fvcore=False)
+    df = model_costs(["convnext_xlarge", "convnextv2_huge"], with_fvcore=False)
     for row in df.itertuples():
         assert _rounds_to(row.params_m, row.published_params_m), row
         assert _rounds_to(row.gflops, row.published_gflops), row
