@@ -1,8 +1,11 @@
 """The paper's roadmaps as data: ordered chains of steps, each the previous plus one change.
 
-A step's design is ``dataclasses.replace(previous.design, ...)``; which fields changed is
-computed (``Step.changes``), not declared, so a chain cannot silently change two things.
-The paper's numbers live here once (``results/paper_reference.csv`` is exported from them).
+Each chain is one table, a ``Row`` per step (as timm's ``model_cfgs``): name, title, phase,
+the fields it changes, the paper's numbers and a note. A step's design is
+``previous.design.replace(**row.change)``; the fields that changed are computed
+(``Step.changes``) and must equal the row's declared ones, so a chain cannot silently change
+two things. The paper's numbers live here once (``results/paper_reference.csv`` is exported
+from them).
 Where the paper moves more than one knob in one step, so does the step, and its note says
 why (ResNet-200 chain: stage ratio and width 84 together; the last step of both chains:
 separate downsampling needs the extra norms, and ConvNeXt's layer scale comes with it).

@@ -97,7 +97,7 @@ def test_transformers_study_pairs_with_the_chain():
 
 
 def test_transformers_study_trains_through_the_runner(tmp_path, capsys):
-    assert main(["run", "--design", "transformers", "--preset", "smoke", "--seeds", "1",
+    assert main(["run", "--study", "transformers", "--preset", "smoke", "--seeds", "1",
                  "--steps", "swin_t", "--out", str(tmp_path), "--no-progress"]) == 0
     table = pd.read_csv(tmp_path / "results.csv")
     row = table.iloc[0]
