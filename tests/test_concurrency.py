@@ -17,10 +17,17 @@ SMOKE = ["--preset", "smoke", "--set", "batch_size=8", "--set", "epochs=4", "--s
          "--threads", "1", "--no-progress"]
 
 
+def _default_sigint() -> None:
+    # A shell without job control starts background jobs with SIGINT ignored, and children
+    # inherit that: Python then installs no Ctrl-C handler. Restore the default, as a
+    # terminal would give, so that the SIGINT test tests the toolkit, not how pytest ran.
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def _start(out: Path, steps: str) -> subprocess.Popen:
     return subprocess.Popen([sys.executable, "-m", "ablations", "run", *SMOKE, f"--steps={steps}",
                              "--out", str(out)], cwd=ROOT, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
+                            stderr=subprocess.PIPE, text=True, preexec_fn=_default_sigint)
 
 
 def _starts(out: Path) -> dict[str, list[str]]:
