@@ -728,5 +728,13 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
+def _one_line_warnings(message: Any, category: type, *_args: Any, **_kw: Any) -> str:
+    """Warnings (deprecations) on the command line read as one line, like its errors."""
+    return f"warning: {message} ({category.__name__})\n"
+
+
 if __name__ == "__main__":
+    import warnings
+
+    warnings.formatwarning = _one_line_warnings
     sys.exit(main())

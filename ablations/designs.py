@@ -228,8 +228,8 @@ def study_steps(study: str, chain_name: str, custom: str | None = None,
     if study == "sweep":
         if not sweep_spec:
             raise UserError("--study sweep needs --sweep FIELD=V1,V2,...")
-        field, values = parse_sweep(sweep_spec)
-        return f"sweep:{field}", sweep(field, values, sweep_base)
+        steps = sweep(*parse_sweep(sweep_spec), sweep_base)
+        return steps[0].source, steps  # "sweep:<field>", under the field's current name
     if study == "transformers":
         return f"transformers:{chain_name}", transformers(chain_name)
     raise UserError(f"--study {study!r} is unknown; allowed: {', '.join(STUDIES)}")

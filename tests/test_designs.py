@@ -129,3 +129,13 @@ def test_compare_overlays_result_sets(tmp_path, capsys):
     assert {"a_top1", "b_top1", "a_gain_minus_paper"} <= set(table.columns)
     assert table.a_top1.notna().sum() == 3
     assert out.read_bytes()[:4] == b"\x89PNG"
+
+
+def test_a_sweep_over_an_old_field_name_warns_and_is_labelled_by_the_new_one():
+    from ablations.designs import study_steps
+
+    with pytest.warns(FutureWarning, match="activation_count"):
+        label, steps = study_steps("sweep", "resnet50-to-convnext-t",
+                                   sweep_spec="activations=all,one")
+    assert label == "sweep:activation_count"
+    assert [s.design.activation_count for s in steps] == ["all", "one"]
