@@ -233,7 +233,8 @@ class Block(nn.Module):
     ) -> None:
         super().__init__()
         d = design
-        for i, spec in enumerate(block_plan(d, in_ch, out_ch, stride)):
+        specs = block_plan(d, in_ch, out_ch, stride)
+        for i, spec in enumerate(specs):
             unit = conv_unit(d, spec.in_ch, spec.out_ch, kernel_size=spec.kernel_size,
                              stride=spec.stride, groups=spec.groups, norm=spec.norm,
                              act=spec.act, grn=spec.grn)
@@ -245,7 +246,7 @@ class Block(nn.Module):
         else:
             self.shortcut = None
         self.act = make_activation(d) if activation_after_add(d) else None
-        self.ops = plan_text(d, block_plan(d, in_ch, out_ch, stride))
+        self.ops = plan_text(d, specs)
 
     def extra_repr(self) -> str:
         return f"ops: {self.ops}"

@@ -153,8 +153,7 @@ class Design:
         """Every width times ``multiplier`` (rounded; kept divisible by int groups): the
         design at a run preset's width scale."""
         unit = self.groups if isinstance(self.groups, int) else 1
-        widths = tuple(max(unit, int(round(w * multiplier / unit)) * unit) for w in self.widths)
-        return self.replace(widths=widths)
+        return self.replace(widths=tuple(scaled_width(w, multiplier, unit) for w in self.widths))
 
     def at_resolution(self, resolution: int) -> "Design":
         """The design for ``resolution`` px inputs: unchanged (a ConvNet takes any size);
@@ -194,16 +193,25 @@ def _warn_renamed(old: str, stacklevel: int = 3) -> None:
                   FutureWarning, stacklevel=stacklevel)
 
 
+def current_name(name: str, warn: bool = True, stacklevel: int = 3) -> str:
+    """The current name of field ``name`` (``RENAMED``); an old name warns."""
+    if name not in RENAMED:
+        return name
+    if warn:
+        _warn_renamed(name, stacklevel + 1)
+    return RENAMED[name]
+
+
 def current_names(data: dict[str, Any], warn: bool = True) -> dict[str, Any]:
     """``data`` with renamed field names (``RENAMED``) replaced by the current ones."""
-    out = {}
-    for key, value in data.items():
-        if key in RENAMED:
-            if warn:
-                _warn_renamed(key, stacklevel=4)  # the caller of replace / from_dict
-            key = RENAMED[key]
-        out[key] = value
-    return out
+    # stacklevel 4: the warning points at the caller of replace / from_dict.
+    return {current_name(key, warn, stacklevel=4): value for key, value in data.items()}
+
+
+def scaled_width(width: int, multiplier: float, unit: int) -> int:
+    """``width * multiplier`` rounded to a multiple of ``unit`` (at least one unit): how
+    every design scales its widths to a run preset (conv groups or attention heads)."""
+    return max(unit, int(round(width * multiplier / unit)) * unit)
 
 
 def invalid_field(owner: str, field: str, value: Any, allowed: str) -> NoReturn:
@@ -255,9 +263,9 @@ def validate(design: Design) -> None:
     if design.groups != "depthwise":
         if not _is_int(design.groups) or design.groups < 1:
             _fail("groups", design.groups, "'depthwise' or an integer >= 1 (1 = dense)")
+        plans = stage_plan(design)
         for stage in range(NUM_STAGES):
-            channels = _spatial_channels(design, stage)
-            for c in channels:
+            for c in _spatial_channels(design, plans[stage], stage):
                 if c % design.groups:
                     _fail(
                         "groups",
@@ -297,11 +305,12 @@ def _check_layer_norm(design: Design) -> None:
                 )
 
 
-def _spatial_channels(design: Design, stage: int) -> tuple[int, ...]:
-    """Input channels of the spatial conv in the blocks of ``stage`` (first block, others)."""
+def _spatial_channels(design: Design, plan: StagePlan, stage: int) -> tuple[int, ...]:
+    """Input channels of the spatial conv in the blocks of ``stage`` (first block, others),
+    whose first block sees ``plan``."""
     if design.spatial_position == "middle":
         return (design.hidden_width(stage),)
-    return (stage_plan(design)[stage].in_ch, design.residual_width(stage))
+    return (plan.in_ch, design.residual_width(stage))
 
 
 @dataclass(frozen=True)

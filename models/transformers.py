@@ -20,7 +20,7 @@ import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar, Union
 
-from .design import DesignError, invalid_field
+from .design import DesignError, invalid_field, scaled_width
 
 if TYPE_CHECKING:  # torch is imported when a model is built, not to read a description
     from torch import nn
@@ -98,7 +98,7 @@ class SwinDesign(_Spec):
         for i, heads in enumerate(self.num_heads):
             if self.widths[i] % heads:
                 invalid_field(m, "num_heads", self.num_heads,
-                      f"divisors of the stage widths {self.widths}")
+                              f"divisors of the stage widths {self.widths}")
         if not 0 <= self.drop_path < 1:
             invalid_field(m, "drop_path", self.drop_path, "a rate in [0, 1)")
         if not self.mlp_ratio > 0:
@@ -112,9 +112,7 @@ class SwinDesign(_Spec):
     def scaled(self, multiplier: float) -> "SwinDesign":
         """Every width times ``multiplier`` with the head counts kept (so each head is
         narrower), rounded to a multiple of the first stage's heads."""
-        unit = self.num_heads[0]
-        dim = max(unit, int(round(self.embed_dim * multiplier / unit)) * unit)
-        return self.replace(embed_dim=dim)
+        return self.replace(embed_dim=scaled_width(self.embed_dim, multiplier, self.num_heads[0]))
 
     def at_resolution(self, resolution: int) -> "SwinDesign":
         """The design for ``resolution`` px inputs (Swin takes any size: unchanged)."""
@@ -159,9 +157,10 @@ class ViTDesign(_Spec):
             _positive_int(m, name, getattr(self, name))
         if self.image_size % self.patch_size:
             invalid_field(m, "image_size", self.image_size,
-                  f"a multiple of patch_size={self.patch_size}")
+                          f"a multiple of patch_size={self.patch_size}")
         if self.hidden_dim % self.num_heads:
-            invalid_field(m, "num_heads", self.num_heads, f"a divisor of hidden_dim={self.hidden_dim}")
+            invalid_field(m, "num_heads", self.num_heads,
+                          f"a divisor of hidden_dim={self.hidden_dim}")
 
     @property
     def widths(self) -> tuple[int, ...]:
@@ -170,8 +169,7 @@ class ViTDesign(_Spec):
 
     def scaled(self, multiplier: float) -> "ViTDesign":
         """Token and MLP widths times ``multiplier``, head count kept (rounded to it)."""
-        unit = self.num_heads
-        dim = max(unit, int(round(self.hidden_dim * multiplier / unit)) * unit)
+        dim = scaled_width(self.hidden_dim, multiplier, self.num_heads)
         return self.replace(hidden_dim=dim, mlp_dim=max(1, round(self.mlp_dim * multiplier)))
 
     def at_resolution(self, resolution: int) -> "ViTDesign":
