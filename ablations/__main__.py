@@ -16,7 +16,7 @@ def _costs(args: argparse.Namespace) -> None:
     from .costs import chain_costs, model_costs
 
     if args.models:
-        df = model_costs(args.models.split(","), args.resolution, not args.no_fvcore)
+        df = model_costs(_comma_list(args.models), args.resolution, not args.no_fvcore)
     else:
         df = chain_costs(args.chain, args.resolution, not args.no_branches, not args.no_fvcore)
     _print_table(df, args.format)
@@ -40,9 +40,14 @@ def _labelled(items) -> dict[str, str]:
     return out
 
 
+def _comma_list(text: str) -> list[str]:
+    """'a, b,c' -> ['a', 'b', 'c'] (items stripped, empty ones dropped)."""
+    return [item.strip() for item in text.split(",") if item.strip()]
+
+
 def _int_list(text: str, option: str) -> list[int]:
     try:
-        return [int(v) for v in text.split(",") if v.strip()]
+        return [int(v) for v in _comma_list(text)]
     except ValueError:
         raise UserError(f"{option} {text!r}: expected comma-separated integers") from None
 
@@ -59,8 +64,7 @@ def _scaling(args: argparse.Namespace) -> None:
         df = pd.read_csv(args.from_csv)
         stem = Path(args.from_csv).with_suffix("")
     else:
-        models = scaling.resolve_models(
-            [m.strip() for m in args.models.split(",") if m.strip()], args.chain)
+        models = scaling.resolve_models(_comma_list(args.models), args.chain)
         resolutions = _int_list(args.resolutions, "--resolutions")
         timed = (_int_list(args.time_resolutions, "--time-resolutions")
                  if args.time_resolutions is not None
@@ -88,7 +92,7 @@ def _collapse(args: argparse.Namespace) -> None:
 
     from .collapse import collapse_figure, collapse_table
 
-    steps = _labelled(item.strip() for item in args.steps.split(","))
+    steps = _labelled(_comma_list(args.steps))
     df = collapse_table(args.out, steps, args.data_dir, args.images)
     path = Path(args.out) / "collapse.csv"
     df.to_csv(path, index=False)
@@ -133,7 +137,7 @@ def _select_steps(chain_name: str, spec: str | None, branches: bool):
 
     if not spec:
         return chain(chain_name, branches=branches)
-    return [find_step(chain_name, k.strip()) for k in spec.split(",") if k.strip()]
+    return [find_step(chain_name, k) for k in _comma_list(spec)]
 
 
 def _plan(args: argparse.Namespace, seeds: list[int]):
@@ -359,8 +363,7 @@ def _bench(args: argparse.Namespace) -> None:
     from models.roadmap import chain
 
     if args.models:
-        names = [p.strip() for p in args.models.split(",") if p.strip()]
-        candidates = bench.model_candidates(names, plain=args.plain_convs)
+        candidates = bench.model_candidates(_comma_list(args.models), plain=args.plain_convs)
     else:
         steps = _select_steps(args.chain, args.steps, False) if args.steps else chain(args.chain)
         candidates = bench.step_candidates(steps, plain=args.plain_convs)
@@ -406,7 +409,7 @@ def _bench_plot(args: argparse.Namespace) -> None:
 
 
 def _choices(text: str, allowed: tuple[str, ...], flag: str) -> list[str]:
-    values = [v.strip() for v in text.split(",") if v.strip()]
+    values = _comma_list(text)
     bad = [v for v in values if v not in allowed]
     if bad or not values:
         raise UserError(f"{flag}={text!r}; allowed: a comma-separated list of "

@@ -84,6 +84,7 @@ def collapse_table(out: str | Path, steps: dict[str, str], data_dir: str | None 
     store = Store(out)
     table = store.table()
     rows = []
+    images_of: dict[str, torch.Tensor] = {}  # the test images, read once per data spec
     for label, step_name in steps.items():
         runs = table[(table.step_name == step_name) & (table.status == "ok")]
         runs = runs.drop_duplicates("config_hash")  # one design may be in several studies
@@ -102,7 +103,10 @@ def collapse_table(out: str | Path, steps: dict[str, str], data_dir: str | None 
             model = build(design, num_classes=state["head.fc.weight"].shape[0],
                           in_chans=spec["data"]["channels"])
             model.load_state_dict(state)
-            x = _test_images(spec, data_dir, images)
+            key = json.dumps(spec["data"], sort_keys=True)
+            if key not in images_of:
+                images_of[key] = _test_images(spec, data_dir, images)
+            x = images_of[key]
             stats = block_feature_stats(model, x)
             stats.insert(0, "seed", int(run.seed))
             stats.insert(0, "step_name", step_name)

@@ -13,12 +13,11 @@ trained in any study is not trained again) and the plots treat them alike.
 
 from __future__ import annotations
 
-import warnings
 from pathlib import Path
 from typing import Any
 
 from models import FIELDS, Design, named_design
-from models.design import RENAMED, current_names
+from models.design import RENAMED, current_name, current_names
 from models.roadmap import Step, chain, get_chain
 
 from .errors import UserError, check_file_name
@@ -172,10 +171,7 @@ def _tuples(data: Any) -> Any:
 def sweep(field: str, values: list[Any], base: Design | str = "convnext_tiny",
           recipe: str = "convnext") -> list[Step]:
     """``base`` with ``field`` set to each of ``values`` (e.g. kernel size 3..11)."""
-    if field in RENAMED:
-        warnings.warn(f"--sweep {field}: the field is now {RENAMED[field]!r}; the old name "
-                      f"goes in 0.3", FutureWarning, stacklevel=2)
-        field = RENAMED[field]
+    field = current_name(field)
     if field not in FIELDS:
         raise UserError(f"sweep: unknown toggle {field!r}; allowed: {', '.join(FIELDS)}")
     design = named_design(base) if isinstance(base, str) else base

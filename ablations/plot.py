@@ -139,11 +139,9 @@ def target_line(df: pd.DataFrame, chain_name: str, preset: str) -> dict | None:
     """The chain's target Transformer (the paper's Figure 2 line): its printed numbers and,
     if the transformers study has runs of it at ``preset``, our mean top-1, its 95% t
     interval over seeds and its paper-scale GFLOPs."""
-    import math
-
-    from scipy import stats as scipy_stats
-
     from models.roadmap import get_chain
+
+    from .stats import t_half_width
 
     ref = get_chain(chain_name).target
     if ref is None:
@@ -158,8 +156,7 @@ def target_line(df: pd.DataFrame, chain_name: str, preset: str) -> dict | None:
         return out
     top1 = rows.top1.astype(float)
     n, mean = len(top1), float(top1.mean())
-    half = (float(scipy_stats.t.ppf(0.975, n - 1)) * float(top1.std(ddof=1)) / math.sqrt(n)
-            if n > 1 else 0.0)
+    half = t_half_width(top1) if n > 1 else 0.0
     out.update(ours_mean=mean, ours_ci=(mean - half, mean + half) if n > 1 else None,
                ours_seeds=n, ours_gflops=float(rows.gflops.iloc[0]))
     return out

@@ -88,7 +88,7 @@ def activation_peak_bytes(model: torch.nn.Module, x: torch.Tensor) -> int:
 
 
 def resolve_models(names: list[str], chain_name: str | None = None) -> dict[str, AnyDesign]:
-    """Model names (presets and Transformers) or ``step:KEY`` of ``chain_name`` -> designs."""
+    """Named models (ConvNets and Transformers) or ``step:KEY`` of ``chain_name`` -> designs."""
     from models.roadmap import find_step
 
     out = {}

@@ -103,7 +103,7 @@ def compare(treat: pd.Series, ctrl: pd.Series,
             out.update(t_lo=out["delta"], t_hi=out["delta"], boot_lo=out["delta"],
                        boot_hi=out["delta"], p_t=1.0 if out["delta"] == 0 else 0.0)
         else:
-            half = stats.t.ppf(1 - ALPHA / 2, len(d) - 1) * sd / math.sqrt(len(d))
+            half = t_half_width(d)
             out.update(t_lo=out["delta"] - half, t_hi=out["delta"] + half,
                        p_t=float(stats.ttest_rel([treat[s] for s in seeds],
                                                  [ctrl[s] for s in seeds]).pvalue))
@@ -117,6 +117,15 @@ def compare(treat: pd.Series, ctrl: pd.Series,
         out["p_signflip"] = float(min(1.0, flip.pvalue))
     out.update(mcnemar(predictions or []))
     return out
+
+
+def t_half_width(values: np.ndarray | pd.Series) -> float:
+    """Half the width of the two-sided 1 - ``ALPHA`` t interval of the mean of ``values``
+    (two or more numbers: seeds, or paired differences over seeds)."""
+    from scipy import stats
+
+    n = len(values)
+    return float(stats.t.ppf(1 - ALPHA / 2, n - 1)) * float(np.std(values, ddof=1)) / math.sqrt(n)
 
 
 def mcnemar(predictions: list[tuple[dict, dict]]) -> dict[str, float]:
