@@ -20,7 +20,7 @@ EXPECTED_CHANGES = {
     R50: [(), ("recipe", "drop_path"), ("depths",), ("stem",), ("groups",), ("widths",),
           ("block",), ("spatial_position",), ("kernel_size",), ("activation",),
           ("activation_count",), ("norm_count",), ("norm",),
-          ("downsample", "layer_scale", "head_norm"), ("init",)],
+          ("downsample", "head_norm"), ("layer_scale",), ("init",)],
 }
 EXPECTED_CHANGES[R200] = [c if i != 2 else ("depths", "widths")
                           for i, c in enumerate(EXPECTED_CHANGES[R50])]
@@ -75,14 +75,15 @@ EXACT_GFLOPS = {
           "patchify-stem": 4.418, "depthwise-conv": 2.350, "width-96": 5.268,
           "inverted-bottleneck": 4.644, "move-up-dwconv": 4.065, "kernel-7": 4.146,
           "gelu": 4.146, "fewer-activations": 4.146, "fewer-norms": 4.146, "bn-to-ln": 4.146,
-          "separate-downsampling": 4.456, "trunc-normal-init": 4.456, "kernel-5": 4.097,
+          "separate-downsampling": 4.456, "layer-scale": 4.456, "trunc-normal-init": 4.456, "kernel-5": 4.097,
           "kernel-9": 4.210, "kernel-11": 4.291},
     "resnet200-to-convnext-b": {
           "resnet200-original": 15.007, "modern-recipe": 15.007, "stage-ratio": 14.518,
           "patchify-stem": 14.376, "depthwise-conv": 7.234, "width-128": 16.764,
           "inverted-bottleneck": 15.679, "move-up-dwconv": 14.627, "kernel-7": 14.807,
           "gelu": 14.807, "fewer-activations": 14.807, "fewer-norms": 14.807,
-          "bn-to-ln": 14.807, "separate-downsampling": 15.355, "trunc-normal-init": 15.355,
+          "bn-to-ln": 14.807, "separate-downsampling": 15.355, "layer-scale": 15.355,
+          "trunc-normal-init": 15.355,
           "kernel-5": 14.699, "kernel-9": 14.950, "kernel-11": 15.130},
 }
 
