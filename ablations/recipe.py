@@ -10,6 +10,7 @@ same recipe to every step of a chain (never per-step tuning); only the chain's s
 from __future__ import annotations
 
 import dataclasses
+import functools
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -44,10 +45,32 @@ class Recipe:
     batch_size: int = 4096
     label_smoothing: float = 0.1
     mixup: float = 0.8
+    """Mixup's Beta alpha (0 = off): ``timm.data.Mixup(mixup_alpha=...)``, on each batch."""
     cutmix: float = 1.0
-    randaugment: tuple[int, int] = (2, 9)
-    """(number of ops, magnitude); (0, 0) is off. Table 5's rand-m9-mstd0.5."""
+    """CutMix's Beta alpha (0 = off)."""
+    mixup_prob: float = 1.0
+    """Probability that a batch is mixed at all (timm's ``prob``)."""
+    mixup_switch_prob: float = 0.5
+    """Probability of CutMix instead of Mixup when both are on (timm's ``switch_prob``)."""
+    mixup_mode: str = "batch"
+    """One mix per batch, pair or element (timm's ``mode``)."""
+    auto_augment: str = "rand-m9-mstd0.5-inc1"  # = PAPER_POLICY
+    """timm's augmentation policy string (Table 5: RandAugment m9, mstd 0.5, increasing
+    ops); "" is off. Applied per image, before mixing."""
+    color_jitter: float = 0.4
+    """Image folders only (timm's ``create_transform``, which skips it when
+    ``auto_augment`` is on, as the official code's arguments do)."""
+    train_interpolation: str = "bicubic"
+    """Image folders only: RandomResizedCrop's interpolation."""
+    crop_pct: float = 0.875
+    """Image folders only: evaluation resizes to resolution / crop_pct, then crops."""
     random_erasing: float = 0.25
+    """Probability of erasing a rectangle per image (timm's ``re_prob``), before mixing."""
+    re_mode: str = "pixel"
+    """What fills an erased rectangle: per-pixel normal noise (pixel), per-channel (rand)
+    or zeros (const); timm's ``re_mode``."""
+    re_count: int = 1
+    """Rectangles erased per image (timm's ``re_count``)."""
     crop_padding: int = 0
     """Random-crop padding for in-memory data sets (pixels)."""
     flip: bool = True
@@ -67,15 +90,14 @@ class Recipe:
     grad_clip: float = 0.0
 
     def __post_init__(self) -> None:
-        if isinstance(self.betas, list):
-            object.__setattr__(self, "betas", tuple(self.betas))
-        if isinstance(self.randaugment, list):
-            object.__setattr__(self, "randaugment", tuple(self.randaugment))
         for f in dataclasses.fields(self):
-            value = getattr(self, f.name)
-            if f.type in ("float", "int") and (isinstance(value, bool)
-                                                or not isinstance(value, (int, float))):
-                raise UserError(f"recipe.{f.name}={value!r}; allowed: a number")
+            object.__setattr__(self, f.name, _checked(f.name, f.type, getattr(self, f.name)))
+        for name, allowed in (("mixup_mode", MIXUP_MODES), ("re_mode", ERASE_MODES),
+                              ("train_interpolation", INTERPOLATIONS)):
+            if getattr(self, name) not in allowed:
+                raise UserError(f"recipe.{name}={getattr(self, name)!r}; allowed: "
+                                f"{', '.join(allowed)}")
+        _check_policy(self.auto_augment)
         if self.optimizer not in OPTIMIZERS:
             raise UserError(f"recipe.optimizer={self.optimizer!r}; allowed: {', '.join(OPTIMIZERS)}")
         if self.schedule not in SCHEDULES:
@@ -89,6 +111,13 @@ class Recipe:
                 raise UserError(f"recipe.{name}={getattr(self, name)!r}; allowed: >= 0")
         if not 0 <= self.random_erasing <= 1 or not 0 <= self.label_smoothing < 1:
             raise UserError("recipe.random_erasing and recipe.label_smoothing must be in [0, 1)")
+        for name in ("mixup_prob", "mixup_switch_prob"):
+            if not 0 <= getattr(self, name) <= 1:
+                raise UserError(f"recipe.{name}={getattr(self, name)!r}; allowed: in [0, 1]")
+        if not 0 < self.crop_pct <= 1:
+            raise UserError(f"recipe.crop_pct={self.crop_pct!r}; allowed: in (0, 1]")
+        if self.re_count < 1:
+            raise UserError(f"recipe.re_count={self.re_count!r}; allowed: an integer >= 1")
         if self.ema >= 1:
             raise UserError(f"recipe.ema={self.ema}; allowed: 0 (off) or a decay in (0, 1)")
 
@@ -97,16 +126,88 @@ class Recipe:
         """Peak learning rate at this recipe's batch size (linear scaling rule)."""
         return self.lr * self.batch_size / self.base_batch
 
+    @property
+    def mixes(self) -> bool:
+        """Whether batches are mixed (Mixup or CutMix on)."""
+        return self.mixup_prob > 0 and (self.mixup > 0 or self.cutmix > 0)
+
+    @property
+    def augments_per_image(self) -> bool:
+        """Whether images get RandAugment or random erasing (per image, before mixing)."""
+        return bool(self.auto_augment) or self.random_erasing > 0
+
     def replace(self, **changes: Any) -> "Recipe":
         """A copy with ``changes`` (unknown fields raise ``UserError``)."""
+        if "randaugment" in changes:
+            raise UserError("recipe.randaugment was replaced by recipe.auto_augment; allowed: "
+                            "a timm policy string such as rand-m9-mstd0.5-inc1, or '' (off)")
         _check_fields(Recipe, changes, "recipe")
         return dataclasses.replace(self, **changes)
 
     def to_dict(self) -> dict[str, Any]:
-        """Plain data for hashing and JSON."""
+        """Plain data for JSON."""
         d = dataclasses.asdict(self)
-        d["betas"], d["randaugment"] = list(self.betas), list(self.randaugment)
+        d["betas"] = list(self.betas)
         return d
+
+    def to_stored_dict(self) -> dict[str, Any]:
+        """What a run's hash is made of: ``to_dict`` with the policy under its stored name
+        (``randaugment``; off is stored as [0, 0], as before timm's policy strings), so
+        that every stored run without RandAugment keeps its hash."""
+        d = self.to_dict()
+        policy = d.pop("auto_augment")
+        d["randaugment"] = policy if policy else [0, 0]
+        return d
+
+
+MIXUP_MODES = ("batch", "pair", "elem")
+ERASE_MODES = ("pixel", "rand", "const")
+INTERPOLATIONS = ("bicubic", "bilinear", "random")
+AUGMENTATION_VERSION = 2
+"""Version of the per-image augmentation and mixing code, part of the hash of every run
+that uses them (``runner.PlannedRun.spec``). 2: timm's RandAugment, RandomErasing and Mixup,
+per image before mixing (1: torchvision's RandAugment after mixing)."""
+
+_FORMS = {"float": "a number", "int": "an integer", "bool": "true or false", "str": "a string",
+          "float | None": "a number or null", "tuple[float, float]": "two numbers, e.g. [0.9, 0.999]"}
+
+
+def _checked(name: str, kind: str, value: Any) -> Any:
+    """``value`` as field ``name`` of type ``kind`` holds it, or one ``UserError`` line."""
+    def number(v: Any) -> bool:
+        return isinstance(v, (int, float)) and not isinstance(v, bool)
+
+    ok = {"float": number(value), "bool": isinstance(value, bool),
+          "int": number(value) and float(value).is_integer(), "str": isinstance(value, str),
+          "float | None": value is None or number(value),
+          "tuple[float, float]": isinstance(value, (list, tuple)) and len(value) == 2
+          and all(number(v) for v in value)}.get(kind, True)
+    if not ok:
+        raise UserError(f"recipe.{name}={value!r}; allowed: {_FORMS[kind]}")
+    if kind == "int":
+        return int(value)
+    return tuple(float(v) for v in value) if kind == "tuple[float, float]" else value
+
+
+PAPER_POLICY = "rand-m9-mstd0.5-inc1"
+"""Table 5's RandAugment as the official code writes it (timm's policy string)."""
+
+
+@functools.lru_cache(maxsize=32)
+def _check_policy(policy: str) -> None:
+    """A timm policy string must parse (timm's own parser), or one ``UserError`` line."""
+    if policy in ("", PAPER_POLICY):  # known good: no timm (and torch) import for them
+        return
+    from timm.data.auto_augment import rand_augment_transform
+
+    allowed = "'' (off) or a timm RandAugment policy such as rand-m9-mstd0.5-inc1"
+    if not policy.startswith("rand"):
+        raise UserError(f"recipe.auto_augment={policy!r}; allowed: {allowed}")
+    try:
+        rand_augment_transform(policy, {})
+    except Exception as e:  # timm's parser raises AssertionError / ValueError / KeyError
+        raise UserError(f"recipe.auto_augment={policy!r} ({type(e).__name__}: {e}); "
+                        f"allowed: {allowed}") from None
 
 
 RECIPES: dict[str, Recipe] = {
@@ -117,7 +218,7 @@ RECIPES: dict[str, Recipe] = {
         name="resnet-original", optimizer="sgd", lr=0.1, base_batch=256, weight_decay=1e-4,
         decay_norm_and_bias=True, schedule="step", warmup_epochs=0.0, step_every=30.0,
         epochs=90, batch_size=256, label_smoothing=0.0, mixup=0.0, cutmix=0.0,
-        randaugment=(0, 0), random_erasing=0.0, drop_path=0.0, zero_init_residual=False,
+        auto_augment="", random_erasing=0.0, drop_path=0.0, zero_init_residual=False,
     ),
 }
 
@@ -200,7 +301,7 @@ RUN_PRESETS: dict[str, RunPreset] = {
     "smoke": RunPreset(
         name="smoke", dataset="synthetic", resolution=32, channels=1, width_multiplier=1 / 16,
         epochs=2, batch_size=32, eval_batch_size=256,
-        recipe_overrides={"*": {"lr": 2e-3, "base_batch": 32, "randaugment": (0, 0),
+        recipe_overrides={"*": {"lr": 2e-3, "base_batch": 32, "auto_augment": "",
                                 "random_erasing": 0.0, "mixup": 0.0, "cutmix": 0.0},
                           "resnet-original": {"lr": 0.05, "base_batch": 32}},
         description="seconds; synthetic data; for tests",
@@ -213,7 +314,7 @@ RUN_PRESETS: dict[str, RunPreset] = {
         width_multiplier=1 / 8, epochs=6, batch_size=128, train_subset=None,
         recipe_overrides={
             # Short training underfits: no heavy augmentation, no stochastic depth.
-            "*": {"randaugment": (0, 0), "random_erasing": 0.0, "mixup": 0.0, "cutmix": 0.0,
+            "*": {"auto_augment": "", "random_erasing": 0.0, "mixup": 0.0, "cutmix": 0.0,
                   "crop_padding": 0, "drop_path": 0.0},
             "convnext": {"lr": 4e-3, "base_batch": 128},
             "resnet-original": {"lr": 0.1, "base_batch": 256},

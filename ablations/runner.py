@@ -22,7 +22,7 @@ from models.roadmap import Step
 from . import data as datasets
 from .distributed import SINGLE, DistContext, device_for
 from .errors import Stopped, UserError
-from .recipe import Recipe, RunPreset, recipe as named_recipe
+from .recipe import AUGMENTATION_VERSION, Recipe, RunPreset, recipe as named_recipe
 from .store import NUMERICS_VERSION, Store, config_hash
 from .train import DataSpec, LoadedData, TrainingDiverged, apply_recipe, load_data, train_run
 
@@ -50,9 +50,12 @@ class PlannedRun:
         """What the run's hash is made of (labels such as chain and step names are not)."""
         # A Transformer's dict names its family ("model"), so it never hashes like a Design.
         # Stored names: a renamed Design field keeps every stored run's hash.
+        recipe = _non_default(self.recipe.to_stored_dict(), Recipe().to_stored_dict())
+        if self.recipe.augments_per_image or self.recipe.mixes:
+            # Runs that augment or mix name the code that did it: never reused across it.
+            recipe["augmentation_version"] = AUGMENTATION_VERSION
         return {"design": _non_default(self.design.to_stored_dict(), Design().to_stored_dict()),
-                "recipe": _non_default(self.recipe.to_dict(), Recipe().to_dict()),
-                "data": self.data.to_dict(), "seed": self.seed}
+                "recipe": recipe, "data": self.data.to_dict(), "seed": self.seed}
 
     @property
     def hash(self) -> str:
@@ -184,8 +187,10 @@ def _train_one(run: PlannedRun, store: Store, loaded: dict, data_dir: str | None
                sync_bn: bool, commit: str, bar) -> dict[str, Any]:
     """Train one run (its claim held) and store its result; returns the result."""
     h = run.hash
-    key = (run.data, run.recipe.batch_size, run.preset.eval_batch_size, run.seed,
-           run.recipe.crop_padding, run.recipe.flip, run.recipe.channels_last)
+    r = run.recipe  # the fields the loaders read: one loaded data set per distinct set
+    key = (run.data, r.batch_size, run.preset.eval_batch_size, run.seed, r.crop_padding,
+           r.flip, r.channels_last, r.auto_augment, r.color_jitter, r.train_interpolation,
+           r.crop_pct)
     if key not in loaded:
         loaded.clear()  # one data set in memory at a time
         loaded[key] = load_data(run.data, data_dir, run.recipe.batch_size,
@@ -198,7 +203,7 @@ def _train_one(run: PlannedRun, store: Store, loaded: dict, data_dir: str | None
     predictions = None
     try:
         res = train_run(run.design, run.recipe, loaded[key], run.seed, run_dir, device,
-                        progress, desc, dist, batch_per_device, sync_bn)
+                        progress, desc, dist, batch_per_device, sync_bn, _hparams(run))
         metrics, history, status, reason = res.metrics, res.history, "ok", ""
         if res.predictions is not None:
             p = res.predictions
@@ -206,6 +211,10 @@ def _train_one(run: PlannedRun, store: Store, loaded: dict, data_dir: str | None
                            "p_true": p.p_true.numpy()}
     except KeyboardInterrupt as e:  # Ctrl-C / SIGTERM: say what is kept, then stop
         raise Stopped(getattr(e, "code", 130), _stopped_detail(run, run_dir)) from None
+    except UserError:  # bad input found while training (an unreadable image, say)
+        if dist.is_main and not (run_dir / "checkpoint.pt").exists():
+            shutil.rmtree(run_dir, ignore_errors=True)  # nothing finished: leave no trace
+        raise
     except TrainingDiverged as e:
         metrics, history, status, reason = {}, [], "failed", str(e)
         log(f"step {run.step.name} seed {run.seed} failed: {e}; the chain goes on")
@@ -269,6 +278,15 @@ def _labels(run: PlannedRun) -> dict[str, Any]:
     return {"study": run.study, "step": s.index, "step_name": s.name, "title": s.title,
             "branch_of": s.branch_of or "", "preset": run.preset.name, "recipe": run.recipe.name,
             "seed": run.seed, "dataset": run.data.dataset}
+
+
+def _hparams(run: PlannedRun) -> dict[str, Any]:
+    """What TensorBoard shows beside a run's curves: its labels and the design and recipe
+    fields that differ from the defaults (as hashed)."""
+    spec = run.spec
+    return {**_labels(run), "config_hash": run.hash,
+            **{f"design.{k}": v for k, v in spec["design"].items()},
+            **{f"recipe.{k}": v for k, v in spec["recipe"].items()}}
 
 
 def _label(run: PlannedRun, result: dict[str, Any]) -> dict[str, Any]:

@@ -11,12 +11,14 @@ import contextlib
 import math
 import os
 import platform
+import random
 import resource
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -26,6 +28,7 @@ from models.complexity import AnyDesign
 
 from . import data as datasets
 from .distributed import SINGLE, DistContext, check_sync_bn, micro_batches
+from .curves import Curves
 from .errors import UserError
 from .recipe import Recipe
 from .store import atomic_write
@@ -51,6 +54,8 @@ class DataSpec:
                "channels": self.channels, "train_subset": self.train_subset}
         if self.dataset == "synthetic":
             out["generator"] = datasets.SYNTHETIC_VERSION
+        if self.dataset == "imagefolder":
+            out["pipeline"] = datasets.FOLDER_PIPELINE_VERSION
         return out
 
 
@@ -78,8 +83,8 @@ def load_data(spec: DataSpec, data_dir: str | None, batch_size: int, eval_batch_
     if workers is None:
         workers = min(8, os.cpu_count() or 1)
     if spec.dataset == "imagefolder":
-        train_set = datasets.image_folder(data_dir, "train", spec.resolution, train=True)
-        test_set = datasets.image_folder(data_dir, "test", spec.resolution, train=False)
+        train_set = datasets.image_folder(data_dir, "train", spec.resolution, True, recipe)
+        test_set = datasets.image_folder(data_dir, "test", spec.resolution, False, recipe)
         mean, std = datasets.STATS["imagefolder"]
         if spec.channels != 3:
             raise UserError(f"imagefolder: the images are read as RGB (3 channels) but the "
@@ -100,7 +105,8 @@ def load_data(spec: DataSpec, data_dir: str | None, batch_size: int, eval_batch_
         loaders.append(datasets.TensorLoader(
             images, part.labels, bs, mean, std, train=is_train, seed=seed,
             crop_padding=recipe.crop_padding if is_train else 0,
-            flip=recipe.flip and is_train, channels_last=recipe.channels_last))
+            flip=recipe.flip and is_train, channels_last=recipe.channels_last,
+            auto_augment=recipe.auto_augment if is_train else ""))
     return LoadedData(spec, loaders[0], loaders[1], train.num_classes, len(train), train.source)
 
 
@@ -168,44 +174,31 @@ def _soft_targets(y: torch.Tensor, num_classes: int, smoothing: float) -> torch.
         1, y.view(-1, 1), 1 - smoothing + off)
 
 
-def _mix(x: torch.Tensor, targets: torch.Tensor, recipe: Recipe) -> tuple[torch.Tensor, torch.Tensor]:
-    """Mixup or CutMix (chosen with equal odds when both are on), on a whole batch."""
-    modes = [m for m, a in (("mixup", recipe.mixup), ("cutmix", recipe.cutmix)) if a > 0]
-    if not modes:
-        return x, targets
-    mode = modes[int(torch.randint(len(modes), ()).item())]
-    alpha = recipe.mixup if mode == "mixup" else recipe.cutmix
-    lam = float(torch.distributions.Beta(alpha, alpha).sample())
-    perm = torch.randperm(len(x))
-    if mode == "mixup":
-        x = lam * x + (1 - lam) * x[perm]
-    else:
-        h, w = x.shape[-2:]
-        ch, cw = int(h * math.sqrt(1 - lam)), int(w * math.sqrt(1 - lam))
-        cy, cx = int(torch.randint(h, ())), int(torch.randint(w, ()))
-        y0, y1 = max(cy - ch // 2, 0), min(cy + ch // 2, h)
-        x0, x1 = max(cx - cw // 2, 0), min(cx + cw // 2, w)
-        x = x.clone()
-        x[..., y0:y1, x0:x1] = x[perm][..., y0:y1, x0:x1]
-        lam = 1 - (y1 - y0) * (x1 - x0) / (h * w)
-    return x, lam * targets + (1 - lam) * targets[perm]
+class BatchAugment:
+    """What the training step does to a batch on the device, in the official order: random
+    erasing per image (timm's ``RandomErasing``; RandAugment ran per image in the loader),
+    then Mixup / CutMix (timm's ``Mixup``, which also smooths the labels) -> soft targets."""
 
+    def __init__(self, recipe: Recipe, num_classes: int, device: torch.device) -> None:
+        from timm.data import Mixup
+        from timm.data.random_erasing import RandomErasing
 
-def _randaugment_and_erase(x: torch.Tensor, recipe: Recipe) -> torch.Tensor:
-    """Per-sample RandAugment / random erasing on a normalised batch (only when enabled)."""
-    from torchvision.transforms import v2
+        self.num_classes, self.smoothing = num_classes, recipe.label_smoothing
+        self.erase = (RandomErasing(probability=recipe.random_erasing, mode=recipe.re_mode,
+                                    max_count=recipe.re_count, device=str(device))
+                      if recipe.random_erasing > 0 else None)
+        self.mix = (Mixup(mixup_alpha=recipe.mixup, cutmix_alpha=recipe.cutmix,
+                          prob=recipe.mixup_prob, switch_prob=recipe.mixup_switch_prob,
+                          mode=recipe.mixup_mode, label_smoothing=recipe.label_smoothing,
+                          num_classes=num_classes) if recipe.mixes else None)
 
-    if recipe.randaugment[0] > 0:
-        ra = v2.RandAugment(num_ops=recipe.randaugment[0], magnitude=recipe.randaugment[1])
-        lo = x.amin(dim=(1, 2, 3), keepdim=True)
-        hi = x.amax(dim=(1, 2, 3), keepdim=True)
-        u8 = ((x - lo) / (hi - lo + 1e-8) * 255).round().to(torch.uint8)
-        u8 = torch.stack([ra(img) for img in u8])
-        x = u8.float() / 255 * (hi - lo + 1e-8) + lo
-    if recipe.random_erasing > 0:
-        erase = v2.RandomErasing(p=recipe.random_erasing, value=0)
-        x = torch.stack([erase(img) for img in x])
-    return x
+    def __call__(self, x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """(images, soft targets) for one batch."""
+        if self.erase is not None:
+            x = self.erase(x)
+        if self.mix is not None:
+            return self.mix(x, y)
+        return x, _soft_targets(y, self.num_classes, self.smoothing)
 
 
 @dataclass
@@ -235,7 +228,7 @@ def evaluate(model: nn.Module, loader, device: torch.device, bf16: bool = False,
     parts: list[tuple[torch.Tensor, ...]] = []
     with torch.no_grad(), torch.autocast(device.type, torch.bfloat16, enabled=bf16):
         for x, y in loader:
-            x, y = x.to(device, non_blocking=True), y.to(device, non_blocking=True)
+            x, y = loader.to_device(x, y, device)
             logits = model(x)
             top = logits.topk(min(5, logits.shape[1]), dim=1).indices
             hit = top == y.view(-1, 1)
@@ -254,8 +247,19 @@ def evaluate(model: nn.Module, loader, device: torch.device, bf16: bool = False,
     return 100.0 * c1 / max(n, 1), 100.0 * c5 / max(n, 1)
 
 
+def _seed_all(seed: int) -> None:
+    # torch for the model and drop path; Python's and NumPy's generators for timm's erasing
+    # and mixing (which draw from them).
+    torch.manual_seed(seed)
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+
+
 def _rng_state() -> dict[str, Any]:
-    state = {"torch": torch.get_rng_state()}
+    kind, keys, pos, has_gauss, gauss = np.random.get_state()
+    # NumPy's state as tensors and numbers: checkpoints load with weights_only=True.
+    state = {"torch": torch.get_rng_state(), "python": random.getstate(),
+             "numpy": (kind, torch.from_numpy(keys.astype(np.int64)), pos, has_gauss, gauss)}
     if torch.cuda.is_available() and torch.cuda.is_initialized():
         state["cuda"] = torch.cuda.get_rng_state_all()
     return state
@@ -263,6 +267,11 @@ def _rng_state() -> dict[str, Any]:
 
 def _set_rng_state(state: dict[str, Any]) -> None:
     torch.set_rng_state(state["torch"])
+    if state.get("python") is not None:
+        random.setstate(state["python"])
+    if state.get("numpy") is not None:
+        kind, keys, pos, has_gauss, gauss = state["numpy"]
+        np.random.set_state((kind, keys.numpy().astype(np.uint32), pos, has_gauss, gauss))
     if state.get("cuda") is not None and torch.cuda.is_available():
         torch.cuda.set_rng_state_all(state["cuda"])
 
@@ -279,6 +288,7 @@ class _Trainer:
     ema: Any
     accum: int
     iters: int
+    augment: BatchAugment
     history: list[dict[str, float]] = field(default_factory=list)
     epoch: int = 0
     train_seconds: float = 0.0
@@ -293,7 +303,7 @@ def _make_trainer(design: AnyDesign, recipe: Recipe, data: LoadedData, seed: int
                   sync_bn: bool) -> _Trainer:
     """Model, optimizer, schedule and EMA of a fresh run (the order of random draws is part
     of the numerics: seed, build, then everything else)."""
-    torch.manual_seed(seed)  # the same initial weights on every rank
+    _seed_all(seed)  # the same initial weights on every rank
     model = build(design, num_classes=data.num_classes, in_chans=data.spec.channels,
                   zero_init_residual=recipe.zero_init_residual)
     if sync_bn and dist.enabled:
@@ -325,7 +335,12 @@ def _make_trainer(design: AnyDesign, recipe: Recipe, data: LoadedData, seed: int
         from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 
         ema = AveragedModel(model, multi_avg_fn=get_ema_multi_avg_fn(recipe.ema))
-    return _Trainer(model, forward, optimizer, scheduler, ema, accum, iters)
+    if recipe.mixes and (recipe.batch_size // dist.world_size) % 2:
+        raise UserError(f"batch_size={recipe.batch_size} over {dist.world_size} process(es) "
+                        f"gives odd batches, which timm's Mixup refuses; allowed: an even "
+                        f"batch per process, or mixup=0 and cutmix=0")
+    augment = BatchAugment(recipe, data.num_classes, dev)
+    return _Trainer(model, forward, optimizer, scheduler, ema, accum, iters, augment)
 
 
 def _resume(trainer: _Trainer, ckpt_path: Path, dev: torch.device) -> None:
@@ -365,11 +380,8 @@ def train_one_epoch(trainer: _Trainer, data: LoadedData, recipe: Recipe,
     t0 = time.perf_counter()
     for x, y in tqdm(data.train, total=trainer.iters, desc=bar_desc, leave=False,
                      disable=bar_desc is None, dynamic_ncols=True):
-        x, y = x.to(dev, non_blocking=True), y.to(dev, non_blocking=True)
-        targets = _soft_targets(y, data.num_classes, recipe.label_smoothing)
-        x, targets = _mix(x, targets, recipe)
-        if recipe.randaugment[0] > 0 or recipe.random_erasing > 0:
-            x = _randaugment_and_erase(x, recipe)
+        x, y = data.train.to_device(x, y, dev)
+        x, targets = trainer.augment(x, y)
         optimizer.zero_grad(set_to_none=True)
         for i, (xm, tm) in enumerate(zip(x.chunk(accum), targets.chunk(accum))):
             # DDP averages gradients over ranks once, at the last micro-batch.
@@ -398,7 +410,7 @@ def train_one_epoch(trainer: _Trainer, data: LoadedData, recipe: Recipe,
 def train_run(design: AnyDesign, recipe: Recipe, data: LoadedData, seed: int, run_dir: Path,
               device: str = "cpu", progress: bool = True, desc: str = "",
               dist: DistContext = SINGLE, batch_per_device: int | None = None,
-              sync_bn: bool = False) -> RunResult:
+              sync_bn: bool = False, hparams: dict[str, Any] | None = None) -> RunResult:
     """Train ``design`` with ``recipe`` on ``data``; checkpoint in ``run_dir`` every epoch.
 
     With ``dist`` of several processes (torchrun), each rank trains on its share of every
@@ -406,6 +418,8 @@ def train_run(design: AnyDesign, recipe: Recipe, data: LoadedData, seed: int, ru
     micro-batches of ``batch_per_device`` with gradient accumulation; only rank 0 writes
     the checkpoint, and evaluation counts are summed over ranks. A checkpoint in
     ``run_dir`` is resumed from; an unreadable one is moved aside and the run starts over.
+    Each epoch's scalars go to TensorBoard event files in ``run_dir/tb`` (``hparams``: what
+    the run is, shown beside its curves).
 
     Raises ``TrainingDiverged`` if the loss stops being finite.
     """
@@ -421,15 +435,34 @@ def train_run(design: AnyDesign, recipe: Recipe, data: LoadedData, seed: int, ru
             os.replace(ckpt_path, bad)
             print(f"warning: checkpoint {ckpt_path} unreadable ({type(e).__name__}); moved to "
                   f"{bad.name}, training from scratch")
-            return train_run(design, recipe, data, seed, run_dir, device, progress, desc,
-                             dist, batch_per_device, sync_bn)
+            trainer = _make_trainer(design, recipe, data, seed, dev, dist, batch_per_device,
+                                    sync_bn)  # fresh: same seed, same draws as a new run
+    curves = None
     if dist.is_main:
         _log_line(run_dir, f"start at epoch {trainer.epoch}/{recipe.epochs}")
+        curves = Curves(run_dir, trainer.epoch, hparams)
+    try:
+        predictions = _train_epochs(trainer, design, recipe, data, seed, run_dir, dev, dist,
+                                    progress, desc, curves)
+    finally:
+        if curves is not None:
+            curves.close()
+    if dist.is_main:
+        _log_line(run_dir, f"finished {recipe.epochs} epochs")
+    return RunResult(_run_metrics(design, recipe, data, trainer, device), trainer.history,
+                     predictions)
+
+
+def _train_epochs(trainer: _Trainer, design: AnyDesign, recipe: Recipe, data: LoadedData,
+                  seed: int, run_dir: Path, dev: torch.device, dist: DistContext,
+                  progress: bool, desc: str, curves: Curves | None) -> Predictions | None:
+    """The epochs left to train (checkpoint and curves after each); the last predictions."""
+    ckpt_path = run_dir / "checkpoint.pt"
     predictions = None
     for epoch in range(trainer.epoch, recipe.epochs):
         data.train.set_epoch(epoch)
         if dist.enabled:  # per-rank randomness (drop path, mixup), reproducible per epoch
-            torch.manual_seed(seed * 100_003 + epoch * 1_009 + dist.rank)
+            _seed_all(seed * 100_003 + epoch * 1_009 + dist.rank)
         bar = (f"{desc} epoch {epoch + 1}/{recipe.epochs}" if progress and dist.is_main
                else None)
         train_loss, seen, seconds = train_one_epoch(trainer, data, recipe, dev, dist, bar)
@@ -446,15 +479,13 @@ def train_run(design: AnyDesign, recipe: Recipe, data: LoadedData, seed: int, ru
         trainer.epoch = epoch + 1
         if dist.is_main:
             _save_checkpoint(trainer, ckpt_path)
+            curves.epoch(trainer.history[-1])
         dist.barrier()  # nobody starts the next epoch before the checkpoint is written
     if predictions is None and not dist.enabled:  # resumed after the last epoch's checkpoint
         keep = []
         evaluate(trainer.eval_model, data.test, dev, recipe.bf16, dist, keep)
         predictions = keep[0] if keep else None
-    if dist.is_main:
-        _log_line(run_dir, f"finished {recipe.epochs} epochs")
-    return RunResult(_run_metrics(design, recipe, data, trainer, device), trainer.history,
-                     predictions)
+    return predictions
 
 
 def _run_metrics(design: AnyDesign, recipe: Recipe, data: LoadedData, trainer: _Trainer,
