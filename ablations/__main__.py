@@ -461,6 +461,7 @@ def make_parser() -> argparse.ArgumentParser:
     _add_scaling(sub)
     _add_collapse(sub)
     _add_bench_plot(sub)
+    _add_bench_data(sub)
     _add_paper_table(sub)
     return parser
 
@@ -692,6 +693,50 @@ def _add_bench_plot(sub: Any) -> None:
     p.add_argument("--csv", default="results/bench_cpu.csv")
     p.add_argument("--out", help="folder of the figures (default: the CSV's)")
     p.set_defaults(func=_bench_plot)
+
+
+def _add_bench_data(sub: Any) -> None:
+    p = sub.add_parser("bench-data", help="loader vs training-step images/s on an image folder: "
+                                          "which one limits training")
+    p.add_argument("--data-dir", required=True, help="folder with train/ and val/")
+    p.add_argument("--chain", default="resnet50-to-convnext-t", choices=_chains())
+    p.add_argument("--step", default="-1", help="step name or index (default: the last)")
+    p.add_argument("--preset", default="paper", help="run preset (its recipe and scale)")
+    p.add_argument("--set", action="append", metavar="FIELD=VALUE",
+                   help="preset override, e.g. resolution=64 or width_multiplier=0.125")
+    p.add_argument("--recipe-set", action="append", metavar="FIELD=VALUE",
+                   help="recipe override, e.g. auto_augment='' to time without RandAugment")
+    p.add_argument("--batch-size", type=_positive_int, default=64)
+    p.add_argument("--workers", default="1,2", help="comma-separated worker counts")
+    p.add_argument("--batches", type=_positive_int, default=20, help="timed batches each")
+    p.add_argument("--device", help="cpu or cuda[:N] (default: cuda where there is one)")
+    p.add_argument("--threads", type=int, help="intra-op threads (default: all cores)")
+    p.add_argument("--csv", help="append the rows to this CSV")
+    p.set_defaults(func=_bench_data)
+
+
+def _bench_data(args: argparse.Namespace) -> None:
+    from models.roadmap import chain, find_step
+
+    from .bench_data import DataBench, bench_data, write
+    from .recipe import run_preset
+    from .runner import set_threads
+
+    set_threads(args.threads)
+    preset = run_preset(args.preset)
+    changes = _parse_overrides(args.set, "set")
+    preset = preset.replace(**{"dataset": "imagefolder", "channels": 3, **changes})
+    step = chain(args.chain)[-1] if args.step == "-1" else find_step(args.chain, args.step)
+    workers = tuple(_int_list(args.workers, "--workers"))
+    if not workers or min(workers) < 0:
+        raise UserError(f"--workers {args.workers!r}; allowed: comma-separated integers >= 0")
+    cfg = DataBench(step, preset, args.data_dir, args.batch_size, workers, args.batches,
+                    args.device, tuple(_parse_overrides(args.recipe_set, "recipe-set").items()))
+    df = bench_data(cfg)
+    if args.csv:
+        from pathlib import Path
+
+        write(df, Path(args.csv))
 
 
 def _add_paper_table(sub: Any) -> None:

@@ -270,7 +270,8 @@ class _SeededItems(torch.utils.data.Dataset):
 
         index, epoch = key
         item_seed = (self.seed * 1_000_003 + epoch) * 10_000_019 + index
-        random.seed(item_seed)  # timm's crop, RandAugment
+        random.seed(item_seed)  # timm's crop, RandAugment's magnitudes
+        np.random.seed(item_seed % 2**32)  # RandAugment's choice of ops
         torch.manual_seed(item_seed)  # torchvision's flip, colour jitter
         path, target = self.dataset.samples[index]
         try:
@@ -510,7 +511,9 @@ class TensorLoader:
 
         from PIL import Image
 
-        random.seed(int(torch.randint(2**62, (), generator=g)))  # timm draws from `random`
+        seed = int(torch.randint(2**62, (), generator=g))
+        random.seed(seed)  # timm draws magnitudes from `random`
+        np.random.seed(seed % 2**32)  # and the ops from NumPy's global generator
         out = []
         for img in x.round().to(torch.uint8):
             hwc = img.permute(1, 2, 0).numpy()

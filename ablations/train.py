@@ -366,15 +366,40 @@ def _save_checkpoint(trainer: _Trainer, ckpt_path: Path) -> None:
     atomic_write(ckpt_path, "wb", lambda f: torch.save(state, f))
 
 
+def train_step(trainer: _Trainer, x: torch.Tensor, targets: torch.Tensor, recipe: Recipe,
+               dist: DistContext = SINGLE) -> torch.Tensor:
+    """One optimizer step on a device batch of (augmented) images and soft targets, in
+    ``trainer.accum`` micro-batches; returns the summed loss (a device tensor, no sync)."""
+    model, forward, optimizer, accum = trainer.model, trainer.forward, trainer.optimizer, \
+        trainer.accum
+    loss_sum = torch.zeros((), device=x.device)
+    optimizer.zero_grad(set_to_none=True)
+    for i, (xm, tm) in enumerate(zip(x.chunk(accum), targets.chunk(accum))):
+        # DDP averages gradients over ranks once, at the last micro-batch.
+        sync = (forward.no_sync() if dist.enabled and i < accum - 1
+                else contextlib.nullcontext())
+        with sync:
+            with torch.autocast(x.device.type, torch.bfloat16, enabled=recipe.bf16):
+                logits = forward(xm)
+            loss = F.cross_entropy(logits.float(), tm)
+            (loss / accum if accum > 1 else loss).backward()
+        loss_sum += loss.detach() * len(xm)
+    if recipe.grad_clip > 0:
+        nn.utils.clip_grad_norm_(model.parameters(), recipe.grad_clip)
+    optimizer.step()
+    trainer.scheduler.step()
+    if trainer.ema is not None:
+        trainer.ema.update_parameters(model)
+    return loss_sum
+
+
 def train_one_epoch(trainer: _Trainer, data: LoadedData, recipe: Recipe,
                     dev: torch.device, dist: DistContext, bar_desc: str | None
                     ) -> tuple[float, int, float]:
     """One pass over the training data: (mean loss over all ranks, images, seconds)."""
     from tqdm.auto import tqdm
 
-    model, forward, optimizer, accum = trainer.model, trainer.forward, trainer.optimizer, \
-        trainer.accum
-    model.train()
+    trainer.model.train()
     loss_sum = torch.zeros((), device=dev)
     seen = 0
     t0 = time.perf_counter()
@@ -382,24 +407,8 @@ def train_one_epoch(trainer: _Trainer, data: LoadedData, recipe: Recipe,
                      disable=bar_desc is None, dynamic_ncols=True):
         x, y = data.train.to_device(x, y, dev)
         x, targets = trainer.augment(x, y)
-        optimizer.zero_grad(set_to_none=True)
-        for i, (xm, tm) in enumerate(zip(x.chunk(accum), targets.chunk(accum))):
-            # DDP averages gradients over ranks once, at the last micro-batch.
-            sync = (forward.no_sync() if dist.enabled and i < accum - 1
-                    else contextlib.nullcontext())
-            with sync:
-                with torch.autocast(dev.type, torch.bfloat16, enabled=recipe.bf16):
-                    logits = forward(xm)
-                loss = F.cross_entropy(logits.float(), tm)
-                (loss / accum if accum > 1 else loss).backward()
-            loss_sum += loss.detach() * len(xm)
-            seen += len(xm)
-        if recipe.grad_clip > 0:
-            nn.utils.clip_grad_norm_(model.parameters(), recipe.grad_clip)
-        optimizer.step()
-        trainer.scheduler.step()
-        if trainer.ema is not None:
-            trainer.ema.update_parameters(model)
+        loss_sum += train_step(trainer, x, targets, recipe, dist)
+        seen += len(x)
     seconds = time.perf_counter() - t0
     totals = dist.all_reduce_sum(torch.stack([loss_sum.double(),
                                               loss_sum.new_tensor(seen, dtype=torch.float64)]))
