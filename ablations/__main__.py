@@ -169,7 +169,28 @@ def _plan(args: argparse.Namespace, seeds: list[int]):
                 raise UserError(f"--steps: {', '.join(unknown)} not in study {study!r}; allowed: "
                                 f"{', '.join(s.name for s in steps)}")
             steps = [s for s in steps if s.name in wanted or str(s.index) in wanted]
+    if args.study == "scale":
+        return preset, _plan_scale(args, steps, preset, seeds, recipe_changes)
     return preset, runner.plan(study, steps, preset, seeds, recipe_changes)
+
+
+def _plan_scale(args: argparse.Namespace, steps, preset, seeds, recipe_changes):
+    """The scale study's runs, cheapest cell first; prints the estimated CPU cost per cell."""
+    from . import scale
+    from .store import Store
+
+    grid = scale.parse_grid(args.grid or scale.DEFAULT_GRID)
+    table = Store(args.out).table() if (Store(args.out).labels_path()).exists() else None
+    measured = {}
+    if table is not None and not table.empty:
+        base_rows = table[(table.preset == preset.name) & (table.status == "ok")]
+        measured = base_rows.groupby("step_name").train_seconds.median().to_dict()
+    runs = scale.plan_scale(args.chain, steps, preset, grid, seeds, recipe_changes, measured)
+    if not args.no_progress:  # the parent says it once (its workers run with --no-progress)
+        est = scale.estimate_table(runs, preset, measured)
+        print(f"scale study: {len(runs)} runs, estimated CPU minutes per cell (one thread; "
+              f"from the base cell's measured runs):\n{est.to_string(index=False)}")
+    return runs
 
 
 def _run(args: argparse.Namespace) -> bool:
@@ -310,7 +331,7 @@ def _print_stats(df, out: str, table=None) -> None:
             if a["steps"] >= 3 and a["seeds"]:
                 interval = ("" if a["spearman_lo"] != a["spearman_lo"] else
                             f" [{a['spearman_lo']:+.2f}, {a['spearman_hi']:+.2f}] (95%, "
-                            f"{a['seeds']} seeds resampled)")
+                            f"{stats.AGREEMENT_METHOD}, {a['seeds']} seeds)")
                 print(f"agreement with the paper: Spearman {a['spearman']:+.2f}{interval}, "
                       f"signs agree in {a['signs_agree']}/{a['steps']} steps")
     prov = stats.provenance(df, NUMERICS_VERSION)
@@ -509,6 +530,10 @@ def _run_args(p: argparse.ArgumentParser, preset: str, seeds: int, out: str) -> 
     _deprecated_alias(p, "--design", "--study", choices=STUDIES)
     p.add_argument("--custom", metavar="FILE", help="custom chain, YAML or TOML")
     p.add_argument("--sweep", metavar="FIELD=V1,V2,...", help="e.g. kernel_size=3,5,7,9")
+    p.add_argument("--grid", metavar="AXIS=V1,V2;...",
+                   help="--study scale: cells besides the preset itself, one axis at a time "
+                        "(axes: train_images, epochs, width, resolution; default "
+                        "'train_images=7500,15000,30000;epochs=12,24;width=0.25;resolution=48')")
     p.add_argument("--sweep-base", default="convnext_tiny",
                    help=f"the named model the sweep varies: {_model_names()}")
     p.add_argument("--preset", default=preset, choices=list(RUN_PRESETS),

@@ -5,7 +5,9 @@
 - custom chains: a user-written ordered list of changes (Python, YAML or TOML);
 - sweeps: one toggle over a list of values;
 - transformers: the chain's last design beside the Transformers the paper compares it with
-  (its target line first), torchvision's own models trained with the same recipe.
+  (its target line first), torchvision's own models trained with the same recipe;
+- scale: ResNet-50 (modern recipe) and ConvNeXt-T over a grid of run-preset cells
+  (``ablations.scale``).
 
 Every study reuses ``models.roadmap.Step``, so the runner, the store's cache (a design
 trained in any study is not trained again) and the plots treat them alike.
@@ -18,11 +20,12 @@ from typing import Any
 
 from models import FIELDS, Design, named_design
 from models.design import RENAMED, current_name, current_names
-from models.roadmap import Step, chain, get_chain
+from models.roadmap import Step, chain, find_step, get_chain
 
 from .errors import UserError, check_file_name
 
-STUDIES = ("chain", "one-at-a-time", "leave-one-out", "custom", "sweep", "transformers")
+STUDIES = ("chain", "one-at-a-time", "leave-one-out", "custom", "sweep", "transformers",
+           "scale")
 
 
 def _step(index: int, name: str, title: str, design: Design, recipe: str,
@@ -228,6 +231,10 @@ def study_steps(study: str, chain_name: str, custom: str | None = None,
         return steps[0].source, steps  # "sweep:<field>", under the field's current name
     if study == "transformers":
         return f"transformers:{chain_name}", transformers(chain_name)
+    if study == "scale":  # the steps; the cells (presets) are ablations.scale's
+        from .scale import DEFAULT_STEPS
+
+        return f"scale:{chain_name}", [find_step(chain_name, s) for s in DEFAULT_STEPS]
     raise UserError(f"--study {study!r} is unknown; allowed: {', '.join(STUDIES)}")
 
 

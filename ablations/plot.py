@@ -12,6 +12,7 @@ import pandas as pd
 
 from .report import summary_table
 from .errors import UserError
+from .stats import AGREEMENT_METHOD
 from .store import Store
 
 PHASE_COLORS = {"baseline": "#9e9e9e", "training": "#7f7f7f", "macro design": "#8c6bb1",
@@ -225,7 +226,7 @@ def gain_vs_paper_figure(stats: pd.DataFrame, agreement: dict, path: Path,
     ax.set_ylabel(f"our step gain (points), {ours_label}")
     a = agreement
     interval = ("" if a.get("spearman_lo") != a.get("spearman_lo")
-                else f" [{a['spearman_lo']:+.2f}, {a['spearman_hi']:+.2f}] (95%, seeds resampled)")
+                else f" [{a['spearman_lo']:+.2f}, {a['spearman_hi']:+.2f}] (95%, {AGREEMENT_METHOD})")
     summary = (f"Spearman {a['spearman']:+.2f}{interval}, signs agree {a['signs_agree']}/"
                f"{a['steps']} steps, {a['seeds']} seed(s)" if a.get("seeds") else
                "too few steps or seeds for a rank correlation")
@@ -394,7 +395,7 @@ def order_figure(df: pd.DataFrame, path: Path, chain_name: str,
     table = pd.DataFrame(rows).set_index("change")
     Path(path).parent.mkdir(parents=True, exist_ok=True)
     table.round(3).to_csv(Path(path).with_suffix(".csv"))  # the numbers behind the bars
-    cols = list(sources)
+    cols = [c for c in sources if table[c].notna().any()]  # no legend entry without bars
     fig, ax = plt.subplots(figsize=(9, 0.55 * len(table) + 1.5))
     bars = table[cols].iloc[::-1]
     xerr = [[[e[c][0] for e in errs][::-1], [e[c][1] for e in errs][::-1]] for c in cols]
@@ -408,6 +409,57 @@ def order_figure(df: pd.DataFrame, path: Path, chain_name: str,
                  fontsize=10)
     ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.1), ncol=3)
     ax.grid(alpha=0.3, axis="x")
+    return save_figure(fig, path)
+
+
+def scale_figure(df: pd.DataFrame, path: Path, chain_name: str,
+                 store: Store | None = None) -> list[Path]:
+    """The scale study: per axis, the gap ConvNeXt-T minus ResNet-50 (modern recipe) with
+    its 95% paired-t interval per cell, and where it crosses zero; the numbers beside it as
+    a CSV of the same name."""
+    from . import scale
+    from .stats import study_stats
+
+    study = f"scale:{chain_name}"
+    rows = df[df.study == study]
+    base = scale.base_of(list(rows.preset.unique()))
+    parts = [study_stats(df, study, p, store) for p in sorted(rows.preset.unique())]
+    stats = pd.concat([p for p in parts if not p.empty], ignore_index=True) if parts else None
+    if stats is None or stats.empty:
+        return []
+    gaps = scale.gap_table(stats, rows, chain_name, base)
+    if gaps.empty:
+        return []
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    gaps.round(3).to_csv(Path(path).with_suffix(".csv"), index=False)
+    axes_names = list(dict.fromkeys(gaps.axis))
+    fig, axes = plt.subplots(1, len(axes_names), figsize=(3.6 * len(axes_names), 3.8),
+                             sharey=True, squeeze=False)
+    units = {"train_images": "training images", "epochs": "epochs",
+             "width": "width multiplier", "resolution": "resolution (px)"}
+    for ax, axis in zip(axes[0], axes_names):
+        g = gaps[gaps.axis == axis].sort_values("value")
+        ax.errorbar(g.value, g.gap, yerr=[g.gap - g.lo, g.hi - g.gap], fmt="o-", capsize=3,
+                    color="#4c72b0")
+        for r in g.itertuples():
+            ax.annotate(f"{r.gap:+.2f}\n(n={r.seeds})", (r.value, r.hi), fontsize=7,
+                        ha="center", va="bottom", xytext=(0, 3), textcoords="offset points")
+        ax.axhline(0, color="black", lw=0.8)
+        cross = scale.crossing(g)
+        if cross is not None:
+            ax.axvline(cross, color="#c44e52", ls="--", lw=1)
+            ax.text(cross, ax.get_ylim()[0], f" crosses 0 near {cross:.3g}", color="#c44e52",
+                    fontsize=7, va="bottom")
+        ax.set_xscale("log", base=2)
+        ax.set_xticks(list(g.value))
+        ax.set_xticklabels([f"{v:g}" for v in g.value], fontsize=8)
+        ax.minorticks_off()
+        ax.set_xlabel(units.get(axis, axis))
+        ax.grid(alpha=0.3)
+    axes[0][0].set_ylabel("top-1 gap, ConvNeXt-T - ResNet-50 (points)")
+    fig.suptitle(f"Where does ConvNeXt-T overtake ResNet-50 (both modern recipe)? "
+                 f"One axis at a time from the {base.name} preset; 95% paired-t intervals",
+                 fontsize=9)
     return save_figure(fig, path)
 
 
@@ -438,6 +490,9 @@ def study_figures(df: pd.DataFrame, out: str | Path) -> list[Path]:
     for chain_name in {s.split(":", 1)[1] for s in studies
                        if s.startswith(("one-at-a-time:", "leave-one-out:"))}:
         paths += order_figure(df, out / f"order_effects_{chain_name}", chain_name, Store(out))
+    for study in sorted(s for s in studies if s.startswith("scale:")):
+        paths += scale_figure(df, out / f"scale_{study.split(':', 1)[1]}", study.split(":", 1)[1],
+                              Store(out))
     for study in sorted(s for s in studies if s.startswith("sweep:")):
         paths += sweep_figure(df, study, out / f"sweep_{study.split(':', 1)[1]}")
     return paths

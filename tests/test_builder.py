@@ -87,8 +87,8 @@ def test_block_repr_reads_like_the_papers_figure():
                          " -> (+) -> ReLU",
         "inverted-bottleneck": "conv1x1 4x -> BN -> ReLU -> dwconv3x3 -> BN -> ReLU -> "
                                "conv1x1 /4 -> BN -> (+) -> ReLU",
-        "separate-downsampling": "dwconv7x7 -> LN -> conv1x1 4x -> GELU -> conv1x1 /4 -> "
-                                 "layer scale -> (+)",
+        "separate-downsampling": "dwconv7x7 -> LN -> conv1x1 4x -> GELU -> conv1x1 /4 -> (+)",
+        "layer-scale": "dwconv7x7 -> LN -> conv1x1 4x -> GELU -> conv1x1 /4 -> layer scale -> (+)",
     }
     for name, ops in expected.items():
         with torch.device("meta"):

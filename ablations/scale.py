@@ -1,0 +1,198 @@
+"""At what scale does the climb appear? The scale study: chosen steps over a grid of run-
+preset overrides, one axis at a time from the quick preset, paired seeds.
+
+A *cell* is the quick preset with one field changed (``train_subset`` = training images,
+``epochs``, ``width_multiplier``, ``resolution``); its runs are labelled with the study
+``scale:<chain>`` and the preset name ``quick+<axis>=<value>`` (the quick preset itself is
+the base cell, whose runs are the chain's own). In each cell every step is compared with
+the first step (ResNet-50, modern recipe) on the same seeds, so the statistics, verdicts and
+store are those of every other study; ``gap_table`` gathers the cells per axis and
+``crossing`` says where the gap (ConvNeXt-T minus ResNet-50) changes sign.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import pandas as pd
+
+from models.roadmap import Step
+
+from .errors import UserError
+from .recipe import RunPreset
+
+AXES = {"train_images": "train_subset", "epochs": "epochs", "width": "width_multiplier",
+        "resolution": "resolution"}
+"""Axis name (as the figure and table say it) -> the run-preset field it sets."""
+DEFAULT_GRID = "train_images=7500,15000,30000;epochs=12,24;width=0.25;resolution=48"
+"""The committed study's cells besides the base (quick: 60k images, 6 epochs, x1/8, 32 px)."""
+DEFAULT_STEPS = ("modern-recipe", "trunc-normal-init")
+"""ResNet-50 with the modern recipe, and ConvNeXt-T (the chain's last step)."""
+
+
+@dataclass(frozen=True)
+class Cell:
+    """One point of the grid: the base preset with ``axis`` set to ``value``."""
+
+    axis: str
+    value: Any
+    preset: RunPreset
+
+    @property
+    def label(self) -> str:
+        return self.preset.name
+
+
+TRAIN_SIZES = {"fashion-mnist": 60000, "cifar10": 50000, "cifar100": 50000, "synthetic": 512}
+"""Training images of the in-memory data sets (what ``train_subset=None`` means)."""
+
+
+def base_value(base: RunPreset, axis: str) -> Any:
+    """The base preset's value on ``axis`` (all training images: the data set's size)."""
+    v = getattr(base, AXES[axis])
+    return TRAIN_SIZES.get(base.dataset, math.nan) if axis == "train_images" and v is None else v
+
+
+def base_of(preset_names: list[str]) -> RunPreset:
+    """The run preset a scale study's cells start from (the one name without '+')."""
+    from .recipe import run_preset
+
+    names = {n.split("+", 1)[0] for n in preset_names}
+    if len(names) != 1:
+        raise UserError(f"scale study: cells of several presets ({', '.join(sorted(names))}); "
+                        f"allowed: one base preset per results folder")
+    return run_preset(names.pop())
+
+
+def parse_grid(text: str) -> dict[str, list[Any]]:
+    """'train_images=7500,15000;epochs=12' -> {axis: [values]} (one error line if bad)."""
+    grid: dict[str, list[Any]] = {}
+    for part in filter(None, (p.strip() for p in text.split(";"))):
+        axis, sep, values = part.partition("=")
+        axis = axis.strip()
+        if not sep or axis not in AXES:
+            raise UserError(f"--grid {part!r}: expected AXIS=V1,V2 with AXIS one of "
+                            f"{', '.join(AXES)}")
+        try:
+            parsed = [float(v) if axis == "width" else int(v) for v in values.split(",") if v.strip()]
+        except ValueError:
+            raise UserError(f"--grid {part!r}: values must be numbers "
+                            f"({'e.g. 0.25' if axis == 'width' else 'integers'})") from None
+        if not parsed:
+            raise UserError(f"--grid {part!r}: no values")
+        grid[axis] = parsed
+    return grid
+
+
+def cells(base: RunPreset, grid: dict[str, list[Any]]) -> list[Cell]:
+    """The base cell, then one cell per (axis, value) that differs from the base."""
+    out = [Cell("base", None, base)]
+    for axis, values in grid.items():
+        for v in values:
+            if v == base_value(base, axis):
+                continue
+            label = f"{base.name}+{axis}={v:g}" if isinstance(v, float) else f"{base.name}+{axis}={v}"
+            out.append(Cell(axis, v, base.replace(name=label, **{AXES[axis]: v})))
+    return out
+
+
+def cell_of(preset_name: str, base: RunPreset) -> tuple[str, Any]:
+    """(axis, value) of a cell's preset name ('base', None for the base)."""
+    if preset_name == base.name:
+        return "base", None
+    axis, _, value = preset_name.removeprefix(f"{base.name}+").partition("=")
+    return axis, float(value) if axis == "width" else int(value)
+
+
+def plan_scale(chain_name: str, steps: list[Step], base: RunPreset, grid: dict[str, list[Any]],
+               seeds: list[int], recipe_changes: dict[str, Any] | None = None,
+               seconds_per_run: dict[str, float] | None = None) -> list:
+    """The study's runs, cheapest cell first (by ``estimate_seconds``)."""
+    from .runner import plan
+
+    study = f"scale:{chain_name}"
+    runs = []
+    for cell in cells(base, grid):
+        runs += plan(study, steps, cell.preset, seeds, recipe_changes)
+    est = {id(r): estimate_seconds(r, base, seconds_per_run or {}) for r in runs}
+    cell_cost: dict[str, float] = {}
+    for r in runs:
+        cell_cost[r.preset.name] = cell_cost.get(r.preset.name, 0.0) + est[id(r)]
+    return sorted(runs, key=lambda r: (cell_cost[r.preset.name], r.preset.name, r.seed))
+
+
+def estimate_seconds(run, base: RunPreset, seconds_per_run: dict[str, float],
+                     fallback: float = 150.0) -> float:
+    """CPU seconds of one run: the step's measured seconds at the base cell (one thread),
+    times the cell's ratio of training images x epochs x GFLOPs per image."""
+    def work(preset: RunPreset) -> float:
+        g = _trained_gflops(run.step.design, preset.width_multiplier, preset.resolution)
+        return (preset.train_subset or TRAIN_SIZES.get(preset.dataset, 1)) * preset.epochs * g
+
+    return seconds_per_run.get(run.step.name, fallback) * work(run.preset) / work(base)
+
+
+@functools.lru_cache(maxsize=256)
+def _trained_gflops(design, width: float, resolution: int) -> float:
+    from models import costs
+
+    scaled = design.scaled(width) if width != 1 else design
+    return costs(scaled.at_resolution(resolution), resolution=resolution, num_classes=10,
+                 with_fvcore=False).gflops
+
+
+def estimate_table(runs: list, base: RunPreset, seconds_per_run: dict[str, float]) -> pd.DataFrame:
+    """Estimated CPU minutes per cell (what ``run --study scale`` prints before training)."""
+    rows: dict[str, dict[str, Any]] = {}
+    for r in runs:
+        row = rows.setdefault(r.preset.name, {"cell": r.preset.name, "runs": 0, "cpu_minutes": 0.0})
+        row["runs"] += 1
+        row["cpu_minutes"] += estimate_seconds(r, base, seconds_per_run) / 60
+    table = pd.DataFrame(list(rows.values()))
+    table["cpu_minutes"] = table.cpu_minutes.round(1)
+    return table
+
+
+def gap_table(stats: pd.DataFrame, results: pd.DataFrame, chain_name: str, base: RunPreset,
+              treatment: str = DEFAULT_STEPS[1], control: str = DEFAULT_STEPS[0]) -> pd.DataFrame:
+    """One row per (axis, value): the paired gap treatment - control with its 95% interval,
+    verdict, seeds and the CPU minutes its runs took. The base cell appears on every axis."""
+    study = f"scale:{chain_name}"
+    s = stats[(stats.study == study) & (stats.treatment == treatment) & (stats.control == control)]
+    r = results[results.study == study]
+    rows = []
+    for rec in s.to_dict("records"):
+        axis, value = cell_of(rec["preset"], base)
+        minutes = float(r[r.preset == rec["preset"]].train_seconds.sum()) / 60
+        targets = list(AXES) if axis == "base" else [axis]
+        for a in targets:
+            rows.append({"axis": a, "value": base_value(base, a) if axis == "base" else value,
+                         "cell": rec["preset"], "seeds": int(rec["seeds"]),
+                         "gap": rec["delta"], "lo": rec["t_lo"], "hi": rec["t_hi"],
+                         "verdict": rec["verdict"], "cpu_minutes": round(minutes, 1)})
+    table = pd.DataFrame(rows, columns=["axis", "value", "cell", "seeds", "gap", "lo", "hi",
+                                        "verdict", "cpu_minutes"])
+    present = table.groupby("axis").cell.transform("nunique") > 1  # an axis with cells of its own
+    return table[present].sort_values(["axis", "value"]).reset_index(drop=True)
+
+
+def crossing(axis_rows: pd.DataFrame) -> float | None:
+    """Where the gap crosses zero along one axis (linear in log2 of the value between the
+    two cells whose gaps change sign), or None if it keeps its sign."""
+    rows = axis_rows.sort_values("value")
+    v, g = rows.value.to_numpy(float), rows.gap.to_numpy(float)
+    for i in range(len(v) - 1):
+        if g[i] == 0:
+            return float(v[i])
+        if g[i] * g[i + 1] < 0:
+            x0, x1 = math.log2(v[i]), math.log2(v[i + 1])
+            return float(2 ** (x0 + (x1 - x0) * g[i] / (g[i] - g[i + 1])))
+    return None
+
+
+__all__ = ["AXES", "DEFAULT_GRID", "DEFAULT_STEPS", "Cell", "cells", "parse_grid",
+           "plan_scale", "estimate_seconds", "estimate_table", "gap_table", "crossing",
+           "cell_of", "base_value"]
