@@ -15,7 +15,7 @@ from ablations.errors import UserError
 
 ROOT = Path(__file__).resolve().parent.parent
 # ConvNeXt-T (LayerNorm): per-process batches give the same gradients as one big batch.
-BASE = ["run", "--preset", "smoke", "--steps=12", "--no-progress", "--device", "cpu",
+BASE = ["run", "--preset", "smoke", "--steps=13", "--no-progress", "--device", "cpu",
         "--threads", "1"]
 
 
@@ -43,7 +43,7 @@ def test_two_gloo_processes_match_one_process(tmp_path):
     labels = (two / "labels.jsonl").read_text().splitlines()
     assert len(labels) == 1
     assert len(pd.read_csv(two / "results.csv")) == 1
-    assert p2.stdout.count("separate-downsampling s0: top-1") == 1
+    assert p2.stdout.count("layer-scale s0: top-1") == 1
     h1, h2 = _history(one), _history(two)
     assert len(h1) == len(h2) == 2
     # same global batch, same data order: the same training up to float summation order
@@ -86,13 +86,13 @@ def test_single_process_context_without_torchrun(monkeypatch):
 def test_submitit_local_launcher_runs_each_step_once(tmp_path, capsys):
     pytest.importorskip("submitit")
     out = tmp_path / "res"
-    args = ["run", "--preset", "smoke", "--steps=0,12", "--out", str(out), "--no-progress",
+    args = ["run", "--preset", "smoke", "--steps=0,13", "--out", str(out), "--no-progress",
             "--launcher", "local", "--threads", "1"]
     assert main(args) == 0
     printed = capsys.readouterr().out
     assert printed.count("ok, top-1") == 2
     df = pd.read_csv(out / "results.csv")
-    assert sorted(df.step_name) == ["modern-recipe", "separate-downsampling"]
+    assert sorted(df.step_name) == ["layer-scale", "modern-recipe"]
     assert (df.status == "ok").all()
     assert any((out / "jobs").iterdir())  # submitit's logs
     # nothing left to do: no job is submitted again
