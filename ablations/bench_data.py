@@ -56,10 +56,19 @@ def _load(cfg: DataBench, recipe: Recipe, workers: int):
                      workers=workers)
 
 
+def _endless(loader):
+    """Batches epoch after epoch (a measurement may be longer than one epoch)."""
+    epoch = 0
+    while True:
+        loader.set_epoch(epoch)
+        yield from loader
+        epoch += 1
+
+
 def loader_rate(cfg: DataBench, recipe: Recipe, workers: int) -> dict[str, float]:
     """Images/s of the training loader with ``workers`` workers (first batch untimed)."""
     loaded = _load(cfg, recipe, workers)
-    it = iter(loaded.train)
+    it = _endless(loaded.train)
     t0 = time.perf_counter()
     next(it)
     first = time.perf_counter() - t0
@@ -100,7 +109,7 @@ def train_rate(cfg: DataBench, run, loaded) -> dict[str, float]:
     dev = torch.device(cfg.device)
     trainer = _make_trainer(run.design, run.recipe, loaded, 0, dev, _single(), None, False)
     trainer.model.train()
-    it = iter(loaded.train)
+    it = _endless(loaded.train)
     for _ in range(2):  # warm-up, the workers' start included
         x, y = loaded.train.to_device(*next(it), dev)
         train_step(trainer, *trainer.augment(x, y), run.recipe)
@@ -110,10 +119,7 @@ def train_rate(cfg: DataBench, run, loaded) -> dict[str, float]:
     t0 = time.perf_counter()
     for _ in range(cfg.batches):
         w0 = time.perf_counter()
-        try:
-            batch = next(it)
-        except StopIteration:
-            break
+        batch = next(it)
         w1 = time.perf_counter()
         c0 = time.thread_time()
         x, y = loaded.train.to_device(*batch, dev)

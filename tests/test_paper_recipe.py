@@ -218,7 +218,7 @@ def test_bench_data_measures_loader_model_and_training(tmp_path):
     root = data.write_jpeg_folder(tmp_path / "jpg", classes=2, per_class=16, size=40)
     preset = run_preset("smoke").replace(dataset="imagefolder", channels=3, resolution=32)
     cfg = DataBench(find_step("resnet50-to-convnext-t", 13), preset, str(root), batch_size=8,
-                    workers=(0, 1), batches=2)
+                    workers=(0, 1), batches=6)  # 4 batches an epoch: crosses one
     lines = []
     df = bench_data(cfg, log=lines.append)
     assert list(df.kind) == ["loader", "loader", "model", "train"]
