@@ -360,6 +360,21 @@ def all_figures(df: pd.DataFrame, out: str | Path, chain_name: str = "resnet50-t
     return paths
 
 
+def across_contexts(verdicts: list[str]) -> str:
+    """One word for a change's verdicts in its contexts (in the chain, alone, removed):
+    ``same gain`` / ``same loss`` (that verdict wherever measured), ``opposite`` (a gain in
+    one, a loss in another), ``noise everywhere``, ``depends`` (real in some, within noise in
+    others), or ``not measured``."""
+    seen = [v for v in verdicts if v in ("gain", "loss", "within noise")]
+    if not seen:
+        return "not measured"
+    if "gain" in seen and "loss" in seen:
+        return "opposite"
+    if all(v == seen[0] for v in seen):
+        return "noise everywhere" if seen[0] == "within noise" else f"same {seen[0]}"
+    return "depends"
+
+
 def order_figure(df: pd.DataFrame, path: Path, chain_name: str,
                  store: Store | None = None) -> list[Path]:
     """Does order matter? Per change: its gain in the chain, alone on ResNet, and what
@@ -393,6 +408,8 @@ def order_figure(df: pd.DataFrame, path: Path, chain_name: str,
         rows.append(row)
         errs.append(err)
     table = pd.DataFrame(rows).set_index("change")
+    table["across contexts"] = [across_contexts([r[c + " verdict"] for c in sources])
+                                for r in rows]
     Path(path).parent.mkdir(parents=True, exist_ok=True)
     table.round(3).to_csv(Path(path).with_suffix(".csv"))  # the numbers behind the bars
     cols = [c for c in sources if table[c].notna().any()]  # no legend entry without bars

@@ -153,3 +153,14 @@ def test_agreement_interval_is_not_pulled_below_the_estimate_by_resampling():
     rho = float(_spearman_rows(diffs.mean(1)[None], paper)[0])
     lo, hi = agreement_interval(diffs, paper)
     assert lo <= rho <= hi and hi - lo < 0.05
+
+
+@pytest.mark.parametrize("verdicts, word", [
+    (["gain", "gain", "gain"], "same gain"), (["loss", "", "loss"], "same loss"),
+    (["gain", "loss", "within noise"], "opposite"), (["within noise"] * 3, "noise everywhere"),
+    (["gain", "within noise", ""], "depends"), (["", "", ""], "not measured"),
+])
+def test_a_change_is_summarised_across_its_contexts(verdicts, word):
+    from ablations.plot import across_contexts
+
+    assert across_contexts(verdicts) == word
