@@ -415,13 +415,33 @@ def run_settings(candidates: list[Candidate], settings: list[Setting], out_csv: 
                  log: Callable[[str], None] = print) -> pd.DataFrame:
     """Benchmark every setting and merge the rows into ``out_csv`` (a row per setting and
     model; rows of other settings already in the file are kept, same ones replaced)."""
+    cuda = any(s.device.startswith("cuda") for s in settings)
+    with _gpu_float32_as_tf32(cuda):
+        return _run_settings(candidates, settings, out_csv, windows, min_window_s, memory, log)
+
+
+@contextlib.contextmanager
+def _gpu_float32_as_tf32(enabled: bool) -> Iterator[None]:
+    """float32 on GPUs means TF32 matmuls and convs (as in the paper's A100 figure) and
+    cuDNN's autotuner, inside the block only: the process's settings are restored after."""
+    backends = ((torch.backends.cuda.matmul, "allow_tf32"), (torch.backends.cudnn, "allow_tf32"),
+                (torch.backends.cudnn, "benchmark"))
+    before = [getattr(m, name) for m, name in backends]
+    if enabled:
+        for m, name in backends:
+            setattr(m, name, True)
+    try:
+        yield
+    finally:
+        for (m, name), value in zip(backends, before):
+            setattr(m, name, value)
+
+
+def _run_settings(candidates: list[Candidate], settings: list[Setting], out_csv: Path,
+                  windows: int, min_window_s: float, memory: bool,
+                  log: Callable[[str], None]) -> pd.DataFrame:
     peaks: dict[tuple[str, str], float] = {}
     frames = []
-    if any(s.device.startswith("cuda") for s in settings):
-        # float32 on GPUs means TF32 matmuls and convs, as in the paper's A100 figure.
-        torch.backends.cuda.matmul.allow_tf32 = True
-        torch.backends.cudnn.allow_tf32 = True
-        torch.backends.cudnn.benchmark = True
     for setting in settings:
         log(f"bench: {json.dumps(dataclasses.asdict(setting))}")
         df = bench(candidates, setting, windows, min_window_s, memory=memory, log=log)

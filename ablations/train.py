@@ -214,13 +214,10 @@ class Predictions:
 
 
 def evaluate(model: nn.Module, loader, device: torch.device, bf16: bool = False,
-             dist: DistContext = SINGLE,
-             keep: list | None = None) -> tuple[float, float]:
-    """Top-1 and top-5 accuracy (%) of ``model`` on ``loader`` (counts summed over ranks).
-
-    With ``keep`` (a list, single process only), one ``Predictions`` of the whole test set
-    is appended to it.
-    """
+             dist: DistContext = SINGLE, predict: bool = False
+             ) -> tuple[float, float, "Predictions | None"]:
+    """Top-1 and top-5 accuracy (%) of ``model`` on ``loader`` (counts summed over ranks),
+    and with ``predict`` (single process only) the ``Predictions`` of the whole test set."""
     model.eval()
     correct1 = torch.zeros((), dtype=torch.long, device=device)
     correct5 = torch.zeros((), dtype=torch.long, device=device)
@@ -235,16 +232,17 @@ def evaluate(model: nn.Module, loader, device: torch.device, bf16: bool = False,
             correct1 += hit[:, 0].sum()  # counted on the device: one sync at the end
             correct5 += hit.any(dim=1).sum()
             n += len(y)
-            if keep is not None:
+            if predict:
                 p_true = logits.float().softmax(1).gather(1, y.view(-1, 1)).view(-1)
                 parts.append((y.short(), top[:, 0].short(), p_true.half()))
     counts = dist.all_reduce_sum(torch.stack([correct1, correct5,
                                               torch.tensor(n, device=device)]))
     c1, c5, n = (int(v) for v in counts.tolist())
-    if keep is not None and parts:
+    predictions = None
+    if predict and parts:
         label, pred, p_true = (torch.cat(t).cpu() for t in zip(*parts))
-        keep.append(Predictions(label, pred, p_true))
-    return 100.0 * c1 / max(n, 1), 100.0 * c5 / max(n, 1)
+        predictions = Predictions(label, pred, p_true)
+    return 100.0 * c1 / max(n, 1), 100.0 * c5 / max(n, 1), predictions
 
 
 def _seed_all(seed: int) -> None:
@@ -478,9 +476,9 @@ def _train_epochs(trainer: _Trainer, design: AnyDesign, recipe: Recipe, data: Lo
         trainer.train_seconds += seconds
         if not math.isfinite(train_loss):
             raise TrainingDiverged(f"loss is {train_loss} in epoch {epoch + 1}")
-        keep = [] if epoch == recipe.epochs - 1 and not dist.enabled else None
-        top1, top5 = evaluate(trainer.eval_model, data.test, dev, recipe.bf16, dist, keep)
-        predictions = keep[0] if keep else predictions
+        last = epoch == recipe.epochs - 1 and not dist.enabled
+        top1, top5, kept = evaluate(trainer.eval_model, data.test, dev, recipe.bf16, dist, last)
+        predictions = kept if last else predictions
         trainer.history.append({
             "epoch": epoch + 1, "train_loss": train_loss, "test_top1": top1, "test_top5": top5,
             "lr": trainer.optimizer.param_groups[0]["lr"], "epoch_seconds": seconds,
@@ -491,9 +489,7 @@ def _train_epochs(trainer: _Trainer, design: AnyDesign, recipe: Recipe, data: Lo
             curves.epoch(trainer.history[-1])
         dist.barrier()  # nobody starts the next epoch before the checkpoint is written
     if predictions is None and not dist.enabled:  # resumed after the last epoch's checkpoint
-        keep = []
-        evaluate(trainer.eval_model, data.test, dev, recipe.bf16, dist, keep)
-        predictions = keep[0] if keep else None
+        predictions = evaluate(trainer.eval_model, data.test, dev, recipe.bf16, dist, True)[2]
     return predictions
 
 

@@ -4,6 +4,7 @@ import math
 
 import pandas as pd
 import pytest
+import torch
 
 from ablations import bench
 from ablations.__main__ import main
@@ -80,3 +81,17 @@ def test_named_models_are_benched_as_models_not_as_chain_steps():
     assert [(c.label, c.kind) for c in cands] == [("0:resnet50", "model"), ("1:swin_t", "model")]
     steps = [s for s in chain("resnet50-to-convnext-t") if s.index in (0, 12)]
     assert {c.kind for c in bench.step_candidates(steps)} == {"step"}
+
+
+def test_gpu_float32_means_tf32_only_inside_the_bench():
+    from ablations.bench import _gpu_float32_as_tf32
+
+    flags = lambda: (torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32,  # noqa: E731
+                     torch.backends.cudnn.benchmark)
+    torch.backends.cudnn.benchmark = False
+    before = flags()
+    with _gpu_float32_as_tf32(True):
+        assert flags() == (True, True, True)
+    assert flags() == before
+    with _gpu_float32_as_tf32(False):
+        assert flags() == before
