@@ -42,8 +42,7 @@ def _changes_of(step: Step) -> dict[str, Any]:
 def one_at_a_time(chain_name: str = "resnet50-to-convnext-t") -> list[Step]:
     """The modern-recipe ResNet, then each later main step's change applied to it alone.
 
-    Changes that cannot stand alone (the design would be invalid) are left out, with the
-    reason in ``skipped_one_at_a_time``.
+    A change that cannot stand alone (the design it gives is invalid) is left out.
     """
     steps = chain(chain_name)
     base = steps[1]

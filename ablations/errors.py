@@ -1,4 +1,5 @@
-"""The one exception type for mistakes a user can make; the CLI prints it as one line."""
+"""Mistakes a user can make (``UserError``; ``models.DesignError`` for designs, its
+sibling) and the stop of a run by a signal (``Stopped``); the CLI prints each as one line."""
 
 
 import re
