@@ -58,6 +58,36 @@ def study_table(df: pd.DataFrame, store: Store, preset: str) -> str:
     return "\n".join(lines)
 
 
+def contexts_table(folder: str) -> str:
+    """Per change: its gain in the chain, alone on ResNet-50, removed from ConvNeXt-T."""
+    path = f"{folder}/order_effects_{CHAIN}.csv"
+    t = pd.read_csv(path)
+    cols = ["in chain", "alone (on ResNet)", "removing it (from the end)"]
+    lines = ["| change | in the chain | alone on ResNet-50 | removed from ConvNeXt-T | across contexts |",
+             "|---|---|---|---|---|"]
+    for r in t.to_dict("records"):
+        cells = []
+        for c in cols:
+            if c not in r or pd.isna(r[c]):
+                cells.append("")
+                continue
+            cells.append(f"{r[c]:+.2f} [{r[c + ' lo']:+.2f}, {r[c + ' hi']:+.2f}] {r[c + ' verdict']}")
+        lines.append(f"| {r['change']} | " + " | ".join(cells) + f" | {r['across contexts']} |")
+    return "\n".join(lines)
+
+
+def scale_table(folder: str) -> str:
+    """Per cell of the scale study: the gap ConvNeXt-T - ResNet-50 with its interval."""
+    t = pd.read_csv(f"{folder}/scale_{CHAIN}.csv")
+    lines = ["| axis | value | cell | seeds | gap ConvNeXt-T - ResNet-50 [95% CI] | verdict "
+             "| CPU min (all runs of the cell) |", "|---|---|---|---|---|---|---|"]
+    for r in t.to_dict("records"):
+        lines.append(f"| {r['axis']} | {r['value']:g} | {r['cell']} | {r['seeds']} | "
+                     f"{r['gap']:+.2f} [{r['lo']:+.2f}, {r['hi']:+.2f}] | {r['verdict']} | "
+                     f"{r['cpu_minutes']:.1f} |")
+    return "\n".join(lines)
+
+
 def main() -> None:
     folder = sys.argv[1]
     df, store = load(folder), Store(folder)
@@ -67,6 +97,11 @@ def main() -> None:
     print(f"\nSpearman {a['spearman']:+.2f} [{a['spearman_lo']:+.2f}, {a['spearman_hi']:+.2f}], "
           f"signs agree {a['signs_agree']}/{a['steps']}, seeds {a['seeds']}\n")
     print(study_table(df, store, preset))
+    for make in (contexts_table, scale_table):
+        try:
+            print("\n" + make(folder))
+        except FileNotFoundError as e:  # that study's figure has not been drawn yet
+            print(f"\n({e.filename}: not drawn yet)")
     chain_rows = df[df.study == CHAIN]
     per_seed = chain_rows.groupby("seed").wall_seconds.sum() / 60
     print("\nper-seed sum of run wall times (min):", per_seed.round(1).to_dict())
