@@ -316,6 +316,8 @@ def _stats(args: argparse.Namespace) -> None:
 
 def _print_stats(df, out: str, table=None) -> None:
     """Per-comparison statistics, agreement with the paper, and where the rows come from."""
+    import math
+
     import pandas as pd
 
     from . import stats
@@ -329,7 +331,7 @@ def _print_stats(df, out: str, table=None) -> None:
             print(stats.format_stats(part).to_string(index=False))
             a = stats.paper_agreement(df, study, preset)
             if a["steps"] >= 3 and a["seeds"]:
-                interval = ("" if a["spearman_lo"] != a["spearman_lo"] else
+                interval = ("" if math.isnan(a["spearman_lo"]) else
                             f" [{a['spearman_lo']:+.2f}, {a['spearman_hi']:+.2f}] (95%, "
                             f"{stats.AGREEMENT_METHOD}, {a['seeds']} seeds)")
                 print(f"agreement with the paper: Spearman {a['spearman']:+.2f}{interval}, "

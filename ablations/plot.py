@@ -225,7 +225,7 @@ def gain_vs_paper_figure(stats: pd.DataFrame, agreement: dict, path: Path,
     ax.set_xlabel("paper's step gain (ImageNet-1K top-1 points)")
     ax.set_ylabel(f"our step gain (points), {ours_label}")
     a = agreement
-    interval = ("" if a.get("spearman_lo") != a.get("spearman_lo")
+    interval = ("" if pd.isna(a.get("spearman_lo"))
                 else f" [{a['spearman_lo']:+.2f}, {a['spearman_hi']:+.2f}] (95%, {AGREEMENT_METHOD})")
     summary = (f"Spearman {a['spearman']:+.2f}{interval}, signs agree {a['signs_agree']}/"
                f"{a['steps']} steps, {a['seeds']} seed(s)" if a.get("seeds") else
@@ -416,7 +416,7 @@ def order_figure(df: pd.DataFrame, path: Path, chain_name: str,
     fig, ax = plt.subplots(figsize=(9, 0.55 * len(table) + 1.5))
     bars = table[cols].iloc[::-1]
     xerr = [[[e[c][0] for e in errs][::-1], [e[c][1] for e in errs][::-1]] for c in cols]
-    xerr = [[[0 if v != v else v for v in side] for side in c] for c in xerr]
+    xerr = [[[0 if pd.isna(v) else v for v in side] for side in c] for c in xerr]
     bars.plot.barh(ax=ax, width=0.8, color=["#4c72b0", "#dd8452", "#55a868"], xerr=xerr,
                    error_kw={"elinewidth": 0.8, "capsize": 1.5, "ecolor": "#333333"})
     ax.axvline(0, color="black", lw=0.8)
