@@ -7,16 +7,33 @@ ROOT = Path(__file__).resolve().parent.parent
 LIMIT = 60
 
 
-def _function_lengths():
-    for folder in ("models", "ablations"):
-        for path in sorted((ROOT / folder).glob("*.py")):
-            for node in ast.walk(ast.parse(path.read_text())):
-                if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
-                    yield f"{folder}/{path.name}:{node.name}", node.end_lineno - node.lineno + 1
+def _function_lengths(sources: dict[str, str]) -> list[tuple[str, int]]:
+    """(file:line:name, lines) of every function of ``sources``: same-named functions (every
+    ``__init__``, ``forward``) each count."""
+    out = []
+    for name, text in sources.items():
+        for node in ast.walk(ast.parse(text)):
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                out.append((f"{name}:{node.lineno}:{node.name}", node.end_lineno - node.lineno + 1))
+    return out
+
+
+def _sources() -> dict[str, str]:
+    return {f"{folder}/{p.name}": p.read_text()
+            for folder in ("models", "ablations") for p in sorted((ROOT / folder).glob("*.py"))}
 
 
 def test_no_function_in_models_or_ablations_is_over_sixty_lines():
-    lengths = dict(_function_lengths())
-    assert len(lengths) > 100  # the walk found the code
-    too_long = {name: n for name, n in lengths.items() if n > LIMIT}
+    lengths = _function_lengths(_sources())
+    names = [n.rsplit(":", 1)[1] for n, _ in lengths]
+    assert len(lengths) > 400 and names.count("__init__") > 10  # every function, twins too
+    too_long = {name: n for name, n in lengths if n > LIMIT}
     assert not too_long, too_long
+
+
+def test_a_long_second_function_of_the_same_name_is_found():
+    body = "\n".join(f"    x = {i}" for i in range(LIMIT + 5))
+    text = f"class A:\n    def forward(self):\n        pass\n\n\nclass B:\n    def forward(self):\n{body}\n"
+    text = text.replace("\n    x", "\n        x")
+    long_ones = [n for n, k in _function_lengths({"t.py": text}) if k > LIMIT]
+    assert long_ones == ["t.py:7:forward"]

@@ -67,12 +67,36 @@ def test_lists_become_tuples():
     assert d.depths == (3, 3, 9, 3)
 
 
+def _fields_without_docstring(source: str) -> list[str]:
+    """Fields of the (first) class in ``source`` not followed by a string statement."""
+    import ast
+    import textwrap
+
+    body = ast.parse(textwrap.dedent(source)).body[0].body
+    missing = []
+    for stmt, after in zip(body, body[1:] + [None]):
+        if isinstance(stmt, ast.AnnAssign) and isinstance(stmt.target, ast.Name):
+            documented = (isinstance(after, ast.Expr) and isinstance(after.value, ast.Constant)
+                          and isinstance(after.value.value, str))
+            if not documented:
+                missing.append(stmt.target.id)
+    return missing
+
+
 def test_every_field_has_a_docstring_in_the_class_source():
     import inspect
 
     source = inspect.getsource(Design)
-    for f in FIELDS:
-        assert f"    {f}:" in source
+    assert _fields_without_docstring(source) == []
+    declared = [line.split(":")[0].strip() for line in source.splitlines()
+                if line.startswith("    ") and not line.startswith("     ") and ":" in line
+                and line.split(":")[0].strip() in FIELDS]
+    assert sorted(set(declared)) == sorted(FIELDS)
+    # The check itself can fail: the same source with one docstring removed.
+    first = '    kernel_size: int = 3\n'
+    assert first in source
+    broken = source.replace(first + source.split(first, 1)[1].splitlines(True)[0], first)
+    assert _fields_without_docstring(broken) == ["kernel_size"]
 
 
 def test_renamed_fields_are_read_with_a_warning_and_stored_under_their_old_names():
