@@ -40,10 +40,7 @@ def test_bench_cli_tiny_with_references(tmp_path, capsys):
             sub.loc["torchvision_resnet50", "gflops"], rel=1e-9)
         assert sub.loc["12:separate-downsampling", "gflops"] == pytest.approx(
             sub.loc["timm_convnext_tiny", "gflops"], rel=1e-9)
-        # FLOP rate: 2 FLOPs per multiply-add, a training step ~ 3 forward passes
-        passes = 3 if mode == "train" else 1
-        rate = sub["images_per_s"] * sub["gflops"] * 2 * passes / sub["matmul_peak_gflops"]
-        assert (sub["fraction_of_peak"] - rate).abs().max() < 1e-4
+        assert ((sub["fraction_of_peak"] > 0) & (sub["fraction_of_peak"] < 1)).all()
     # plots per setting
     for mode in ("infer", "train"):
         assert (tmp_path / f"bench_tiny_{mode}_float32.png").read_bytes()[:8] == PNG_MAGIC
@@ -53,6 +50,17 @@ def test_bench_cli_tiny_with_references(tmp_path, capsys):
     assert main(args + ["--mode", "train", "--no-plot"]) == 0
     again = pd.read_csv(tmp_path / "bench_tiny.csv")
     assert len(again) == 8
+    key = ["mode", "model"]
+    before, after = (d.set_index(key).sort_index() for d in (df, again))
+    pd.testing.assert_series_equal(before.loc["infer", "images_per_s"],
+                                   after.loc["infer", "images_per_s"])  # kept as they were
+    assert (before.loc["train", "images_per_s"] != after.loc["train", "images_per_s"]).all()
+
+
+def test_achieved_flop_rate_counts_two_flops_per_mac_and_three_passes_to_train():
+    # 100 images/s of a 4-GMAC model: 800 GFLOP/s inferring, 2400 training (fwd + 2x bwd)
+    assert bench.achieved_gflop_rate(100.0, 4.0, "infer") == pytest.approx(800.0)
+    assert bench.achieved_gflop_rate(100.0, 4.0, "train") == pytest.approx(2400.0)
 
 
 def test_bench_measures_memory_of_a_training_step():
@@ -61,7 +69,8 @@ def test_bench_measures_memory_of_a_training_step():
     df = bench.bench(bench.step_candidates(steps, plain=True), setting, windows=1,
                      min_window_s=0.0, memory=True, log=lambda s: None)
     assert list(df["plain_convs"]) == [False, True]
-    assert (df["peak_mem_mb"] > 1).all()  # activations of a training step at batch 8
+    # ConvNeXt-T's 28.6M float32 weights and their gradients alone are 218 MiB
+    assert (df["peak_mem_mb"] > 218).all(), df["peak_mem_mb"].tolist()
     assert math.isnan(df["vs_resnet50"].iloc[0])  # no reference in this run
 
 

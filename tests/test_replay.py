@@ -31,7 +31,11 @@ def test_three_step_chain_end_to_end(tmp_path, capsys):
     assert len(df) == 6
     assert set(df.step_name) == {"resnet50-original", "modern-recipe", "separate-downsampling"}
     assert (df.status == "ok").all()
-    assert df.top1.between(0, 100).all()
+    # 10 synthetic classes: chance is 10% top-1, 50% top-5; the modern recipe's runs are
+    # well above it after 2 smoke epochs (the original SGD recipe, step -1, is not yet)
+    modern = df[df.step >= 0]
+    assert len(modern) == 4 and (modern.top1 > 20).all(), df.top1.tolist()
+    assert ((df.top5 >= df.top1) & (df.top5 <= 100)).all()
     # paper-scale costs are recorded next to the as-trained ones
     row = df[df.step_name == "separate-downsampling"].iloc[0]
     assert row.gflops == pytest.approx(4.456, abs=1e-3)
