@@ -24,6 +24,7 @@ import hashlib
 import json
 import os
 import tempfile
+import warnings
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -42,6 +43,11 @@ from .errors import UserError
 NUMERICS_VERSION = 2
 RESULTS_FILE = "results.csv"
 PREDICTIONS_FILE = "predictions.npz"
+PREDICTION_KEYS = {"label", "pred", "p_true"}
+
+
+class StoreWarning(UserWarning):
+    """A stored file was damaged or foreign and was set aside; the rest is reported."""
 
 
 def config_hash(spec: dict[str, Any]) -> str:
@@ -119,8 +125,18 @@ class Store:
         path = self.run_dir(run_hash) / PREDICTIONS_FILE
         if not path.exists():
             return None
-        with np.load(path) as f:
-            return {k: f[k] for k in f.files}
+        try:
+            with np.load(path) as f:
+                out = {k: f[k] for k in f.files}
+            if set(out) != PREDICTION_KEYS or len({len(v) for v in out.values()}) != 1:
+                raise ValueError(f"keys {sorted(out)}, expected {sorted(PREDICTION_KEYS)}")
+            return out
+        except Exception as e:  # damaged or foreign: set aside, the rest is still reported
+            bad = path.with_suffix(".corrupt")
+            path.replace(bad)
+            warnings.warn(f"{path}: unreadable predictions ({type(e).__name__}); moved to "
+                          f"{bad.name}, that run's per-image test is skipped", StoreWarning)
+            return None
 
     @contextlib.contextmanager
     def claim(self, run_hash: str, wait: bool = False) -> Iterator[bool]:
@@ -202,14 +218,49 @@ def _label_key(row: dict[str, Any]) -> tuple:
     return (row.get("study"), row.get("step_name"), row.get("preset"), row.get("seed"))
 
 
+REQUIRED_COLUMNS = {"study": "str", "step": "num", "step_name": "str", "preset": "str",
+                    "seed": "num", "config_hash": "str", "status": "str", "top1": "num"}
+"""What every reader of a results table needs (numeric ones must read as numbers)."""
+
+
 def load(path: str | Path) -> pd.DataFrame:
-    """The results table of a results folder (or of a ``results.csv`` file)."""
+    """The results table of a results folder (or of a ``results.csv`` file); a table that
+    lacks the toolkit's columns, or whose numbers do not read as numbers, is one
+    ``UserError`` naming the file and what is wrong."""
     p = Path(path)
     if p.is_dir():
         store = Store(p)
         if store.labels_path().exists():
-            return store.table()
+            return checked_table(store.table(), store.labels_path())
         p = p / RESULTS_FILE
     if not p.exists():
         raise UserError(f"no results at {path}: expected a results folder or {RESULTS_FILE}")
-    return pd.read_csv(p)
+    try:
+        table = pd.read_csv(p)
+    except (pd.errors.ParserError, UnicodeDecodeError, pd.errors.EmptyDataError) as e:
+        raise UserError(f"{p}: not a CSV table ({type(e).__name__}); allowed: a {RESULTS_FILE} "
+                        f"written by this toolkit") from None
+    return checked_table(table, p)
+
+
+def checked_table(table: pd.DataFrame, source: Path) -> pd.DataFrame:
+    """``table`` if it has the columns every reader needs, numbers as numbers."""
+    if table.empty:
+        return table
+    missing = sorted(set(REQUIRED_COLUMNS) - set(table.columns))
+    if missing:
+        raise UserError(f"{source}: not a results table of this toolkit (missing column(s) "
+                        f"{', '.join(missing)}); allowed: a table written by `run`")
+    for column, kind in REQUIRED_COLUMNS.items():
+        if kind != "num":
+            continue
+        values = pd.to_numeric(table[column], errors="coerce")
+        bad = values.isna() & table[column].notna()
+        if column == "top1":  # a failed run has no top-1
+            bad &= table["status"].eq("ok")
+        if bad.any():
+            row = int(bad.to_numpy().nonzero()[0][0])
+            raise UserError(f"{source}: row {row + 1}: {column}={table[column].iloc[row]!r} is "
+                            f"not a number; allowed: a table written by `run`")
+        table[column] = values
+    return table
