@@ -219,7 +219,7 @@ class Block(nn.Module):
                               conv1x1 4x -> BN -> (+) -> ReLU
     inverted bottleneck (5)   conv1x1 4x -> BN -> ReLU -> dwconv3x3 -> BN -> ReLU ->
                               conv1x1 /4 -> BN -> (+) -> ReLU
-    ConvNeXt-T (12)           dwconv7x7 -> LN -> conv1x1 4x -> GELU -> conv1x1 /4 ->
+    ConvNeXt-T (13, 14)       dwconv7x7 -> LN -> conv1x1 4x -> GELU -> conv1x1 /4 ->
                               layer scale -> (+)
     ========================  ==========================================================
 
