@@ -450,7 +450,7 @@ def scale_figure(df: pd.DataFrame, path: Path, chain_name: str,
     Path(path).parent.mkdir(parents=True, exist_ok=True)
     gaps.round(3).to_csv(Path(path).with_suffix(".csv"), index=False)
     axes_names = list(dict.fromkeys(gaps.axis))
-    fig, axes = plt.subplots(1, len(axes_names), figsize=(3.6 * len(axes_names), 3.8),
+    fig, axes = plt.subplots(1, len(axes_names), figsize=(max(6.5, 3.6 * len(axes_names)), 4.2),
                              sharey=True, squeeze=False)
     units = {"train_images": "training images", "epochs": "epochs",
              "width": "width multiplier", "resolution": "resolution (px)"}
@@ -463,10 +463,12 @@ def scale_figure(df: pd.DataFrame, path: Path, chain_name: str,
                         ha="center", va="bottom", xytext=(0, 3), textcoords="offset points")
         ax.axhline(0, color="black", lw=0.8)
         cross = scale.crossing(g)
-        if cross is not None:
+        if cross is not None:  # of the mean gaps; the intervals say whether it is real
             ax.axvline(cross, color="#c44e52", ls="--", lw=1)
-            ax.text(cross, ax.get_ylim()[0], f" crosses 0 near {cross:.3g}", color="#c44e52",
-                    fontsize=7, va="bottom")
+            where = f"{cross:,.0f}" if cross >= 100 else f"{cross:.3g}"
+            ax.text(cross, ax.get_ylim()[0], f" mean gap crosses 0 near {where}",
+                    color="#c44e52", fontsize=7, va="bottom")
+        ax.margins(x=0.12, y=0.15)
         ax.set_xscale("log", base=2)
         ax.set_xticks(list(g.value))
         ax.set_xticklabels([f"{v:g}" for v in g.value], fontsize=8)
@@ -474,9 +476,9 @@ def scale_figure(df: pd.DataFrame, path: Path, chain_name: str,
         ax.set_xlabel(units.get(axis, axis))
         ax.grid(alpha=0.3)
     axes[0][0].set_ylabel("top-1 gap, ConvNeXt-T - ResNet-50 (points)")
-    fig.suptitle(f"Where does ConvNeXt-T overtake ResNet-50 (both modern recipe)? "
-                 f"One axis at a time from the {base.name} preset; 95% paired-t intervals",
-                 fontsize=9)
+    fig.suptitle(f"Where does ConvNeXt-T overtake ResNet-50 (both modern recipe)?\n"
+                 f"One axis at a time from the {base.name} preset; 95% paired-t intervals "
+                 f"over seeds", fontsize=9)
     return save_figure(fig, path)
 
 

@@ -1,0 +1,69 @@
+"""The scale study: cells one axis at a time, paired per cell, the gap per axis."""
+
+import math
+
+import pandas as pd
+import pytest
+
+from ablations import scale
+from ablations.__main__ import main
+from ablations.errors import UserError
+from ablations.recipe import run_preset
+
+
+def test_grid_parses_and_refuses_what_it_cannot_read():
+    assert scale.parse_grid("train_images=7500,15000; width=0.25") == {
+        "train_images": [7500, 15000], "width": [0.25]}
+    for bad, msg in (("images=1", "AXIS one of"), ("epochs=twelve", "integers"),
+                     ("epochs=", "no values"), ("epochs", "AXIS one of")):
+        with pytest.raises(UserError, match=msg):
+            scale.parse_grid(bad)
+
+
+def test_cells_change_one_field_each_and_skip_the_base_value():
+    quick = run_preset("quick")
+    cells = scale.cells(quick, {"epochs": [6, 12], "width": [0.25]})
+    assert [c.label for c in cells] == ["quick", "quick+epochs=12", "quick+width=0.25"]
+    assert cells[1].preset.epochs == 12 and cells[1].preset.width_multiplier == quick.width_multiplier
+    assert cells[2].preset.width_multiplier == 0.25 and cells[2].preset.epochs == quick.epochs
+    assert scale.cell_of("quick+width=0.25", quick) == ("width", 0.25)
+
+
+def test_crossing_is_found_between_the_cells_that_change_sign():
+    rows = pd.DataFrame({"value": [7500, 15000, 30000], "gap": [1.0, -1.0, -2.0]})
+    assert scale.crossing(rows) == pytest.approx(math.sqrt(7500 * 15000))  # midway in log2
+    assert scale.crossing(rows.assign(gap=[-1.0, -0.5, -2.0])) is None
+
+
+def test_estimates_order_cells_cheapest_first():
+    from models.roadmap import find_step
+
+    quick = run_preset("quick")
+    steps = [find_step("resnet50-to-convnext-t", s) for s in scale.DEFAULT_STEPS]
+    runs = scale.plan_scale("resnet50-to-convnext-t", steps, quick,
+                            {"epochs": [12], "train_images": [15000]}, [0])
+    assert [r.preset.name for r in runs] == ["quick+train_images=15000"] * 2 + ["quick"] * 2 \
+        + ["quick+epochs=12"] * 2
+    table = scale.estimate_table(runs, quick, {"modern-recipe": 100.0, "trunc-normal-init": 100.0})
+    minutes = dict(zip(table.cell, table.cpu_minutes))
+    assert minutes["quick+epochs=12"] == pytest.approx(2 * minutes["quick"], rel=0.03)
+    assert minutes["quick+train_images=15000"] == pytest.approx(minutes["quick"] / 4, rel=0.05)
+
+
+def test_scale_study_end_to_end_on_smoke(tmp_path, capsys):
+    out = tmp_path / "r"
+    assert main(["run", "--study", "scale", "--preset", "smoke", "--grid",
+                 "train_images=128;epochs=1", "--seeds", "2", "--out", str(out),
+                 "--threads", "1"]) == 0
+    printed = capsys.readouterr().out
+    assert "estimated CPU minutes per cell" in printed and "smoke+epochs=1" in printed
+    assert main(["stats", "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    for cell in ("smoke", "smoke+train_images=128", "smoke+epochs=1"):
+        assert f"scale:resnet50-to-convnext-t ({cell})" in printed
+    assert main(["plot", "--out", str(out)]) == 0
+    gaps = pd.read_csv(out / "scale_resnet50-to-convnext-t.csv")
+    assert set(gaps.axis) == {"train_images", "epochs"}
+    assert sorted(gaps[gaps.axis == "epochs"].value) == [1, 2]  # the base cell on each axis
+    assert (gaps.seeds == 2).all() and gaps.verdict.isin(["gain", "loss", "within noise"]).all()
+    assert (out / "scale_resnet50-to-convnext-t.png").exists()
