@@ -218,9 +218,11 @@ def _label_key(row: dict[str, Any]) -> tuple:
     return (row.get("study"), row.get("step_name"), row.get("preset"), row.get("seed"))
 
 
-REQUIRED_COLUMNS = {"study": "str", "step": "num", "step_name": "str", "preset": "str",
-                    "seed": "num", "config_hash": "str", "status": "str", "top1": "num"}
+REQUIRED_COLUMNS = {"study": "str", "step_name": "str", "preset": "str", "seed": "num",
+                    "config_hash": "str", "top1": "num"}
 """What every reader of a results table needs (numeric ones must read as numbers)."""
+NUMERIC_COLUMNS = ("step", "seed", "top1", "top5")
+"""Columns that must read as numbers where a table has them."""
 
 
 def load(path: str | Path) -> pd.DataFrame:
@@ -251,13 +253,11 @@ def checked_table(table: pd.DataFrame, source: Path) -> pd.DataFrame:
     if missing:
         raise UserError(f"{source}: not a results table of this toolkit (missing column(s) "
                         f"{', '.join(missing)}); allowed: a table written by `run`")
-    for column, kind in REQUIRED_COLUMNS.items():
-        if kind != "num":
-            continue
+    for column in (c for c in NUMERIC_COLUMNS if c in table.columns):
         values = pd.to_numeric(table[column], errors="coerce")
         bad = values.isna() & table[column].notna()
-        if column == "top1":  # a failed run has no top-1
-            bad &= table["status"].eq("ok")
+        if column in ("top1", "top5") and "status" in table.columns:
+            bad &= table["status"].eq("ok")  # a failed run has no accuracy
         if bad.any():
             row = int(bad.to_numpy().nonzero()[0][0])
             raise UserError(f"{source}: row {row + 1}: {column}={table[column].iloc[row]!r} is "
