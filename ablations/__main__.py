@@ -180,9 +180,9 @@ def _plan_scale(args: argparse.Namespace, steps, preset, seeds, recipe_changes):
     from .store import Store
 
     grid = scale.parse_grid(args.grid or scale.DEFAULT_GRID)
-    table = Store(args.out).table() if (Store(args.out).labels_path()).exists() else None
+    table = Store(args.out).table()  # empty where nothing was stored yet
     measured = {}
-    if table is not None and not table.empty:
+    if not table.empty:
         base_rows = table[(table.preset == preset.name) & (table.status == "ok")]
         measured = base_rows.groupby("step_name").train_seconds.median().to_dict()
     runs = scale.plan_scale(args.chain, steps, preset, grid, seeds, recipe_changes, measured)

@@ -25,6 +25,7 @@ import torch
 
 from models.roadmap import Step
 
+from .distributed import SINGLE
 from .recipe import Recipe, RunPreset
 from .runner import plan
 from .train import DataSpec, _make_trainer, load_data, train_step
@@ -87,7 +88,7 @@ def _sync(dev: torch.device) -> None:
 def model_rate(cfg: DataBench, run, loaded) -> dict[str, float]:
     """Images/s of the training step alone, on a device batch made once."""
     dev = torch.device(cfg.device)
-    trainer = _make_trainer(run.design, run.recipe, loaded, 0, dev, _single(), None, False)
+    trainer = _make_trainer(run.design, run.recipe, loaded, 0, dev, SINGLE, None, False)
     trainer.model.train()
     x, y = next(iter(loaded.train))
     x, y = loaded.train.to_device(x, y, dev)
@@ -107,7 +108,7 @@ def train_rate(cfg: DataBench, run, loaded) -> dict[str, float]:
     """Loader and step together: images/s, and per step the time spent waiting for the
     loader and the main thread's CPU time (its host work: on a GPU, what launches)."""
     dev = torch.device(cfg.device)
-    trainer = _make_trainer(run.design, run.recipe, loaded, 0, dev, _single(), None, False)
+    trainer = _make_trainer(run.design, run.recipe, loaded, 0, dev, SINGLE, None, False)
     trainer.model.train()
     it = _endless(loaded.train)
     for _ in range(2):  # warm-up, the workers' start included
@@ -131,12 +132,6 @@ def train_rate(cfg: DataBench, run, loaded) -> dict[str, float]:
     seconds = time.perf_counter() - t0
     return {"images_per_s": n / seconds, "wait_ms_per_step": 1e3 * wait / max(steps, 1),
             "host_ms_per_step": 1e3 * host / max(steps, 1), "ms_per_step": 1e3 * seconds / max(steps, 1)}
-
-
-def _single():
-    from .distributed import SINGLE
-
-    return SINGLE
 
 
 def bench_data(cfg: DataBench, log=print) -> pd.DataFrame:

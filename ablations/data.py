@@ -254,6 +254,16 @@ def write_jpeg_folder(root: str | Path, classes: int = 4, per_class: int = 32,
     return root
 
 
+def seed_host_generators(seed: int) -> None:
+    """Seed Python's and NumPy's global generators, which timm's augmentations draw from
+    (crop and magnitudes from ``random``, RandAugment's ops from NumPy, erasing and Mixup
+    likewise)."""
+    import random
+
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+
+
 class _SeededItems(torch.utils.data.Dataset):
     """Items fetched as (index, epoch): each image's augmentation draws from its own seed,
     a function of (run seed, epoch, index), so that the stream is the same for any number
@@ -266,12 +276,9 @@ class _SeededItems(torch.utils.data.Dataset):
         return len(self.dataset)
 
     def __getitem__(self, key: tuple[int, int]):
-        import random
-
         index, epoch = key
         item_seed = (self.seed * 1_000_003 + epoch) * 10_000_019 + index
-        random.seed(item_seed)  # timm's crop, RandAugment's magnitudes
-        np.random.seed(item_seed % 2**32)  # RandAugment's choice of ops
+        seed_host_generators(item_seed)
         torch.manual_seed(item_seed)  # torchvision's flip, colour jitter
         path, target = self.dataset.samples[index]
         try:
@@ -414,16 +421,12 @@ def rand_augment(policy: str, size: int, mean: tuple[float, ...]):
     it (translation 45% of the image, fill with the mean colour, bicubic)."""
     from timm.data.auto_augment import rand_augment_transform
 
+    from timm.data.transforms import str_to_pil_interp
+
     fill = tuple(min(255, round(255 * m)) for m in mean)
     hparams = {"translate_const": int(size * 0.45), "img_mean": fill if len(fill) == 3 else fill[0],
-               "interpolation": _bicubic()}
+               "interpolation": str_to_pil_interp("bicubic")}
     return rand_augment_transform(policy, hparams)
-
-
-def _bicubic():
-    from PIL import Image
-
-    return Image.BICUBIC
 
 
 class TensorLoader:
@@ -507,13 +510,9 @@ class TensorLoader:
 
     def _rand_augment(self, x: torch.Tensor, g: torch.Generator) -> torch.Tensor:
         """timm's RandAugment, image by image (PIL), on the cropped and flipped batch."""
-        import random
-
         from PIL import Image
 
-        seed = int(torch.randint(2**62, (), generator=g))
-        random.seed(seed)  # timm draws magnitudes from `random`
-        np.random.seed(seed % 2**32)  # and the ops from NumPy's global generator
+        seed_host_generators(int(torch.randint(2**62, (), generator=g)))
         out = []
         for img in x.round().to(torch.uint8):
             hwc = img.permute(1, 2, 0).numpy()

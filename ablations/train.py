@@ -246,11 +246,9 @@ def evaluate(model: nn.Module, loader, device: torch.device, bf16: bool = False,
 
 
 def _seed_all(seed: int) -> None:
-    # torch for the model and drop path; Python's and NumPy's generators for timm's erasing
-    # and mixing (which draw from them).
+    # torch for the model and drop path; Python's and NumPy's for timm's erasing and mixing.
     torch.manual_seed(seed)
-    random.seed(seed)
-    np.random.seed(seed % 2**32)
+    datasets.seed_host_generators(seed)
 
 
 def _rng_state() -> dict[str, Any]:

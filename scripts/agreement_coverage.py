@@ -14,6 +14,7 @@ import math
 
 import numpy as np
 import pandas as pd
+from scipy import stats
 
 from ablations.stats import (AGREEMENT_METHOD, _spearman_rows, agreement_coverage,
                              agreement_interval, study_stats)
@@ -30,7 +31,7 @@ def main() -> None:
     t = study_stats(load("results/quick"), CHAIN, "quick").dropna(subset=["paper_delta"])
     paper, gains = t.paper_delta.to_numpy(), t.delta.to_numpy()
     n = int(t.seeds.min())
-    half_to_sd = math.sqrt(n) / float(__import__("scipy.stats").stats.t.ppf(0.975, n - 1))
+    half_to_sd = math.sqrt(n) / float(stats.t.ppf(0.975, n - 1))
     seed_sd = ((t.t_hi - t.t_lo) / 2 * half_to_sd).to_numpy()
     gain_sd, pooled = float(np.std(gains[1:])), float(np.sqrt(np.mean(seed_sd ** 2)))
     rows = []
