@@ -22,7 +22,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from models import Design, build
+from models import Block, Design, build
 
 from . import data as datasets
 from .errors import UserError
@@ -30,16 +30,15 @@ from .store import Store
 
 
 def _hidden_layer(block: nn.Module) -> nn.Module:
-    # The second conv unit's output is the block's inner activation in both layouts: the
-    # expanding 1x1 conv with its GELU (and GRN in V2) when the depthwise conv is on top
-    # (ConvNeXt), the spatial conv with its activation in a ResNet bottleneck.
-    return block.conv2
+    # The layer the ConvNeXt V2 paper measures: the expanding 1x1 conv with its activation
+    # (and GRN in V2). In a ResNet bottleneck that is the reducing 1x1 conv with its ReLU.
+    return block.unit("expand")
 
 
 def block_feature_stats(model: nn.Module, images: torch.Tensor) -> pd.DataFrame:
     """Per block (in order): feature cosine distance and dead-channel share of the hidden
     activations after the block's activation (and GRN), on ``images`` (normalised)."""
-    blocks = [m for m in model.modules() if type(m).__name__ == "Block"]
+    blocks = [m for m in model.modules() if isinstance(m, Block)]
     if not blocks:
         raise UserError("feature statistics need a ConvNet of the design space (no blocks)")
     feats: dict[int, list[torch.Tensor]] = {i: [] for i in range(len(blocks))}

@@ -125,10 +125,21 @@ def conv_unit(
     return nn.Sequential(layers)
 
 
+ROLES = ("spatial", "expand", "project")
+"""What each of a block's three convs does: ``spatial`` (the k x k conv, depthwise or
+grouped), ``expand`` (the 1x1 conv into the hidden width: 4x wider in an inverted bottleneck,
+4x narrower in ResNet's bottleneck) and ``project`` (the 1x1 conv back to the block's width)."""
+
+
 @dataclass(frozen=True)
 class ConvSpec:
-    """One conv of a block and what follows it (a plan, shared by the builder and diagrams)."""
+    """One conv of a block and what follows it (a plan, shared by the builder and diagrams).
 
+    ``role`` is one of ``ROLES``; ``name`` is the conv unit's module name (``conv1``..``conv3``
+    by position in the forward pass, so that state-dict keys do not depend on the design)."""
+
+    role: str
+    name: str
     in_ch: int
     out_ch: int
     kernel_size: int
@@ -140,36 +151,39 @@ class ConvSpec:
 
     @property
     def spatial(self) -> bool:
-        return self.kernel_size > 1 or self.groups > 1
+        return self.role == "spatial"
 
 
 def block_plan(design: Design, in_ch: int, out_ch: int, stride: int) -> list[ConvSpec]:
-    """The three convs of a block: shapes, groups, and which norm / act / GRN follow each.
+    """The three convs of a block in forward order (ResNet: expand -> spatial -> project;
+    the depthwise conv moved up: spatial -> expand -> project), with what follows each:
 
-    With ``activation_count='one'`` the single activation (and GRN) follows the first 1x1
-    conv; with ``norm_count='one'`` the single norm follows the spatial conv.
+    - a norm after every conv, or with ``norm_count='one'`` after the spatial conv only;
+    - an activation after the two convs before ``project``, or with ``activation_count='one'``
+      after ``expand`` only (the MLP's GELU), GRN (V2) beside it.
     """
     d = design
     hidden = d.hidden_for(out_ch)
     if d.spatial_position == "middle":
+        order = ("expand", "spatial", "project")
         spatial_ch = hidden
-        shapes = [(in_ch, hidden, 1, 1), (hidden, hidden, d.kernel_size, stride),
-                  (hidden, out_ch, 1, 1)]
-        spatial_index, first_pointwise = 1, 0
     else:
+        order = ("spatial", "expand", "project")
         spatial_ch = in_ch
-        shapes = [(in_ch, in_ch, d.kernel_size, stride), (in_ch, hidden, 1, 1),
-                  (hidden, out_ch, 1, 1)]
-        spatial_index, first_pointwise = 0, 1
+    shapes = {"spatial": (spatial_ch, spatial_ch, d.kernel_size, stride),
+              "expand": (in_ch, hidden, 1, 1), "project": (hidden, out_ch, 1, 1)}
     groups = spatial_ch if d.groups == "depthwise" else d.groups
     all_norms, all_acts = d.norm_count == "all", d.activation_count == "all"
-    return [
-        ConvSpec(cin, cout, k, s, groups if i == spatial_index else 1,
-                 norm=all_norms or i == spatial_index,
-                 act=(all_acts and i < 2) or (not all_acts and i == first_pointwise),
-                 grn=d.grn and i == first_pointwise)
-        for i, (cin, cout, k, s) in enumerate(shapes)
-    ]
+    specs = []
+    for position, role in enumerate(order):
+        cin, cout, k, s = shapes[role]
+        specs.append(ConvSpec(
+            role, f"conv{position + 1}", cin, cout, k, s,
+            groups=groups if role == "spatial" else 1,
+            norm=all_norms or role == "spatial",
+            act=role != "project" if all_acts else role == "expand",
+            grn=d.grn and role == "expand"))
+    return specs
 
 
 def plan_text(design: Design, specs: list[ConvSpec]) -> str:
@@ -223,9 +237,10 @@ class Block(nn.Module):
                               layer scale -> (+)
     ========================  ==========================================================
 
-    (ConvNeXt V2 adds GRN after the GELU and drops layer scale.) conv1..conv3 hold the three
-    units in that order, whatever their kind: the state-dict keys stay the same for every
-    design, which ``models.weights`` maps to torchvision's and timm's.
+    (ConvNeXt V2 adds GRN after the GELU and drops layer scale.) The three conv units are
+    registered as conv1..conv3 in forward order, whatever their role, so that the state-dict
+    keys stay the same for every design (``models.weights`` maps them to torchvision's and
+    timm's); ``unit(role)`` finds one by what it does.
     """
 
     def __init__(
@@ -234,11 +249,14 @@ class Block(nn.Module):
         super().__init__()
         d = design
         specs = block_plan(d, in_ch, out_ch, stride)
-        for i, spec in enumerate(specs):
-            unit = conv_unit(d, spec.in_ch, spec.out_ch, kernel_size=spec.kernel_size,
-                             stride=spec.stride, groups=spec.groups, norm=spec.norm,
-                             act=spec.act, grn=spec.grn)
-            self.add_module(f"conv{i + 1}", unit)
+        for spec in specs:
+            self.add_module(spec.name, conv_unit(
+                d, spec.in_ch, spec.out_ch, kernel_size=spec.kernel_size, stride=spec.stride,
+                groups=spec.groups, norm=spec.norm, act=spec.act, grn=spec.grn))
+        # Forward order: expand, spatial, project in a ResNet bottleneck; spatial, expand,
+        # project once the depthwise conv moved up.
+        self.roles = tuple(spec.role for spec in specs)
+        self._names = {spec.role: spec.name for spec in specs}
         self.layer_scale = LayerScale(out_ch, d.layer_scale) if d.layer_scale > 0 else None
         self.drop_path = DropPath(drop_path) if drop_path > 0 else None
         if needs_projection(in_ch, out_ch, stride):
@@ -248,12 +266,20 @@ class Block(nn.Module):
         self.act = make_activation(d) if activation_after_add(d) else None
         self.ops = plan_text(d, specs)
 
+    def unit(self, role: str) -> nn.Sequential:
+        """The conv unit (conv, its norm / activation / GRN) that plays ``role`` (``ROLES``)."""
+        if role not in self._names:
+            raise ValueError(f"role={role!r}; allowed: {', '.join(ROLES)}")
+        return getattr(self, self._names[role])
+
     def extra_repr(self) -> str:
         return f"ops: {self.ops}"
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         identity = x if self.shortcut is None else self.shortcut(x)
-        y = self.conv3(self.conv2(self.conv1(x)))
+        y = x
+        for role in self.roles:  # e.g. spatial -> expand -> project, as the paper draws it
+            y = self.unit(role)(y)
         if self.layer_scale is not None:
             y = self.layer_scale(y)
         if self.drop_path is not None:

@@ -102,7 +102,7 @@ def _init_weights(model: nn.Module, design: Design) -> None:
 def _zero_last_layer(block: Block) -> None:
     # Zero the last norm's scale of the residual branch, or, with no norm there, the last
     # conv: the block starts as the identity (Goyal et al. 2017; timm's zero_init_last).
-    last = block.conv3
+    last = block.unit("project")
     target = last.norm if hasattr(last, "norm") else last.conv
     nn.init.zeros_(target.weight)
     if target.bias is not None:
