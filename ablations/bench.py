@@ -8,19 +8,15 @@ and the ratios hold. Each model's throughput is the median over windows, after w
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import functools
-import json
 import math
 import multiprocessing
-import platform
 import queue as queue_module
 import statistics
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -29,12 +25,12 @@ import torch.nn.functional as F
 from torch import nn
 
 from models import build
-from models.fast_conv import plain_convolutions
+from models.fast_conv import use_shortcuts
 from models.complexity import count_params, paper_gflops
 from models.roadmap import Step
 
 from .errors import UserError
-from .store import atomic_write_text
+from .machine import sync
 
 MODES = ("infer", "train")
 DTYPES = ("float32", "bfloat16")
@@ -58,15 +54,15 @@ class Setting:
 
     def __post_init__(self) -> None:
         if self.mode not in MODES:
-            raise UserError(f"--mode={self.mode!r}; allowed: {', '.join(MODES)}")
+            raise UserError(f"bench setting mode={self.mode!r}; allowed: {', '.join(MODES)}")
         if self.dtype not in DTYPES:
-            raise UserError(f"--dtype={self.dtype!r}; allowed: {', '.join(DTYPES)}")
+            raise UserError(f"bench setting dtype={self.dtype!r}; allowed: {', '.join(DTYPES)}")
         for name in ("batch_size", "resolution"):
             value = getattr(self, name)
             if not isinstance(value, int) or value < 1:
-                raise UserError(f"--{name.replace('_', '-')}={value!r}; allowed: an integer >= 1")
+                raise UserError(f"bench setting {name}={value!r}; allowed: an integer >= 1")
         if self.resolution < 32:
-            raise UserError(f"--resolution={self.resolution}; allowed: >= 32 (five stride-2 "
+            raise UserError(f"bench setting resolution={self.resolution}; allowed: >= 32 (five stride-2 "
                             "stages need 32 px)")
 
 
@@ -81,9 +77,6 @@ class Candidate:
     step_index: int | None = None
     step_name: str | None = None
     plain_convs: bool = False
-
-    def context(self) -> contextlib.AbstractContextManager:
-        return plain_convolutions() if self.plain_convs else contextlib.nullcontext()
 
 
 def step_candidates(steps: list[Step], plain: bool = False) -> list[Candidate]:
@@ -154,6 +147,7 @@ class _Timed:
         dev = torch.device(setting.device)
         self.cand, self.setting, self.dev = cand, setting, dev
         model = cand.make(setting.resolution).to(dev)
+        use_shortcuts(model, not cand.plain_convs)
         self.model_eager = model
         fmt = torch.channels_last if setting.channels_last else torch.contiguous_format
         model = model.to(memory_format=fmt)
@@ -167,8 +161,7 @@ class _Timed:
         self.autocast = setting.dtype == "bfloat16"
 
     def _step(self) -> None:
-        with self.cand.context(), torch.autocast(self.dev.type, torch.bfloat16,
-                                                 enabled=self.autocast):
+        with torch.autocast(self.dev.type, torch.bfloat16, enabled=self.autocast):
             if self.train:
                 loss = F.cross_entropy(self.forward(self.x).float(), self.y)
                 self.optimizer.zero_grad(set_to_none=True)
@@ -180,11 +173,11 @@ class _Timed:
 
     def run(self, iterations: int) -> float:
         """Seconds for ``iterations`` steps (the device is synchronised at both ends)."""
-        _sync(self.dev)
+        sync(self.dev)
         t0 = time.perf_counter()
         for _ in range(iterations):
             self._step()
-        _sync(self.dev)
+        sync(self.dev)
         return time.perf_counter() - t0
 
     def latency_bs1(self, repeats: int) -> float:
@@ -194,8 +187,7 @@ class _Timed:
         self.model_eager.eval()
         x = self.x[:1].clone(memory_format=torch.channels_last if self.setting.channels_last
                              else torch.contiguous_format)
-        with self.cand.context(), torch.autocast(self.dev.type, torch.bfloat16,
-                                                 enabled=self.autocast):
+        with torch.autocast(self.dev.type, torch.bfloat16, enabled=self.autocast):
             ms = median_call_ms(model, x, repeats, warmup=2)
         self.model_eager.train(was_training)
         return ms
@@ -207,18 +199,13 @@ def median_call_ms(model: nn.Module, x: torch.Tensor, repeats: int, warmup: int)
     times = []
     with torch.inference_mode():
         for i in range(warmup + repeats):
-            _sync(x.device)
+            sync(x.device)
             t0 = time.perf_counter()
             model(x)
-            _sync(x.device)
+            sync(x.device)
             if i >= warmup:
                 times.append(time.perf_counter() - t0)
     return statistics.median(times) * 1e3
-
-
-def _sync(dev: torch.device) -> None:
-    if dev.type == "cuda":
-        torch.cuda.synchronize(dev)
 
 
 def achieved_gflop_rate(images_per_s: Any, gflops: Any, mode: str) -> Any:
@@ -227,25 +214,6 @@ def achieved_gflop_rate(images_per_s: Any, gflops: Any, mode: str) -> Any:
     is about 3 forward passes: the backward pass costs about twice the forward)."""
     passes = 3 if mode == "train" else 1
     return images_per_s * gflops * 2 * passes
-
-
-def matmul_peak_gflops(device: str = "cpu", dtype: str = "float32", size: int | None = None,
-                       repeats: int = 5) -> float:
-    """Best measured GFLOP/s of a square matmul (2 n^3 FLOPs): this machine's practical peak."""
-    dev = torch.device(device)
-    n = size or (8192 if dev.type == "cuda" else 2048)
-    dt = torch.bfloat16 if dtype == "bfloat16" else torch.float32
-    a = torch.randn(n, n, device=dev, dtype=dt)
-    b = torch.randn(n, n, device=dev, dtype=dt)
-    best = math.inf
-    for i in range(repeats + 1):
-        _sync(dev)
-        t0 = time.perf_counter()
-        torch.mm(a, b)
-        _sync(dev)
-        if i > 0:  # the first call warms up
-            best = min(best, time.perf_counter() - t0)
-    return 2 * n ** 3 / best / 1e9
 
 
 def _rss_kib(field: str) -> int:
@@ -376,135 +344,3 @@ def _meta_copy(cand: Candidate, resolution: int) -> nn.Module:
         return cand.make(resolution)
 
 
-def machine_info(device: str) -> dict[str, Any]:
-    """Where the numbers were measured: machine, threads, library versions."""
-    import torchvision
-
-    info = {
-        "machine": platform.node(), "cpu": platform.processor() or platform.machine(),
-        "threads": torch.get_num_threads(), "torch": torch.__version__,
-        "torchvision": torchvision.__version__, "python": platform.python_version(),
-    }
-    try:
-        import timm
-
-        info["timm"] = timm.__version__
-    except ImportError:
-        info["timm"] = None
-    if device.startswith("cuda"):
-        info["gpu"] = torch.cuda.get_device_name(torch.device(device))
-    return info
-
-
-def device_tag(device: str) -> str:
-    """A short file-name tag for the device: ``cpu`` or the GPU's model (``h100`` ...)."""
-    if not device.startswith("cuda"):
-        return "cpu"
-    name = torch.cuda.get_device_name(torch.device(device)).lower()
-    for tag in ("h200", "h100", "a100", "l40s", "l4", "a10", "v100", "t4", "4090", "3090"):
-        if tag in name:
-            return tag
-    return "".join(c for c in name.split()[-1] if c.isalnum()) or "gpu"
-
-
-SETTING_COLUMNS = [f.name for f in dataclasses.fields(Setting)]
-
-
-def run_settings(candidates: list[Candidate], settings: list[Setting], out_csv: Path,
-                 windows: int = 5, min_window_s: float = 0.5, memory: bool = True,
-                 log: Callable[[str], None] = print) -> pd.DataFrame:
-    """Benchmark every setting and merge the rows into ``out_csv`` (a row per setting and
-    model; rows of other settings already in the file are kept, same ones replaced)."""
-    cuda = any(s.device.startswith("cuda") for s in settings)
-    with _gpu_float32_as_tf32(cuda):
-        return _run_settings(candidates, settings, out_csv, windows, min_window_s, memory, log)
-
-
-@contextlib.contextmanager
-def _gpu_float32_as_tf32(enabled: bool) -> Iterator[None]:
-    """float32 on GPUs means TF32 matmuls and convs (as in the paper's A100 figure) and
-    cuDNN's autotuner, inside the block only: the process's settings are restored after."""
-    backends = ((torch.backends.cuda.matmul, "allow_tf32"), (torch.backends.cudnn, "allow_tf32"),
-                (torch.backends.cudnn, "benchmark"))
-    before = [getattr(m, name) for m, name in backends]
-    if enabled:
-        for m, name in backends:
-            setattr(m, name, True)
-    try:
-        yield
-    finally:
-        for (m, name), value in zip(backends, before):
-            setattr(m, name, value)
-
-
-def _run_settings(candidates: list[Candidate], settings: list[Setting], out_csv: Path,
-                  windows: int, min_window_s: float, memory: bool,
-                  log: Callable[[str], None]) -> pd.DataFrame:
-    peaks: dict[tuple[str, str], float] = {}
-    frames = []
-    for setting in settings:
-        log(f"bench: {json.dumps(dataclasses.asdict(setting))}")
-        df = bench(candidates, setting, windows, min_window_s, memory=memory, log=log)
-        key = (setting.device, setting.dtype)
-        if key not in peaks:
-            peaks[key] = matmul_peak_gflops(setting.device, setting.dtype)
-        achieved = achieved_gflop_rate(df["images_per_s"], df["gflops"], setting.mode)
-        df["matmul_peak_gflops"] = round(peaks[key], 1)
-        df["fraction_of_peak"] = (achieved / peaks[key]).round(4)
-        for name, value in dataclasses.asdict(setting).items():
-            df[name] = value
-        df["tf32"] = setting.device.startswith("cuda") and setting.dtype == "float32"
-        for name, value in machine_info(setting.device).items():
-            df[name] = value
-        df["measured_at"] = time.strftime("%Y-%m-%d %H:%M:%S")
-        frames.append(df)
-        _merge_into(out_csv, df)
-    return pd.concat(frames, ignore_index=True)
-
-
-def _merge_into(path: Path, df: pd.DataFrame) -> None:
-    # Rows are keyed by setting + model; a rerun replaces its own rows, keeps the rest.
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    key = SETTING_COLUMNS + ["model"]
-    if path.exists():
-        old = pd.read_csv(path)
-        if set(key) <= set(old.columns):
-            merged = pd.concat([old, df], ignore_index=True)
-            merged = merged.drop_duplicates(subset=key, keep="last")
-        else:
-            merged = df
-    else:
-        merged = df
-    atomic_write_text(path, merged.to_csv(index=False))
-
-
-def ratio_summary(df: pd.DataFrame) -> pd.DataFrame:
-    """Per setting: first step vs ResNet-50 and last step vs ConvNeXt-T (images/s ratios)."""
-    rows = []
-    for values, group in df.groupby(SETTING_COLUMNS, dropna=False):
-        steps = group[(group["kind"] == "step") & (~group["plain_convs"].astype(bool))]
-        if steps.empty:
-            continue
-        first = steps.loc[steps["step"].astype(float).idxmin()]
-        last = steps.loc[steps["step"].astype(float).idxmax()]
-        row = dict(zip(SETTING_COLUMNS, values))
-        row.update({"first_step": first["model"],
-                    "first_vs_resnet50": first.get("vs_resnet50"),
-                    "last_step": last["model"],
-                    "last_vs_convnext_tiny": last.get("vs_convnext_tiny")})
-        rows.append(row)
-    return pd.DataFrame(rows)
-
-
-@contextlib.contextmanager
-def threads(n: int | None) -> Iterator[None]:
-    """Temporarily use ``n`` intra-op threads (``runner.set_threads``: checked, None keeps)."""
-    from .runner import set_threads
-
-    previous = torch.get_num_threads()
-    set_threads(n)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(previous)

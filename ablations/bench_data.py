@@ -28,7 +28,8 @@ from models.roadmap import Step
 from .distributed import SINGLE
 from .recipe import Recipe, RunPreset
 from .runner import plan
-from .train import DataSpec, _make_trainer, load_data, train_step
+from .loading import DataSpec, load_data
+from .train import make_trainer, train_step
 
 
 @dataclass(frozen=True)
@@ -88,7 +89,7 @@ def _sync(dev: torch.device) -> None:
 def model_rate(cfg: DataBench, run, loaded) -> dict[str, float]:
     """Images/s of the training step alone, on a device batch made once."""
     dev = torch.device(cfg.device)
-    trainer = _make_trainer(run.design, run.recipe, loaded, 0, dev, SINGLE, None, False)
+    trainer = make_trainer(run.design, run.recipe, loaded, 0, dev, SINGLE, None, False)
     trainer.model.train()
     x, y = next(iter(loaded.train))
     x, y = loaded.train.to_device(x, y, dev)
@@ -108,7 +109,7 @@ def train_rate(cfg: DataBench, run, loaded) -> dict[str, float]:
     """Loader and step together: images/s, and per step the time spent waiting for the
     loader and the main thread's CPU time (its host work: on a GPU, what launches)."""
     dev = torch.device(cfg.device)
-    trainer = _make_trainer(run.design, run.recipe, loaded, 0, dev, SINGLE, None, False)
+    trainer = make_trainer(run.design, run.recipe, loaded, 0, dev, SINGLE, None, False)
     trainer.model.train()
     it = _endless(loaded.train)
     for _ in range(2):  # warm-up, the workers' start included

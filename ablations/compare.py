@@ -10,7 +10,9 @@ import pandas as pd
 from models.roadmap import chain
 
 from .plot import save_figure
+from .errors import UserError
 from .report import summary_table
+from .agreement import format_agreement, paper_agreement
 from .store import load
 
 
@@ -29,36 +31,32 @@ def step_table(results: dict[str, pd.DataFrame], chain_name: str) -> pd.DataFram
     return out
 
 
-def rank_correlations(table: pd.DataFrame, labels: list[str]) -> dict[str, float]:
-    """Spearman correlation of each set's step gains with the paper's (steps with both)."""
+def agreements(results: dict[str, pd.DataFrame], chain_name: str) -> dict[str, dict]:
+    """Each set's agreement with the paper (``agreement.paper_agreement`` of its chain rows)."""
     out = {}
-    for label in labels:
-        both = table[[f"{label}_gain", "paper_gain"]].dropna()
-        out[label] = float(both.rank().corr().iloc[0, 1]) if len(both) > 2 else float("nan")
+    for label, df in results.items():
+        presets = sorted(set(df[df.study == chain_name].preset))
+        if len(presets) > 1:
+            raise UserError(f"compare: {label} holds chain {chain_name} at several presets "
+                            f"({', '.join(presets)}); compare one preset per folder")
+        out[label] = paper_agreement(df, chain_name, presets[0] if presets else "")
     return out
 
 
-def _corr_text(table: pd.DataFrame, label: str, corr: dict[str, float]) -> str:
-    import math
-
-    if not math.isnan(corr[label]):
-        return f"rank corr. of gains with the paper {corr[label]:+.2f}"
-    n = len(table[[f"{label}_gain", "paper_gain"]].dropna())
-    return f"no rank corr.: {n} step gain(s) beside the paper's, 3 needed"
-
-
-def compare(paths: dict[str, str | Path], chain_name: str, out: str | Path) -> tuple[pd.DataFrame, dict[str, float], list[Path]]:
-    """Overlay result sets on one accuracy-vs-GFLOPs figure; write the delta table as CSV."""
+def compare_results(paths: dict[str, str | Path], chain_name: str, out: str | Path,
+                    ) -> tuple[pd.DataFrame, dict[str, dict], list[Path]]:
+    """Overlay result sets on one accuracy-vs-GFLOPs figure; write the delta table as CSV.
+    Returns the table, each set's agreement with the paper, and the files written."""
     results = {label: load(p) for label, p in paths.items()}
     table = step_table(results, chain_name)
-    corr = rank_correlations(table, list(results))
+    agreement = agreements(results, chain_name)
     steps = chain(chain_name)
     gflops = {s.name: s.paper_gflops for s in steps}
     fig, (ax, axp) = plt.subplots(1, 2, figsize=(13, 5))
     for label in results:
         y = table[f"{label}_top1"]
         x = table.step_name.map(gflops)
-        ax.plot(x, y, "o-", lw=1, ms=4, label=f"{label} ({_corr_text(table, label, corr)})")
+        ax.plot(x, y, "o-", lw=1, ms=4, label=f"{label} ({format_agreement(agreement[label])})")
     ax.set_xlabel("GFLOPs at 224 px (paper)")
     ax.set_ylabel("top-1 (%)")
     ax.set_title("result sets", fontsize=10)
@@ -75,4 +73,4 @@ def compare(paths: dict[str, str | Path], chain_name: str, out: str | Path) -> t
     out = Path(out)
     save_figure(fig, out, formats=(".png",))
     table.to_csv(out.with_suffix(".csv"), index=False)
-    return table, corr, [out.with_suffix(".png"), out.with_suffix(".csv")]
+    return table, agreement, [out.with_suffix(".png"), out.with_suffix(".csv")]

@@ -20,9 +20,10 @@ from typing import Any
 
 from models import FIELDS, Design, named_design
 from models.design import RENAMED, current_name, current_names
-from models.roadmap import Step, chain, find_step, get_chain
+from models.roadmap import DEFAULT_CHAIN, Step, chain, find_step, get_chain
 
 from .errors import UserError, check_file_name
+from .studies import alone, removed, study_id
 
 STUDIES = ("chain", "one-at-a-time", "leave-one-out", "custom", "sweep", "transformers",
            "scale")
@@ -39,7 +40,7 @@ def _changes_of(step: Step) -> dict[str, Any]:
     return {f: getattr(step.design, f) for f in step.changes if f != "recipe"}
 
 
-def one_at_a_time(chain_name: str = "resnet50-to-convnext-t") -> list[Step]:
+def one_at_a_time(chain_name: str = DEFAULT_CHAIN) -> list[Step]:
     """The modern-recipe ResNet, then each later main step's change applied to it alone.
 
     A change that cannot stand alone (the design it gives is invalid) is left out.
@@ -52,12 +53,12 @@ def one_at_a_time(chain_name: str = "resnet50-to-convnext-t") -> list[Step]:
             design = base.design.replace(**_changes_of(s))
         except ValueError:
             continue
-        out.append(_step(s.index, f"only-{s.name}", f"only: {s.title}", design, base.recipe,
+        out.append(_step(s.index, alone(s.name), f"only: {s.title}", design, base.recipe,
                          s.changes, "one-at-a-time", s))
     return out
 
 
-def leave_one_out(chain_name: str = "resnet50-to-convnext-t") -> list[Step]:
+def leave_one_out(chain_name: str = DEFAULT_CHAIN) -> list[Step]:
     """The chain's last design, then that design with each single change undone."""
     steps = chain(chain_name)
     last = steps[-1]
@@ -70,12 +71,12 @@ def leave_one_out(chain_name: str = "resnet50-to-convnext-t") -> list[Step]:
             continue
         if design == last.design:
             continue
-        out.append(_step(s.index, f"without-{s.name}", f"without: {s.title}", design,
+        out.append(_step(s.index, removed(s.name), f"without: {s.title}", design,
                          last.recipe, s.changes, "leave-one-out", s))
     return out
 
 
-def transformers(chain_name: str = "resnet50-to-convnext-t") -> list[Step]:
+def transformers(chain_name: str = DEFAULT_CHAIN) -> list[Step]:
     """The chain's last design (index 0), then each reference Transformer of the chain
     (Swin-T, the target line, first), all with the chain's modern recipe.
 
@@ -159,15 +160,7 @@ def load_custom_chain(path: str | Path) -> list[Step]:
     except Exception as e:  # any parse error is the user's file: one line, no traceback
         raise UserError(f"custom chain file {p}: cannot parse ({type(e).__name__}: "
                         f"{str(e).splitlines()[0]})") from None
-    return custom_chain(_tuples(data))
-
-
-def _tuples(data: Any) -> Any:
-    if isinstance(data, dict):
-        return {k: _tuples(v) for k, v in data.items()}
-    if isinstance(data, list):
-        return [_tuples(v) for v in data]
-    return data
+    return custom_chain(data)
 
 
 def sweep(field: str, values: list[Any], base: Design | str = "convnext_tiny",
@@ -185,7 +178,7 @@ def sweep(field: str, values: list[Any], base: Design | str = "convnext_tiny",
             raise UserError(f"sweep {field}: {e}") from None
         label = "-".join(str(x) for x in v) if isinstance(v, (tuple, list)) else str(v)
         out.append(_step(i, f"{field}={label}", f"{field} = {v}", d, recipe, (field,),
-                         f"sweep:{field}"))
+                         study_id("sweep", field)))
     return out
 
 
@@ -215,9 +208,9 @@ def study_steps(study: str, chain_name: str, custom: str | None = None,
     if study == "chain":
         return chain_name, chain(chain_name)
     if study == "one-at-a-time":
-        return f"one-at-a-time:{chain_name}", one_at_a_time(chain_name)
+        return study_id("one-at-a-time", chain_name), one_at_a_time(chain_name)
     if study == "leave-one-out":
-        return f"leave-one-out:{chain_name}", leave_one_out(chain_name)
+        return study_id("leave-one-out", chain_name), leave_one_out(chain_name)
     if study == "custom":
         if not custom:
             raise UserError("--study custom needs --custom FILE (YAML or TOML)")
@@ -229,12 +222,32 @@ def study_steps(study: str, chain_name: str, custom: str | None = None,
         steps = sweep(*parse_sweep(sweep_spec), sweep_base)
         return steps[0].source, steps  # "sweep:<field>", under the field's current name
     if study == "transformers":
-        return f"transformers:{chain_name}", transformers(chain_name)
+        return study_id("transformers", chain_name), transformers(chain_name)
     if study == "scale":  # the steps; the cells (presets) are ablations.scale's
         from .scale import DEFAULT_STEPS
 
-        return f"scale:{chain_name}", [find_step(chain_name, s) for s in DEFAULT_STEPS]
+        return study_id("scale", chain_name), [find_step(chain_name, s) for s in DEFAULT_STEPS]
     raise UserError(f"--study {study!r} is unknown; allowed: {', '.join(STUDIES)}")
+
+
+def select_steps(study: str, chain_name: str, keys: list[str], branches: bool = False,
+                 **study_options: Any) -> tuple[str, list[Step]]:
+    """(study label, the steps of ``study`` named by ``keys``, or all of them when ``keys`` is
+    empty). A chain's keys may name any step or branch; a study's only its own steps.
+    ``study_options`` are ``study_steps``' (custom, sweep_spec, sweep_base)."""
+    if study == "chain":
+        steps = ([find_step(chain_name, k) for k in keys] if keys
+                 else chain(chain_name, branches=branches))
+        return chain_name, steps
+    label, steps = study_steps(study, chain_name, **study_options)
+    if not keys:
+        return label, steps
+    known = {s.name for s in steps} | {str(s.index) for s in steps}
+    unknown = [k for k in keys if k not in known]
+    if unknown:
+        raise UserError(f"--steps: {', '.join(unknown)} not in study {label!r}; allowed: "
+                        f"{', '.join(s.name for s in steps)}")
+    return label, [s for s in steps if s.name in keys or str(s.index) in keys]
 
 
 def as_step_list(steps: list[Step]) -> list[dict[str, Any]]:
@@ -247,4 +260,4 @@ def as_step_list(steps: list[Step]) -> list[dict[str, Any]]:
 
 __all__ = ["STUDIES", "one_at_a_time", "leave_one_out", "transformers", "custom_chain",
            "load_custom_chain",
-           "sweep", "parse_sweep", "study_steps", "as_step_list"]
+           "sweep", "parse_sweep", "study_steps", "select_steps", "as_step_list"]

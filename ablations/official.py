@@ -75,14 +75,14 @@ OFFICIAL_CONVNEXT_T = (
 def ours(field: str) -> Any:
     """The value the ``paper`` preset gives ``field`` (see ``OfficialArg.field``)."""
     from models import named_design
-    from models.roadmap import chain
+    from models.roadmap import DEFAULT_CHAIN, chain
 
     from . import data
     from .recipe import recipe, run_preset
 
     preset = run_preset("paper")
     kind, _, name = field.partition(".")
-    last = chain("resnet50-to-convnext-t")[-1].design
+    last = chain(DEFAULT_CHAIN)[-1].design
     if kind == "design":
         return getattr(last, name) if name else (
             "convnext_tiny" if last == named_design("convnext_tiny") else "another design")

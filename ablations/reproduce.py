@@ -16,8 +16,21 @@ from pathlib import Path
 
 import pandas as pd
 
+from .errors import UserError
 from .stats import ALPHA, holm, ok_rows
 from .store import Store, load
+
+
+def resolve_reference(text: str, given: bool) -> Path | None:
+    """The reference folder of ``replay --reference`` (None: 'none', or the default folder
+    missing, which is said on stdout); a folder the user named must hold results."""
+    reference = None if text in ("", "none") else Path(text)
+    if reference is not None and not (reference / "labels.jsonl").exists():
+        if given:
+            raise UserError(f"--reference {reference}: not a results folder (no labels.jsonl)")
+        print(f"no committed results in {reference}: nothing to compare with")
+        return None
+    return reference
 
 
 def import_reference(reference: str | Path, out: str | Path, hashes: set[str]) -> int:
@@ -96,4 +109,4 @@ def write(table: pd.DataFrame, out: str | Path) -> Path:
     return path
 
 
-__all__ = ["import_reference", "reproduction", "summary_line", "write"]
+__all__ = ["resolve_reference", "import_reference", "reproduction", "summary_line", "write"]

@@ -20,11 +20,13 @@ from models.complexity import AnyDesign
 from models.roadmap import Step
 
 from . import data as datasets
+from . import folders
 from .distributed import SINGLE, DistContext, device_for
 from .errors import Stopped, UserError
+from .loading import DataSpec, LoadedData, load_data, loader_key
 from .recipe import AUGMENTATION_VERSION, Recipe, RunPreset, recipe as named_recipe
 from .store import NUMERICS_VERSION, Store, config_hash
-from .train import DataSpec, LoadedData, TrainingDiverged, apply_recipe, load_data, train_run
+from .train import TrainingDiverged, apply_recipe, train_run
 
 
 def scale_design(design: AnyDesign, multiplier: float) -> AnyDesign:
@@ -137,7 +139,7 @@ def execute(runs: list[PlannedRun], out_dir: str | Path, data_dir: str | None = 
                dynamic_ncols=True)
 
     def record(i: int, run: PlannedRun, result: dict[str, Any]) -> None:
-        rows[i] = _label(run, result)
+        rows[i] = _table_row(run, result)
         if dist.is_main:
             store.add_label(rows[i])
 
@@ -187,15 +189,12 @@ def _train_one(run: PlannedRun, store: Store, loaded: dict, data_dir: str | None
                sync_bn: bool, commit: str, bar) -> dict[str, Any]:
     """Train one run (its claim held) and store its result; returns the result."""
     h = run.hash
-    r = run.recipe  # the fields the loaders read: one loaded data set per distinct set
-    key = (run.data, r.batch_size, run.preset.eval_batch_size, run.seed, r.crop_padding,
-           r.flip, r.channels_last, r.auto_augment, r.color_jitter, r.train_interpolation,
-           r.crop_pct)
+    key = loader_key(run.data, run.recipe, run.preset.eval_batch_size, run.seed)
     if key not in loaded:
         loaded.clear()  # one data set in memory at a time
         loaded[key] = load_data(run.data, data_dir, run.recipe.batch_size,
                                 run.preset.eval_batch_size, run.seed, run.recipe)
-    run_dir = (store.begin(h, {**run.spec, "labels": _labels(run)}) if dist.is_main
+    run_dir = (store.begin(h, {**run.spec, "labels": _identity(run)}) if dist.is_main
                else store.run_dir(h))
     desc = f"[{run.step.index}] {run.step.name} s{run.seed}"
     bar.set_postfix_str(desc)
@@ -273,7 +272,8 @@ def is_done(result: dict[str, Any] | None, retry_failed: bool) -> bool:
     return result is not None and not (retry_failed and result.get("status") == "failed")
 
 
-def _labels(run: PlannedRun) -> dict[str, Any]:
+def _identity(run: PlannedRun) -> dict[str, Any]:
+    """Which run this is: study, step, preset, recipe, seed, data set (its table labels)."""
     s = run.step
     return {"study": run.study, "step": s.index, "step_name": s.name, "title": s.title,
             "branch_of": s.branch_of or "", "preset": run.preset.name, "recipe": run.recipe.name,
@@ -284,14 +284,15 @@ def _hparams(run: PlannedRun) -> dict[str, Any]:
     """What TensorBoard shows beside a run's curves: its labels and the design and recipe
     fields that differ from the defaults (as hashed)."""
     spec = run.spec
-    return {**_labels(run), "config_hash": run.hash,
+    return {**_identity(run), "config_hash": run.hash,
             **{f"design.{k}": v for k, v in spec["design"].items()},
             **{f"recipe.{k}": v for k, v in spec["recipe"].items()}}
 
 
-def _label(run: PlannedRun, result: dict[str, Any]) -> dict[str, Any]:
+def _table_row(run: PlannedRun, result: dict[str, Any]) -> dict[str, Any]:
+    """The results-table row of a finished run: its identity, the paper's numbers, its result."""
     s = run.step
-    return {**_labels(run), "paper_top1": s.paper_top1, "paper_gflops": s.paper_gflops,
+    return {**_identity(run), "paper_top1": s.paper_top1, "paper_gflops": s.paper_gflops,
             **result}
 
 
@@ -299,7 +300,7 @@ def check_data_available(preset: RunPreset, data_dir: str | None) -> None:
     """Fail early, before any training, when the preset's data cannot be found."""
     datasets.check_data_dir(data_dir)
     if preset.dataset == "imagefolder":
-        datasets.image_folder(data_dir, "train", preset.resolution, train=True)
+        folders.image_folder(data_dir, "train", preset.resolution, train=True)
     elif preset.dataset != "synthetic":
         datasets.load(preset.dataset, "test", data_dir)
 

@@ -21,14 +21,16 @@ import pandas as pd
 
 from models.roadmap import Step
 
+from .defaults import SCALE_GRID
 from .errors import UserError
+from .studies import study_id
 from .recipe import RunPreset
 
 AXES = {"train_images": "train_subset", "epochs": "epochs", "width": "width_multiplier",
         "resolution": "resolution"}
 """Axis name (as the figure and table say it) -> the run-preset field it sets."""
-DEFAULT_GRID = "train_images=7500,15000,30000;epochs=12,24;width=0.25;resolution=48"
-"""The committed study's cells besides the base (quick: 60k images, 6 epochs, x1/8, 32 px)."""
+DEFAULT_GRID = SCALE_GRID
+"""The committed study's cells besides the base (``defaults.SCALE_GRID``)."""
 DEFAULT_STEPS = ("modern-recipe", "trunc-normal-init")
 """ResNet-50 with the modern recipe, and ConvNeXt-T (the chain's last step)."""
 
@@ -113,7 +115,7 @@ def plan_scale(chain_name: str, steps: list[Step], base: RunPreset, grid: dict[s
     """The study's runs, cheapest cell first (by ``estimate_seconds``)."""
     from .runner import plan
 
-    study = f"scale:{chain_name}"
+    study = study_id("scale", chain_name)
     runs = []
     for cell in cells(base, grid):
         runs += plan(study, steps, cell.preset, seeds, recipe_changes)
@@ -122,6 +124,15 @@ def plan_scale(chain_name: str, steps: list[Step], base: RunPreset, grid: dict[s
     for r in runs:
         cell_cost[r.preset.name] = cell_cost.get(r.preset.name, 0.0) + est[id(r)]
     return sorted(runs, key=lambda r: (cell_cost[r.preset.name], r.preset.name, r.seed))
+
+
+def measured_seconds(table: pd.DataFrame, preset_name: str) -> dict[str, float]:
+    """Median training seconds per step of the finished runs of ``preset_name`` (the base
+    cell) in a results ``table``; what ``estimate_seconds`` scales from."""
+    if table.empty:
+        return {}
+    rows = table[(table.preset == preset_name) & (table.status == "ok")]
+    return rows.groupby("step_name").train_seconds.median().to_dict()
 
 
 def estimate_seconds(run, base: RunPreset, seconds_per_run: dict[str, float],
@@ -160,7 +171,7 @@ def gap_table(stats: pd.DataFrame, results: pd.DataFrame, chain_name: str, base:
               treatment: str = DEFAULT_STEPS[1], control: str = DEFAULT_STEPS[0]) -> pd.DataFrame:
     """One row per (axis, value): the paired gap treatment - control with its 95% interval,
     verdict, seeds and the CPU minutes its runs took. The base cell appears on every axis."""
-    study = f"scale:{chain_name}"
+    study = study_id("scale", chain_name)
     s = stats[(stats.study == study) & (stats.treatment == treatment) & (stats.control == control)]
     r = results[results.study == study]
     rows = []
@@ -179,6 +190,24 @@ def gap_table(stats: pd.DataFrame, results: pd.DataFrame, chain_name: str, base:
     return table[present].sort_values(["axis", "value"]).reset_index(drop=True)
 
 
+def study_gaps(df: pd.DataFrame, chain_name: str, store: Any = None,
+               ) -> tuple[RunPreset | None, pd.DataFrame]:
+    """(base preset, ``gap_table``) of the scale study of ``chain_name`` in a results table
+    (None and an empty table where the study has no comparisons yet)."""
+    from .stats import study_stats
+
+    study = study_id("scale", chain_name)
+    rows = df[df.study == study]
+    if rows.empty:
+        return None, pd.DataFrame()
+    base = base_of(list(rows.preset.unique()))
+    parts = [study_stats(df, study, p, store) for p in sorted(rows.preset.unique())]
+    parts = [p for p in parts if not p.empty]
+    if not parts:
+        return base, pd.DataFrame()
+    return base, gap_table(pd.concat(parts, ignore_index=True), rows, chain_name, base)
+
+
 def crossing(axis_rows: pd.DataFrame) -> float | None:
     """Where the gap crosses zero along one axis (linear in log2 of the value between the
     two cells whose gaps change sign), or None if it keeps its sign."""
@@ -194,5 +223,5 @@ def crossing(axis_rows: pd.DataFrame) -> float | None:
 
 
 __all__ = ["AXES", "DEFAULT_GRID", "DEFAULT_STEPS", "Cell", "cells", "parse_grid",
-           "plan_scale", "estimate_seconds", "estimate_table", "gap_table", "crossing",
+           "plan_scale", "study_gaps", "measured_seconds", "estimate_seconds", "estimate_table", "gap_table", "crossing",
            "cell_of", "base_value"]

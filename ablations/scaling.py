@@ -23,14 +23,15 @@ from torch.utils._python_dispatch import TorchDispatchMode
 from torch.utils._pytree import tree_flatten
 
 from models import Design, build, costs, named_design
+from models.roadmap import DEFAULT_CHAIN
 from models.complexity import AnyDesign
 
 from .bench import median_call_ms
+from .defaults import SCALING_MODELS, SCALING_RESOLUTIONS
 from .errors import UserError
 
-DEFAULT_MODELS = ("resnet50", "convnext_tiny", "swin_t", "vit_b_16")
-# Multiples of 224, so that Swin's 7x7 windows tile every stage without padding.
-DEFAULT_RESOLUTIONS = (224, 448, 672, 896, 1120)
+DEFAULT_MODELS = SCALING_MODELS
+DEFAULT_RESOLUTIONS = SCALING_RESOLUTIONS
 METRICS = ("gflops", "activation_mb", "cuda_peak_mb", "latency_ms")
 
 
@@ -95,7 +96,7 @@ def resolve_models(names: list[str], chain_name: str | None = None) -> dict[str,
     for name in names:
         try:
             if name.startswith("step:"):
-                step = find_step(chain_name or "resnet50-to-convnext-t", name[5:])
+                step = find_step(chain_name or DEFAULT_CHAIN, name[5:])
                 out[f"{step.index}:{step.name}"] = step.design
             else:
                 out[name] = named_design(name)

@@ -35,6 +35,7 @@ import numpy as np
 import pandas as pd
 
 from .store import Store
+from .studies import parse_study
 
 ALPHA = 0.05
 POWER = 0.8
@@ -66,17 +67,18 @@ def pairs_of(study: str, steps: pd.DataFrame) -> list[Pair]:
         ok = all(v is not None and not (isinstance(v, float) and math.isnan(v)) for v in (pa, pb))
         return float(pb) - float(pa) if ok else None
 
-    if study.startswith("one-at-a-time:") or study.startswith("scale:"):
+    kind = parse_study(study).kind
+    if kind in ("one-at-a-time", "scale"):
         base = rows[0]
         return [Pair(r["step"], r["step_name"], base["step_name"]) for r in rows[1:]]
-    if study.startswith("transformers:"):  # each Transformer against the chain's endpoint
+    if kind == "transformers":  # each Transformer against the chain's endpoint
         base = rows[0]
         return [Pair(r["step"], r["step_name"], base["step_name"], paper(base, r))
                 for r in rows[1:]]
-    if study.startswith("leave-one-out:"):
+    if kind == "leave-one-out":
         full = rows[0]
         return [Pair(r["step"], full["step_name"], r["step_name"]) for r in rows[1:]]
-    if study.startswith("sweep:"):
+    if kind == "sweep":
         return [Pair(r["step"], r["step_name"], rows[0]["step_name"]) for r in rows[1:]]
     main = [r for r in rows if not r.get("branch_of")]
     return [Pair(b["step"], b["step_name"], a["step_name"], paper(a, b))
@@ -193,7 +195,7 @@ def ok_rows(df: pd.DataFrame, study: str, preset: str) -> pd.DataFrame:
     return rows[rows.status == "ok"] if "status" in rows else rows
 
 
-def _per_seed(rows: pd.DataFrame) -> dict[str, pd.DataFrame]:
+def per_seed_rows(rows: pd.DataFrame) -> dict[str, pd.DataFrame]:
     return {name: g.drop_duplicates("seed", keep="last").set_index("seed")
             for name, g in rows.groupby("step_name", sort=False)}
 
@@ -203,7 +205,7 @@ def study_stats(df: pd.DataFrame, study: str, preset: str,
     """One row per comparison of ``study`` at ``preset`` (columns ``STATS_COLUMNS``)."""
     rows = ok_rows(df, study, preset)
     steps = rows.drop_duplicates("step_name")
-    per_seed = _per_seed(rows)
+    per_seed = per_seed_rows(rows)
     out = []
     for pair in pairs_of(study, steps):
         if pair.treatment not in per_seed or pair.control not in per_seed:
@@ -217,7 +219,8 @@ def study_stats(df: pd.DataFrame, study: str, preset: str,
                 if pt is not None and pc is not None:
                     preds.append((pt, pc))
         r = compare(t.top1, c.top1, preds)
-        step_name = pair.treatment if not study.startswith("leave-one-out:") else pair.control
+        removal = parse_study(study).kind == "leave-one-out"
+        step_name = pair.control if removal else pair.treatment
         out.append({"study": study, "preset": preset, "step": pair.step,
                     "step_name": step_name, "treatment": pair.treatment,
                     "control": pair.control,
@@ -241,104 +244,6 @@ def all_stats(df: pd.DataFrame, store: Store | None = None) -> pd.DataFrame:
              for (study, preset), _ in df.groupby(["study", "preset"], sort=False)]
     parts = [p for p in parts if not p.empty]
     return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=STATS_COLUMNS)
-
-
-def paper_agreement(df: pd.DataFrame, study: str, preset: str, resamples: int = 4000,
-                    seed: int = 0) -> dict[str, float]:
-    """How our step gains of a chain agree with the paper's.
-
-    Returns ``spearman`` (rank correlation of mean step gains with the paper's step gains),
-    ``spearman_lo``/``spearman_hi`` (its 95% interval, ``agreement_interval``),
-    ``signs_agree`` out of ``steps`` (steps with a paper gain on both sides), and ``seeds``.
-    """
-    from scipy import stats
-
-    rows = ok_rows(df, study, preset)
-    pairs = [p for p in pairs_of(study, rows.drop_duplicates("step_name"))
-             if p.paper_delta is not None]
-    per_seed = _per_seed(rows)
-    pairs = [p for p in pairs if p.treatment in per_seed and p.control in per_seed]
-    nan = {"spearman": math.nan, "spearman_lo": math.nan, "spearman_hi": math.nan,
-           "signs_agree": 0, "steps": len(pairs), "seeds": 0}
-    if len(pairs) < 3:
-        return nan
-    seeds = sorted(set.intersection(*(set(per_seed[p.treatment].index)
-                                      & set(per_seed[p.control].index) for p in pairs)))
-    if not seeds:
-        return nan
-    diffs = np.array([[per_seed[p.treatment].top1[s] - per_seed[p.control].top1[s]
-                       for s in seeds] for p in pairs])  # steps x seeds
-    paper = np.array([p.paper_delta for p in pairs])
-    ours = diffs.mean(axis=1)
-    rho = float(stats.spearmanr(ours, paper).statistic)
-    lo, hi = agreement_interval(diffs, paper, resamples, seed)
-    return {"spearman": rho, "spearman_lo": lo, "spearman_hi": hi,
-            "signs_agree": int(np.sum(np.sign(ours) == np.sign(paper))),
-            "steps": len(pairs), "seeds": len(seeds)}
-
-
-AGREEMENT_METHOD = "parametric bootstrap of the seed noise"
-"""How ``agreement_interval`` is made (said in figures and the README)."""
-
-
-def _spearman_rows(gains: np.ndarray, paper: np.ndarray) -> np.ndarray:
-    """Spearman correlation of every row of ``gains`` with ``paper`` (vectorised)."""
-    from scipy import stats
-
-    r = stats.rankdata(gains, axis=1)
-    r = r - r.mean(axis=1, keepdims=True)
-    p = stats.rankdata(paper)
-    p = p - p.mean()
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return (r @ p) / np.sqrt((r ** 2).sum(axis=1) * (p ** 2).sum())
-
-
-def agreement_interval(diffs: np.ndarray, paper: np.ndarray, resamples: int = 4000,
-                       seed: int = 0, level: float = 1 - ALPHA) -> tuple[float, float]:
-    """Interval of the Spearman correlation between our mean step gains (``diffs``: steps x
-    seeds) and the paper's: each step's mean gain is redrawn as mean + sd / sqrt(n) * T
-    (Student's t, n - 1 degrees of freedom, the step's own seed sd), the correlation taken
-    of every draw, and its percentiles returned.
-
-    Why not resample seeds: with 5 seeds, drawing seeds with replacement keeps 3.4 distinct
-    ones on average, which adds noise to every mean gain and pulls every resampled
-    correlation down (the committed replay: median 0.72 for an estimate of 0.79). Drawing
-    the means with the noise their seeds show avoids that. Coverage on simulated chains
-    with a known correlation: ``agreement_coverage`` (README, results/README).
-    """
-    n = diffs.shape[1]
-    if n < 2:
-        return math.nan, math.nan
-    rng = np.random.default_rng(seed)
-    mean, sd = diffs.mean(axis=1), diffs.std(axis=1, ddof=1)
-    draws = mean + rng.standard_t(n - 1, (resamples, len(mean))) * sd / math.sqrt(n)
-    rho = _spearman_rows(draws, paper)
-    rho = rho[np.isfinite(rho)]
-    if not len(rho):
-        return math.nan, math.nan
-    lo, hi = np.percentile(rho, [50 * (1 - level), 100 - 50 * (1 - level)])
-    return float(lo), float(hi)
-
-
-def agreement_coverage(paper: np.ndarray, correlation: float, gain_sd: float, seed_sd: float,
-                       seeds: int = 5, chains: int = 500, seed: int = 0) -> float:
-    """Share of simulated chains whose ``agreement_interval`` holds their true Spearman.
-
-    Each chain's true gains are ``gain_sd * (correlation * z(paper) + sqrt(1 - c^2) * e)``
-    (e standard normal, drawn per chain; its true Spearman with ``paper`` is computed, so
-    it is known), each seed's gains those plus normal noise of sd ``seed_sd``.
-    """
-    rng = np.random.default_rng(seed)
-    z = (paper - paper.mean()) / paper.std()
-    hits = 0
-    for k in range(chains):
-        truth = gain_sd * (correlation * z + math.sqrt(1 - correlation ** 2)
-                           * rng.standard_normal(len(paper)))
-        true_rho = float(_spearman_rows(truth[None], paper)[0])
-        diffs = truth[:, None] + seed_sd * rng.standard_normal((len(paper), seeds))
-        lo, hi = agreement_interval(diffs, paper, resamples=2000, seed=k)
-        hits += lo <= true_rho <= hi
-    return hits / chains
 
 
 def provenance(df: pd.DataFrame, current_version: int) -> dict[str, object]:

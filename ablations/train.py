@@ -28,86 +28,17 @@ from models.complexity import AnyDesign
 
 from . import data as datasets
 from .distributed import SINGLE, DistContext, check_sync_bn, micro_batches
+from .augment import BatchAugment
 from .curves import Curves
 from .errors import UserError
+from .evaluation import Predictions, evaluate
+from .loading import LoadedData
 from .recipe import Recipe
 from .store import atomic_write
 
 
 class TrainingDiverged(RuntimeError):
     """The loss became NaN or infinite."""
-
-
-@dataclass(frozen=True)
-class DataSpec:
-    """What a run trains and evaluates on (the location, ``data_dir``, is not part of it)."""
-
-    dataset: str
-    resolution: int
-    channels: int
-    train_subset: int | None = None
-
-    def to_dict(self) -> dict[str, Any]:
-        """Plain data for hashing; generated data add their generator's version, so that a
-        new generator cannot reuse runs trained on the old images."""
-        out = {"dataset": self.dataset, "resolution": self.resolution,
-               "channels": self.channels, "train_subset": self.train_subset}
-        if self.dataset == "synthetic":
-            out["generator"] = datasets.SYNTHETIC_VERSION
-        if self.dataset == "imagefolder":
-            out["pipeline"] = datasets.FOLDER_PIPELINE_VERSION
-        return out
-
-
-@dataclass
-class LoadedData:
-    """Loaders for one DataSpec, shared by all runs of a chain."""
-
-    spec: DataSpec
-    """What the loaders serve (resolution, channels): read from here, not from a loader."""
-    train: Any
-    test: Any
-    num_classes: int
-    train_size: int
-    source: str = ""
-    """Where the data were read from (recorded with every run)."""
-
-
-def load_data(spec: DataSpec, data_dir: str | None, batch_size: int, eval_batch_size: int,
-              seed: int, recipe: Recipe, workers: int | None = None) -> LoadedData:
-    """Build train/test loaders for ``spec``.
-
-    In-memory data sets are decoded once and batched from tensors; image folders are read
-    by ``workers`` DataLoader processes (default: up to 8, one per core).
-    """
-    if workers is None:
-        workers = min(8, os.cpu_count() or 1)
-    if spec.dataset == "imagefolder":
-        train_set = datasets.image_folder(data_dir, "train", spec.resolution, True, recipe)
-        test_set = datasets.image_folder(data_dir, "test", spec.resolution, False, recipe)
-        mean, std = datasets.STATS["imagefolder"]
-        if spec.channels != 3:
-            raise UserError(f"imagefolder: the images are read as RGB (3 channels) but the "
-                            f"preset asks for channels={spec.channels}; add --set channels=3")
-        return LoadedData(
-            spec,
-            datasets.FolderLoader(train_set, batch_size, True, seed, workers, mean, std,
-                                  recipe.channels_last),
-            datasets.FolderLoader(test_set, eval_batch_size, False, seed, workers, mean, std,
-                                  recipe.channels_last),
-            len(train_set.classes), len(train_set), str(Path(data_dir).resolve()))
-    train = datasets.subset(datasets.load(spec.dataset, "train", data_dir), spec.train_subset)
-    test = datasets.load(spec.dataset, "test", data_dir)
-    mean, std = datasets.STATS[spec.dataset]
-    loaders = []
-    for part, is_train, bs in ((train, True, batch_size), (test, False, eval_batch_size)):
-        images = datasets.prepare(part.images, spec.resolution, spec.channels)
-        loaders.append(datasets.TensorLoader(
-            images, part.labels, bs, mean, std, train=is_train, seed=seed,
-            crop_padding=recipe.crop_padding if is_train else 0,
-            flip=recipe.flip and is_train, channels_last=recipe.channels_last,
-            auto_augment=recipe.auto_augment if is_train else ""))
-    return LoadedData(spec, loaders[0], loaders[1], train.num_classes, len(train), train.source)
 
 
 @dataclass
@@ -167,84 +98,6 @@ def lr_factor(recipe: Recipe, iteration: int, iters_per_epoch: int) -> float:
     return floor + (1 - floor) * 0.5 * (1 + math.cos(math.pi * min(1.0, progress)))
 
 
-def _soft_targets(y: torch.Tensor, num_classes: int, smoothing: float) -> torch.Tensor:
-    # Built where the labels are: no host round trip (and no sync) per step on a GPU.
-    off = smoothing / num_classes
-    return torch.full((len(y), num_classes), off, device=y.device).scatter_(
-        1, y.view(-1, 1), 1 - smoothing + off)
-
-
-class BatchAugment:
-    """What the training step does to a batch on the device, in the official order: random
-    erasing per image (timm's ``RandomErasing``; RandAugment ran per image in the loader),
-    then Mixup / CutMix (timm's ``Mixup``, which also smooths the labels) -> soft targets."""
-
-    def __init__(self, recipe: Recipe, num_classes: int, device: torch.device) -> None:
-        from timm.data import Mixup
-        from timm.data.random_erasing import RandomErasing
-
-        self.num_classes, self.smoothing = num_classes, recipe.label_smoothing
-        self.erase = (RandomErasing(probability=recipe.random_erasing, mode=recipe.re_mode,
-                                    max_count=recipe.re_count, device=str(device))
-                      if recipe.random_erasing > 0 else None)
-        self.mix = (Mixup(mixup_alpha=recipe.mixup, cutmix_alpha=recipe.cutmix,
-                          prob=recipe.mixup_prob, switch_prob=recipe.mixup_switch_prob,
-                          mode=recipe.mixup_mode, label_smoothing=recipe.label_smoothing,
-                          num_classes=num_classes) if recipe.mixes else None)
-
-    def __call__(self, x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """(images, soft targets) for one batch."""
-        if self.erase is not None:
-            x = self.erase(x)
-        if self.mix is not None:
-            return self.mix(x, y)
-        return x, _soft_targets(y, self.num_classes, self.smoothing)
-
-
-@dataclass
-class Predictions:
-    """Per-example test predictions of one run, in test-set order (compact dtypes)."""
-
-    label: torch.Tensor
-    """True class (int16)."""
-    pred: torch.Tensor
-    """Predicted class (int16)."""
-    p_true: torch.Tensor
-    """Softmax probability of the true class (float16)."""
-
-
-def evaluate(model: nn.Module, loader, device: torch.device, bf16: bool = False,
-             dist: DistContext = SINGLE, predict: bool = False
-             ) -> tuple[float, float, "Predictions | None"]:
-    """Top-1 and top-5 accuracy (%) of ``model`` on ``loader`` (counts summed over ranks),
-    and with ``predict`` (single process only) the ``Predictions`` of the whole test set."""
-    model.eval()
-    correct1 = torch.zeros((), dtype=torch.long, device=device)
-    correct5 = torch.zeros((), dtype=torch.long, device=device)
-    n = 0
-    parts: list[tuple[torch.Tensor, ...]] = []
-    with torch.no_grad(), torch.autocast(device.type, torch.bfloat16, enabled=bf16):
-        for x, y in loader:
-            x, y = loader.to_device(x, y, device)
-            logits = model(x)
-            top = logits.topk(min(5, logits.shape[1]), dim=1).indices
-            hit = top == y.view(-1, 1)
-            correct1 += hit[:, 0].sum()  # counted on the device: one sync at the end
-            correct5 += hit.any(dim=1).sum()
-            n += len(y)
-            if predict:
-                p_true = logits.float().softmax(1).gather(1, y.view(-1, 1)).view(-1)
-                parts.append((y.short(), top[:, 0].short(), p_true.half()))
-    counts = dist.all_reduce_sum(torch.stack([correct1, correct5,
-                                              torch.tensor(n, device=device)]))
-    c1, c5, n = (int(v) for v in counts.tolist())
-    predictions = None
-    if predict and parts:
-        label, pred, p_true = (torch.cat(t).cpu() for t in zip(*parts))
-        predictions = Predictions(label, pred, p_true)
-    return 100.0 * c1 / max(n, 1), 100.0 * c5 / max(n, 1), predictions
-
-
 def _seed_all(seed: int) -> None:
     # torch for the model and drop path; Python's and NumPy's for timm's erasing and mixing.
     torch.manual_seed(seed)
@@ -273,20 +126,28 @@ def _set_rng_state(state: dict[str, Any]) -> None:
 
 
 @dataclass
-class _Trainer:
+class Trainer:
     """What one run trains with: the model, its (DDP / compiled) forward, optimizer,
     schedule, EMA, and where it stands (history, epoch, seconds)."""
 
     model: nn.Module
+    """The network being trained (its weights are checkpointed)."""
     forward: nn.Module
+    """What the step calls: the model, or its DDP / compiled wrapper."""
     optimizer: torch.optim.Optimizer
     scheduler: Any
+    """Per-iteration learning-rate schedule (``lr_factor``)."""
     ema: Any
+    """torch's ``AveragedModel`` (EMA) of the weights, or None."""
     accum: int
+    """Micro-batches per optimizer step (gradient accumulation)."""
     iters: int
+    """Optimizer steps per epoch."""
     augment: BatchAugment
     history: list[dict[str, float]] = field(default_factory=list)
+    """One row of metrics per finished epoch."""
     epoch: int = 0
+    """Epochs finished."""
     train_seconds: float = 0.0
 
     @property
@@ -294,9 +155,9 @@ class _Trainer:
         return self.ema.module if self.ema is not None else self.model
 
 
-def _make_trainer(design: AnyDesign, recipe: Recipe, data: LoadedData, seed: int,
-                  dev: torch.device, dist: DistContext, batch_per_device: int | None,
-                  sync_bn: bool) -> _Trainer:
+def make_trainer(design: AnyDesign, recipe: Recipe, data: LoadedData, seed: int,
+                 dev: torch.device, dist: DistContext, batch_per_device: int | None,
+                 sync_bn: bool) -> Trainer:
     """Model, optimizer, schedule and EMA of a fresh run (the order of random draws is part
     of the numerics: seed, build, then everything else)."""
     _seed_all(seed)  # the same initial weights on every rank
@@ -336,10 +197,10 @@ def _make_trainer(design: AnyDesign, recipe: Recipe, data: LoadedData, seed: int
                         f"gives odd batches, which timm's Mixup refuses; allowed: an even "
                         f"batch per process, or mixup=0 and cutmix=0")
     augment = BatchAugment(recipe, data.num_classes, dev)
-    return _Trainer(model, forward, optimizer, scheduler, ema, accum, iters, augment)
+    return Trainer(model, forward, optimizer, scheduler, ema, accum, iters, augment)
 
 
-def _resume(trainer: _Trainer, ckpt_path: Path, dev: torch.device) -> None:
+def _resume(trainer: Trainer, ckpt_path: Path, dev: torch.device) -> None:
     """Load the last epoch's checkpoint into ``trainer`` (raises if it is unreadable)."""
     state = torch.load(ckpt_path, map_location=dev, weights_only=True)
     trainer.model.load_state_dict(state["model"])
@@ -353,7 +214,7 @@ def _resume(trainer: _Trainer, ckpt_path: Path, dev: torch.device) -> None:
     trainer.train_seconds = float(state.get("train_seconds", 0.0))
 
 
-def _save_checkpoint(trainer: _Trainer, ckpt_path: Path) -> None:
+def _save_checkpoint(trainer: Trainer, ckpt_path: Path) -> None:
     state = {"model": trainer.model.state_dict(), "optimizer": trainer.optimizer.state_dict(),
              "scheduler": trainer.scheduler.state_dict(),
              "ema": trainer.ema.state_dict() if trainer.ema is not None else None,
@@ -362,7 +223,7 @@ def _save_checkpoint(trainer: _Trainer, ckpt_path: Path) -> None:
     atomic_write(ckpt_path, "wb", lambda f: torch.save(state, f))
 
 
-def train_step(trainer: _Trainer, x: torch.Tensor, targets: torch.Tensor, recipe: Recipe,
+def train_step(trainer: Trainer, x: torch.Tensor, targets: torch.Tensor, recipe: Recipe,
                dist: DistContext = SINGLE) -> torch.Tensor:
     """One optimizer step on a device batch of (augmented) images and soft targets, in
     ``trainer.accum`` micro-batches; returns the summed loss (a device tensor, no sync)."""
@@ -389,7 +250,7 @@ def train_step(trainer: _Trainer, x: torch.Tensor, targets: torch.Tensor, recipe
     return loss_sum
 
 
-def train_one_epoch(trainer: _Trainer, data: LoadedData, recipe: Recipe,
+def train_one_epoch(trainer: Trainer, data: LoadedData, recipe: Recipe,
                     dev: torch.device, dist: DistContext, bar_desc: str | None
                     ) -> tuple[float, int, float]:
     """One pass over the training data: (mean loss over all ranks, images, seconds)."""
@@ -431,7 +292,7 @@ def train_run(design: AnyDesign, recipe: Recipe, data: LoadedData, seed: int, ru
     dev = torch.device(device)
     run_dir.mkdir(parents=True, exist_ok=True)
     ckpt_path = run_dir / "checkpoint.pt"
-    trainer = _make_trainer(design, recipe, data, seed, dev, dist, batch_per_device, sync_bn)
+    trainer = make_trainer(design, recipe, data, seed, dev, dist, batch_per_device, sync_bn)
     if ckpt_path.exists():
         try:
             _resume(trainer, ckpt_path, dev)
@@ -440,7 +301,7 @@ def train_run(design: AnyDesign, recipe: Recipe, data: LoadedData, seed: int, ru
             os.replace(ckpt_path, bad)
             print(f"warning: checkpoint {ckpt_path} unreadable ({type(e).__name__}); moved to "
                   f"{bad.name}, training from scratch")
-            trainer = _make_trainer(design, recipe, data, seed, dev, dist, batch_per_device,
+            trainer = make_trainer(design, recipe, data, seed, dev, dist, batch_per_device,
                                     sync_bn)  # fresh: same seed, same draws as a new run
     curves = None
     if dist.is_main:
@@ -458,7 +319,7 @@ def train_run(design: AnyDesign, recipe: Recipe, data: LoadedData, seed: int, ru
                      predictions)
 
 
-def _train_epochs(trainer: _Trainer, design: AnyDesign, recipe: Recipe, data: LoadedData,
+def _train_epochs(trainer: Trainer, design: AnyDesign, recipe: Recipe, data: LoadedData,
                   seed: int, run_dir: Path, dev: torch.device, dist: DistContext,
                   progress: bool, desc: str, curves: Curves | None) -> Predictions | None:
     """The epochs left to train (checkpoint and curves after each); the last predictions."""
@@ -491,7 +352,7 @@ def _train_epochs(trainer: _Trainer, design: AnyDesign, recipe: Recipe, data: Lo
     return predictions
 
 
-def _run_metrics(design: AnyDesign, recipe: Recipe, data: LoadedData, trainer: _Trainer,
+def _run_metrics(design: AnyDesign, recipe: Recipe, data: LoadedData, trainer: Trainer,
                  device: str) -> dict[str, Any]:
     last = trainer.history[-1]
     c = costs(design, resolution=data.spec.resolution, num_classes=data.num_classes,

@@ -67,7 +67,7 @@ def count_gflops(model: torch.nn.Module, resolution: int = 224,
     model = model.eval()
     x = torch.zeros(1, in_chans, resolution, resolution, device=_device_of(model))
     counter = FlopCounterMode(display=False)
-    with counter, torch.no_grad(), plain_convolutions():
+    with counter, torch.no_grad(), plain_convolutions(model):
         model(x)
     per_op = counter.get_flop_counts().get("Global", {})
     attention = sum(n for op, n in per_op.items()
@@ -86,7 +86,7 @@ def fvcore_gflops(model: torch.nn.Module, resolution: int = 224, in_chans: int =
         analysis = FlopCountAnalysis(model, x)
         analysis.unsupported_ops_warnings(False)
         analysis.uncalled_modules_warnings(False)
-        with plain_convolutions():
+        with plain_convolutions(model):
             return analysis.total() / 1e9
 
 

@@ -160,10 +160,6 @@ class Design:
         the Transformers of ``models.transformers`` answer the same question."""
         return self
 
-    def hidden_width(self, stage: int) -> int:
-        """Width between the two 1x1 convs of a block in ``stage``."""
-        return self.hidden_for(self.residual_width(stage))
-
     def hidden_for(self, residual: int) -> int:
         """Width between the two 1x1 convs of a block whose residual stream is ``residual``
         channels wide (the one rule; ``models.blocks.block_plan`` uses it)."""
@@ -309,7 +305,7 @@ def _spatial_channels(design: Design, plan: StagePlan, stage: int) -> tuple[int,
     """Input channels of the spatial conv in the blocks of ``stage`` (first block, others),
     whose first block sees ``plan``."""
     if design.spatial_position == "middle":
-        return (design.hidden_width(stage),)
+        return (design.hidden_for(design.residual_width(stage)),)
     return (plan.in_ch, design.residual_width(stage))
 
 

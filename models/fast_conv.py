@@ -1,36 +1,56 @@
 """Speed paths of the convolutions, apart from the blocks: same parameters, same math.
 
-``Conv`` is a drop-in ``nn.Conv2d`` whose forward takes CPU-friendly shortcuts where they
-give the same result (a 1x1 conv as a matmul on the channels-last view, kernels cropped on
-maps smaller than them, a cheaper depthwise weight gradient on tiny maps).
-``plain_convolutions()`` turns them off, for FLOP counting and for measuring what they buy.
+``Conv`` is a drop-in ``nn.Conv2d`` whose forward takes four shortcuts where they give the
+same result:
+
+1. a 1x1 stride-1 conv on a channels_last tensor as a matmul (``F.linear``) on the NHWC view
+   (on GPUs only where no BatchNorm follows: ``Conv.matmul_on_gpu``);
+2. a stride-1 "same" conv on a map smaller than its kernel with the taps that only ever meet
+   zero padding cropped (a 7x7 depthwise conv on 1x1 maps becomes a 1x1 one);
+3. a depthwise 1x1 conv (what 2. can leave) as a per-channel scale and shift;
+4. on CPU, a depthwise stride-1 conv on tiny maps (2x2, or 4x4 with kernels >= 5) with its
+   weight gradient as a sum over taps (``_DepthwiseSmallMap``).
+
+Each module's ``shortcuts`` attribute switches them (a build option: ``use_shortcuts``);
+``plain_convolutions(model)`` turns them off for one model inside a block (FLOP counting,
+which counts every tap, and measuring what they buy). Nothing is process-wide.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import ClassVar
-
 import torch
 import torch.fx
 import torch.nn.functional as F
 from torch import nn
 
 
+def use_shortcuts(model: nn.Module, enabled: bool) -> list[bool]:
+    """Switch the shortcuts of every ``Conv`` of ``model``; returns their previous states
+    (in ``model.modules()`` order)."""
+    convs = [m for m in model.modules() if isinstance(m, Conv)]
+    previous = [c.shortcuts for c in convs]
+    for c in convs:
+        c.shortcuts = enabled
+    return previous
+
+
 @contextmanager
-def plain_convolutions() -> Iterator[None]:
-    """Run every ``Conv`` as a plain ``nn.Conv2d`` inside the block.
+def plain_convolutions(model: nn.Module) -> Iterator[nn.Module]:
+    """Run every ``Conv`` of ``model`` as a plain ``nn.Conv2d`` inside the block (other
+    models, other threads' models, are untouched); the states are restored after it.
 
     For FLOP counting (the paper counts every tap of every kernel, also those that only
     meet padding) and for measuring what the shortcuts of ``Conv`` buy.
     """
-    previous = Conv.shortcuts
-    Conv.shortcuts = False
+    convs = [m for m in model.modules() if isinstance(m, Conv)]
+    previous = use_shortcuts(model, False)
     try:
-        yield
+        yield model
     finally:
-        Conv.shortcuts = previous
+        for c, state in zip(convs, previous):
+            c.shortcuts = state
 
 
 class _DepthwiseSmallMap(torch.autograd.Function):
@@ -77,21 +97,20 @@ def _small_map_depthwise(x: torch.Tensor, kernel: tuple[int, int]) -> bool:
 
 
 class Conv(nn.Conv2d):
-    """``nn.Conv2d`` (same parameters, same math) with two CPU-friendly shortcuts.
+    """``nn.Conv2d`` (same parameters, same math) with the module's four shortcuts.
 
-    * A 1x1 stride-1 conv on a channels_last tensor is a matmul over the channel axis of
-      the NHWC view: ``F.linear`` on that view needs no copy and is about twice as fast
-      as the convolution kernel, forward and backward (measured, see ``ablations.bench``).
-    * A stride-1 "same" conv on a map smaller than its kernel only ever reaches the
-      central ``2 * size - 1`` taps; the others always multiply zero padding. Cropping
-      them gives the same output and the same gradients (zero for the cropped taps), and
-      turns e.g. a 7x7 depthwise conv on the 1x1 maps of a 32 px input into a 1x1 one.
-    Both are skipped for shapes where they do not apply, so the module is a drop-in
+    * The 1x1 matmul: on the NHWC view ``F.linear`` needs no copy and is about twice as fast
+      as the convolution kernel on CPU, forward and backward (measured, ``ablations.bench``).
+    * The cropped kernel: a stride-1 "same" conv on a map smaller than its kernel only ever
+      reaches the central ``2 * size - 1`` taps; the others multiply zero padding, so the
+      output and the gradients are the same (zero for the cropped taps).
+    * The depthwise 1x1 as a scale, and the depthwise weight gradient on tiny CPU maps.
+    Each is skipped for shapes where it does not apply, so the module is a drop-in
     ``nn.Conv2d`` (state-dict keys, init and FLOP counts are unchanged).
     """
 
-    shortcuts: ClassVar[bool] = True
-    """Whether any ``Conv`` takes its shortcuts; ``plain_convolutions()`` turns them off."""
+    shortcuts: bool = True
+    """Whether this conv takes its shortcuts (``use_shortcuts``, ``plain_convolutions``)."""
 
     matmul_on_gpu: bool = True
     """On GPUs, a 1x1 conv followed by BatchNorm is faster as cuDNN's conv (measured on an
@@ -100,6 +119,9 @@ class Conv(nn.Conv2d):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if self.padding_mode != "zeros":
             return super().forward(x)
+        if not self.shortcuts:
+            return F.conv2d(x, self.weight, self.bias, self.stride, self.padding,
+                            self.dilation, self.groups)
         return conv_with_shortcuts(x, self.weight, self.bias, self.stride, self.padding,
                                    self.dilation, self.groups, self.matmul_on_gpu)
 
@@ -114,7 +136,7 @@ def conv_with_shortcuts(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tenso
     is therefore a leaf of ``torch.fx.symbolic_trace`` (``torch.fx.wrap`` below), so that
     torchvision's ``create_feature_extractor`` works on every design.
     """
-    if not Conv.shortcuts or stride != (1, 1) or x.ndim != 4:
+    if stride != (1, 1) or x.ndim != 4:
         return F.conv2d(x, weight, bias, stride, padding, dilation, groups)
     out_ch, in_per_group, kh, kw = weight.shape
     h, w = x.shape[-2:]

@@ -21,6 +21,9 @@ from dataclasses import dataclass
 from .design import FIELDS, Design, DesignError
 from .named import named_design
 
+DEFAULT_CHAIN = "resnet50-to-convnext-t"
+"""The paper's roadmap (Figure 2): what every command and study uses unless told."""
+
 
 @dataclass(frozen=True)
 class Step:
@@ -221,7 +224,7 @@ R200_TO_CONVNEXT_B = (
 
 
 def _resnet50_to_convnext_t() -> Chain:
-    return _chain("resnet50-to-convnext-t", "ResNet-50 -> ConvNeXt-T", named_design("resnet50"),
+    return _chain(DEFAULT_CHAIN, "ResNet-50 -> ConvNeXt-T", named_design("resnet50"),
                   "ConvNeXt paper (arXiv 2201.03545v2), Table 10 and Figure 2",
                   R50_TO_CONVNEXT_T, (Reference("Swin-T", "swin_t", 81.3, 4.5, target=True),
                                       Reference("DeiT-S", "vit_s_16", 79.8, 4.6)))
@@ -235,7 +238,7 @@ def _resnet200_to_convnext_b() -> Chain:
 
 
 CHAINS = {
-    "resnet50-to-convnext-t": _resnet50_to_convnext_t,
+    DEFAULT_CHAIN: _resnet50_to_convnext_t,
     "resnet200-to-convnext-b": _resnet200_to_convnext_b,
 }
 
@@ -262,3 +265,12 @@ def find_step(chain_name: str, key: str | int) -> Step:
             return s
     allowed = ", ".join(f"{s.index}:{s.name}" if s.branch_of is None else s.name for s in steps)
     raise DesignError(f"step {key!r} is not in chain {chain_name!r}; allowed: {allowed}")
+
+
+def parent_step(chain_name: str, step: Step) -> Step:
+    """The step ``step`` changes one thing of: a side branch's root, or the main step before
+    it (the first step is its own parent)."""
+    if step.branch_of:
+        return find_step(chain_name, step.branch_of)
+    main = chain(chain_name)
+    return main[max(0, main.index(step) - 1)]

@@ -16,8 +16,9 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from ablations.stats import (AGREEMENT_METHOD, _spearman_rows, agreement_coverage,
-                             agreement_interval, study_stats)
+from ablations.agreement import (AGREEMENT_METHOD, agreement_coverage, agreement_interval,
+                                 spearman_rows)
+from ablations.stats import study_stats
 from ablations.store import load
 
 CHAIN = "resnet50-to-convnext-t"
@@ -41,7 +42,7 @@ def main() -> None:
                      "coverage": cov})
         print(rows[-1])
     rng = np.random.default_rng(7)
-    truth = float(_spearman_rows(gains[None], paper)[0])
+    truth = float(spearman_rows(gains[None], paper)[0])
     hits = 0
     for k in range(args.chains):
         diffs = gains[:, None] + seed_sd[:, None] * rng.standard_normal((len(gains), n))

@@ -10,7 +10,7 @@ import sys
 
 import pandas as pd
 
-from ablations import stats
+from ablations import agreement, stats
 from ablations.report import summary_table
 from ablations.store import Store, load
 
@@ -93,7 +93,7 @@ def main() -> None:
     df, store = load(folder), Store(folder)
     preset = sorted(df.preset.unique())[0]
     print(chain_table(df, store, preset))
-    a = stats.paper_agreement(df, CHAIN, preset)
+    a = agreement.paper_agreement(df, CHAIN, preset)
     print(f"\nSpearman {a['spearman']:+.2f} [{a['spearman_lo']:+.2f}, {a['spearman_hi']:+.2f}], "
           f"signs agree {a['signs_agree']}/{a['steps']}, seeds {a['seeds']}\n")
     print(study_table(df, store, preset))

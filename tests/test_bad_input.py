@@ -206,3 +206,13 @@ def test_old_option_spellings_still_work_with_a_warning(capsys):
     assert main(["costs", "--preset", "resnet50", "--no-fvcore", "--format", "csv"]) == 0
     out = capsys.readouterr()
     assert "use --models" in out.err and "resnet50" in out.out
+
+
+def test_warnings_are_one_line_from_every_entry_point():
+    # main() sets the format itself, so the installed `convnext-ablations` script (which
+    # calls main, not the `if __name__ == "__main__"` block) prints one line too.
+    code = ("import warnings\nfrom ablations.__main__ import main\n"
+            "main(['paper-table'])\nwarnings.warn('a damaged file was moved aside')\n")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          cwd=ROOT, timeout=60)
+    assert proc.stderr.splitlines() == ["warning: a damaged file was moved aside (UserWarning)"]

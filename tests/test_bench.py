@@ -77,7 +77,7 @@ def test_bench_measures_memory_of_a_training_step():
 @pytest.mark.parametrize("argv,message", [
     (["bench", "--mode", "fly"], "--mode='fly'; allowed"),
     (["bench", "--dtype", "float16"], "--dtype='float16'; allowed"),
-    (["bench", "--resolution", "16"], "--resolution=16; allowed: >= 32"),
+    (["bench", "--resolution", "16"], "resolution=16; allowed: >= 32"),
 ])
 def test_bench_bad_input(argv, message, capsys):
     assert main(argv + ["--no-memory", "--no-plot"]) == 2
@@ -93,7 +93,7 @@ def test_named_models_are_benched_as_models_not_as_chain_steps():
 
 
 def test_gpu_float32_means_tf32_only_inside_the_bench():
-    from ablations.bench import _gpu_float32_as_tf32
+    from ablations.bench_settings import _gpu_float32_as_tf32
 
     flags = lambda: (torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32,  # noqa: E731
                      torch.backends.cudnn.benchmark)

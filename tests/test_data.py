@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-from ablations import data
+from ablations import data, folders
 from ablations.errors import UserError
 
 
@@ -103,11 +103,11 @@ def test_imagefolder_reads_pngs(tmp_path):
             d.mkdir(parents=True)
             for i in range(2):
                 Image.fromarray(np.full((40, 50, 3), 60 * i, np.uint8)).save(d / f"{i}.png")
-    ds = data.image_folder(str(tmp_path), "train", 32, train=True)
+    ds = folders.image_folder(str(tmp_path), "train", 32, train=True)
     x, y = ds[0]
     assert x.shape == (3, 32, 32) and x.dtype == torch.uint8
     assert ds.classes == ["cat", "dog"]
-    val = data.image_folder(str(tmp_path), "test", 32, train=False)
+    val = folders.image_folder(str(tmp_path), "test", 32, train=False)
     assert len(val) == 4
 
 
@@ -115,7 +115,7 @@ def test_imagefolder_loaders_carry_their_spec(tmp_path):
     from PIL import Image
 
     from ablations.recipe import RECIPES
-    from ablations.train import DataSpec, load_data
+    from ablations.loading import DataSpec, load_data
 
     for split in ("train", "val"):
         for cls in ("cat", "dog", "emu"):
@@ -132,9 +132,9 @@ def test_imagefolder_loaders_carry_their_spec(tmp_path):
 
 def test_imagefolder_needs_data_dir(tmp_path):
     with pytest.raises(UserError, match="train/"):
-        data.image_folder(None, "train", 32, True)
+        folders.image_folder(None, "train", 32, True)
     with pytest.raises(UserError, match="not a folder"):
-        data.image_folder(str(tmp_path), "train", 32, True)
+        folders.image_folder(str(tmp_path), "train", 32, True)
 
 
 def test_unknown_dataset_lists_allowed():
@@ -190,10 +190,28 @@ def test_subset_is_class_balanced():
 
 
 def test_the_synthetic_generator_version_is_part_of_the_hash(monkeypatch):
-    from ablations.train import DataSpec
+    from ablations.loading import DataSpec
 
     before = DataSpec("synthetic", 32, 1).to_dict()
     real = DataSpec("fashion-mnist", 32, 3).to_dict()
     monkeypatch.setattr(data, "SYNTHETIC_VERSION", data.SYNTHETIC_VERSION + 1)
     assert DataSpec("synthetic", 32, 1).to_dict() != before  # new images: no stale reuse
     assert DataSpec("fashion-mnist", 32, 3).to_dict() == real  # real data keep their hashes
+
+
+def test_the_loader_key_names_every_recipe_field_that_load_data_reads():
+    # Two runs share loaded data when their loader keys agree; a recipe field read by
+    # load_data but missing from LOADER_FIELDS would let a run train on another's loaders.
+    from ablations.loading import LOADER_FIELDS, DataSpec, load_data
+    from ablations.recipe import recipe as named_recipe
+
+    real = named_recipe("convnext")
+    read = set()
+
+    class Recording:
+        def __getattr__(self, name):
+            read.add(name)
+            return getattr(real, name)
+
+    load_data(DataSpec("synthetic", 32, 1), None, 8, 8, seed=0, recipe=Recording())
+    assert read and read <= set(LOADER_FIELDS) | {"name"}, read - set(LOADER_FIELDS)

@@ -52,7 +52,7 @@ def test_whole_model_same_training_step_with_and_without_shortcuts():
     out.square().sum().backward()
     grads = [p.grad.clone() for p in model.parameters()]
     model.zero_grad()
-    with plain_convolutions():
+    with plain_convolutions(model):
         ref = model(x)
         ref.square().sum().backward()
     torch.testing.assert_close(out, ref, rtol=0, atol=1e-10)
@@ -75,3 +75,18 @@ def test_flops_count_every_tap_at_small_resolution():
                 setattr(m, child_name, new)
     assert counted == pytest.approx(paper_gflops(plain, resolution=32), rel=1e-12)
     assert counted > 0.09  # 4.456 GFLOPs / (224/32)^2 = 0.091 + the 10-class head
+
+
+def test_plain_convolutions_is_scoped_to_one_model_and_restores_it():
+    from models.fast_conv import use_shortcuts
+
+    design = named_design("convnext_tiny").replace(widths=(8, 16, 32, 64), depths=(1, 1, 1, 1))
+    a, b = build(design, num_classes=3), build(design, num_classes=3)
+    use_shortcuts(a.stages[0], False)  # one part of a set off by hand (a build option)
+    states = lambda m: [c.shortcuts for c in m.modules() if isinstance(c, Conv)]  # noqa: E731
+    before = states(a)
+    assert False in before and True in before
+    with plain_convolutions(a):
+        assert not any(states(a))
+        assert all(states(b))  # another model (another thread's, say) keeps its shortcuts
+    assert states(a) == before and all(states(b))

@@ -8,13 +8,13 @@ from pathlib import Path
 import pytest
 import torch
 
-from ablations import data
+from ablations import data, folders
 from ablations.__main__ import main
 from ablations.curves import read_scalars
 from ablations.errors import UserError
 from ablations.official import OFFICIAL_CONVNEXT_T, markdown_table, ours
 from ablations.recipe import Recipe, recipe, run_preset
-from ablations.train import BatchAugment
+from ablations.augment import BatchAugment
 
 ROOT = Path(__file__).resolve().parent.parent
 PAPER = run_preset("paper").scale_recipe(recipe("convnext"))
@@ -31,7 +31,7 @@ def _official_train_transform(**kw):
 
 
 def test_paper_training_transform_is_the_official_one():
-    ours_tf = data.folder_transform(224, True, PAPER)
+    ours_tf = folders.folder_transform(224, True, PAPER)
     official = _official_train_transform().transforms
     # The workers run the official ops up to the tensor; normalising and erasing, the
     # official last two, run on the device (timm's own prefetcher split).
@@ -46,7 +46,7 @@ def test_paper_training_transform_is_the_official_one():
 
 
 def test_paper_eval_transform_resizes_256_bicubic_and_crops_224():
-    tf = data.folder_transform(224, False, PAPER)
+    tf = folders.folder_transform(224, False, PAPER)
     text = repr(tf)
     assert "Resize(size=256, interpolation=bicubic" in text and "CenterCrop(size=(224, 224))" in text
 
@@ -111,11 +111,11 @@ def test_in_memory_randaugment_is_per_image_and_reproducible():
 
 
 def test_folder_stream_does_not_depend_on_workers_and_resumes(tmp_path):
-    root = data.write_jpeg_folder(tmp_path / "jpg", classes=2, per_class=6, size=40)
-    ds = data.image_folder(str(root), "train", 32, True, PAPER)
+    root = folders.write_jpeg_folder(tmp_path / "jpg", classes=2, per_class=6, size=40)
+    ds = folders.image_folder(str(root), "train", 32, True, PAPER)
 
     def epoch(workers, e):
-        loader = data.FolderLoader(ds, 4, True, seed=5, workers=workers, mean=(0.5,) * 3,
+        loader = folders.FolderLoader(ds, 4, True, seed=5, workers=workers, mean=(0.5,) * 3,
                                    std=(0.2,) * 3, channels_last=False, pin_memory=False)
         loader.set_epoch(e)
         return [x for x, _ in loader]
@@ -126,7 +126,7 @@ def test_folder_stream_does_not_depend_on_workers_and_resumes(tmp_path):
 
 
 def test_smoke_epoch_on_a_jpeg_folder_with_the_paper_augmentation_and_curves(tmp_path):
-    root = data.write_jpeg_folder(tmp_path / "jpg", classes=4, per_class=16, size=48)
+    root = folders.write_jpeg_folder(tmp_path / "jpg", classes=4, per_class=16, size=48)
     out = tmp_path / "r"
     argv = ["run", "--preset", "smoke", "--set", "dataset=imagefolder", "--set", "channels=3",
             "--set", "resolution=32", "--data-dir", str(root), "--steps", "13", "--out",
@@ -145,7 +145,8 @@ def test_smoke_epoch_on_a_jpeg_folder_with_the_paper_augmentation_and_curves(tmp
 
 def test_a_resumed_run_continues_its_curves_without_duplicates(tmp_path, monkeypatch):
     from ablations import train as train_mod
-    from ablations.train import DataSpec, load_data, train_run
+    from ablations.loading import DataSpec, load_data
+    from ablations.train import train_run
     from models import named_design
 
     r = run_preset("smoke").scale_recipe(recipe("convnext")).replace(epochs=3)
@@ -198,7 +199,7 @@ def test_wrong_recipe_shapes_on_the_command_line_are_one_line(tmp_path, capsys, 
 
 
 def test_an_unreadable_image_is_one_line_and_leaves_nothing(tmp_path, capsys):
-    root = data.write_jpeg_folder(tmp_path / "jpg", classes=2, per_class=32, size=40)
+    root = folders.write_jpeg_folder(tmp_path / "jpg", classes=2, per_class=32, size=40)
     bad = root / "train" / "class_1" / "00002.jpg"
     bad.write_text("not a jpeg")
     out = tmp_path / "r"
@@ -215,7 +216,7 @@ def test_bench_data_measures_loader_model_and_training(tmp_path):
     from ablations.bench_data import DataBench, bench_data
     from models.roadmap import find_step
 
-    root = data.write_jpeg_folder(tmp_path / "jpg", classes=2, per_class=16, size=40)
+    root = folders.write_jpeg_folder(tmp_path / "jpg", classes=2, per_class=16, size=40)
     preset = run_preset("smoke").replace(dataset="imagefolder", channels=3, resolution=32)
     cfg = DataBench(find_step("resnet50-to-convnext-t", 13), preset, str(root), batch_size=8,
                     workers=(0, 1), batches=6)  # 4 batches an epoch: crosses one

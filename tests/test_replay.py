@@ -10,7 +10,8 @@ from ablations import runner, store as store_mod
 from ablations.__main__ import main
 from ablations.plot import all_figures
 from ablations.recipe import RECIPES, run_preset
-from ablations.train import DataSpec, load_data, train_run
+from ablations.loading import DataSpec, load_data
+from ablations.train import train_run
 from models.roadmap import chain
 
 CHAIN = "resnet50-to-convnext-t"

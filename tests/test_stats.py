@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 from scipy import stats as sps
 
-from ablations import stats
+from ablations import agreement, stats
 from ablations.__main__ import main
 
 
@@ -99,7 +99,7 @@ def test_verdicts_separate_real_steps_from_noise(monkeypatch):
 
 def test_paper_agreement_rank_correlation_and_signs():
     df = _table([3.0, -3.0, 0.5], noise=0.1)  # paper gains: +1, -3, +3
-    a = stats.paper_agreement(df, "chain", "p")
+    a = agreement.paper_agreement(df, "chain", "p")
     assert a["steps"] == 3 and a["seeds"] == 5
     assert a["signs_agree"] == 3
     assert a["spearman"] == pytest.approx(sps.spearmanr([3.0, -3.0, 0.5], [1, -3, 3]).statistic)
@@ -134,7 +134,7 @@ def test_stats_command_prints_a_verdict_per_step(tmp_path, capsys):
 def test_agreement_interval_covers_the_true_correlation_of_simulated_chains():
     """Chains with a known Spearman to the paper's gains (spread and seed noise as in the
     committed replay: 0.5 and 0.3 points): the 95% interval holds it in >= 90% of them."""
-    from ablations.stats import agreement_coverage
+    from ablations.agreement import agreement_coverage
 
     paper = np.array([2.69, 0.54, 0.15, -1.23, 2.22, 0.14, -0.72, 0.65, 0.05, 0.65, 0.14,
                       0.06, 0.50])
@@ -144,13 +144,13 @@ def test_agreement_interval_covers_the_true_correlation_of_simulated_chains():
 def test_agreement_interval_is_not_pulled_below_the_estimate_by_resampling():
     """Well separated gains with little noise: the interval sits around the estimate
     (resampling 5 seeds with replacement had put the estimate near its top)."""
-    from ablations.stats import _spearman_rows, agreement_interval
+    from ablations.agreement import agreement_interval, spearman_rows
 
     rng = np.random.default_rng(0)
     paper = np.linspace(-1, 1, 12)
     gains = 3 * paper + rng.standard_normal(12)
     diffs = gains[:, None] + 0.05 * rng.standard_normal((12, 5))
-    rho = float(_spearman_rows(diffs.mean(1)[None], paper)[0])
+    rho = float(spearman_rows(diffs.mean(1)[None], paper)[0])
     lo, hi = agreement_interval(diffs, paper)
     assert lo <= rho <= hi and hi - lo < 0.05
 
@@ -161,6 +161,49 @@ def test_agreement_interval_is_not_pulled_below_the_estimate_by_resampling():
     (["gain", "within noise", ""], "depends"), (["", "", ""], "not measured"),
 ])
 def test_a_change_is_summarised_across_its_contexts(verdicts, word):
-    from ablations.plot import across_contexts
+    from ablations.contexts import across_contexts
 
     assert across_contexts(verdicts) == word
+
+
+def test_the_order_figure_draws_only_the_measured_contexts(tmp_path):
+    import matplotlib.pyplot as plt
+
+    from ablations.contexts import CONTEXTS
+    from ablations.plot_studies import order_figure
+
+    nan = float("nan")
+    row = {CONTEXTS[0]: 0.5, CONTEXTS[0] + " lo": 0.1, CONTEXTS[0] + " hi": 0.9,
+           CONTEXTS[1]: -0.2, CONTEXTS[1] + " lo": -0.6, CONTEXTS[1] + " hi": 0.2,
+           CONTEXTS[2]: nan, CONTEXTS[2] + " lo": nan, CONTEXTS[2] + " hi": nan}
+    table = pd.DataFrame([row, {**row, CONTEXTS[0]: 0.7}], index=["a", "b"])
+    drawn = []
+    real_close = plt.close
+    plt.close = lambda fig=None: drawn.append(fig) or real_close(fig)  # keep the legend
+    try:
+        paths = order_figure(table, tmp_path / "order", "t")
+    finally:
+        plt.close = real_close
+    assert {p.suffix for p in paths} == {".png", ".svg"}
+    legend = drawn[0].axes[0].get_legend()
+    assert [t.get_text() for t in legend.get_texts()] == list(CONTEXTS[:2])
+
+
+def test_the_order_table_reads_each_change_in_its_three_contexts():
+    from ablations.contexts import CONTEXTS, order_table
+    from models.roadmap import DEFAULT_CHAIN, find_step
+
+    levels = {DEFAULT_CHAIN: [("modern-recipe", 90.0), ("stage-ratio", 91.0)],
+              f"one-at-a-time:{DEFAULT_CHAIN}": [("modern-recipe", 90.0),
+                                                 ("only-stage-ratio", 92.5)],
+              f"leave-one-out:{DEFAULT_CHAIN}": [("trunc-normal-init", 93.0),
+                                                 ("without-stage-ratio", 89.0)]}
+    rows = [{"study": study, "preset": "p", "step": i, "step_name": name, "seed": s,
+             "top1": top1 + 0.1 * s * (i + 1), "config_hash": f"{study}{name}{s}",
+             "status": "ok"}
+            for study, steps in levels.items() for i, (name, top1) in enumerate(steps)
+            for s in range(3)]
+    table = order_table(pd.DataFrame(rows), DEFAULT_CHAIN, "p")
+    row = table.loc[find_step(DEFAULT_CHAIN, "stage-ratio").title]
+    assert [round(row[c], 6) for c in CONTEXTS] == [1.1, 2.6, 3.9]  # treatment - control
+    assert table.drop(index=row.name)[list(CONTEXTS)].isna().all().all()  # nothing else run

@@ -104,9 +104,9 @@ def test_transformers_study_trains_through_the_runner(tmp_path, capsys):
     assert row.step_name == "swin_t" and row.status == "ok"
     assert row.gflops == pytest.approx(4.4906, abs=1e-3)  # paper-scale cost of Swin-T
     target = target_line(table, "resnet50-to-convnext-t", "smoke")
-    assert target["title"] == "Swin-T" and target["paper_top1"] == 81.3
-    assert target["ours_mean"] == pytest.approx(row.top1) and target["ours_seeds"] == 1
-    assert target_line(table, "resnet50-to-convnext-t", "quick")["ours_mean"] is None
+    assert target.title == "Swin-T" and target.paper_top1 == 81.3
+    assert target.ours_mean == pytest.approx(row.top1) and target.ours_seeds == 1
+    assert target_line(table, "resnet50-to-convnext-t", "quick").ours_mean is None
     paths = accuracy_vs_gflops(summary_table(table), tmp_path / "acc", "resnet50-to-convnext-t",
                                "ours", target)
     paths += roadmap_figure(summary_table(table), tmp_path / "roadmap",

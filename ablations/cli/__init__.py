@@ -1,0 +1,6 @@
+"""The command line, one module per command: each has ``add_parser(sub)`` (its options)
+beside ``handle(args)`` (what it does). ``ablations.__main__`` only dispatches."""
+
+COMMANDS = ("costs", "run", "replay", "plot", "show", "stats", "compare", "diagram", "bench",
+            "scaling", "collapse", "bench_data", "paper_table")
+"""The modules of ``ablations.cli``, in the order ``--help`` lists their commands."""

@@ -1,0 +1,32 @@
+"""``collapse``: feature collapse per block of trained runs (the ConvNeXt V2 paper's analysis)."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+from .common import comma_list, labelled, positive_int, print_table
+
+
+def add_parser(sub: Any) -> None:
+    """The ``collapse`` sub-command's options."""
+    p = sub.add_parser("collapse", help="feature collapse per block of trained runs (V2 paper)")
+    p.add_argument("--out", default="results/quick", help="results folder with checkpoints")
+    p.add_argument("--steps", default="ConvNeXt-T (V1)=trunc-normal-init,V2 block (GRN)=grn",
+                   help="comma-separated [LABEL=]STEP_NAME of finished runs")
+    p.add_argument("--images", type=positive_int, default=256, help="test images used")
+    p.add_argument("--data-dir", help="folder of the data set (default: the usual places)")
+    p.set_defaults(func=handle)
+
+
+def handle(args: argparse.Namespace) -> None:
+    """Measure, write collapse.csv and its figure, print the per-model means."""
+    from ..collapse import collapse_figure, collapse_table
+
+    df = collapse_table(args.out, labelled(comma_list(args.steps)), args.data_dir, args.images)
+    path = Path(args.out) / "collapse.csv"
+    df.to_csv(path, index=False)
+    summary = df.groupby(["model", "seed"])[["cosine_distance", "dead_share"]].mean()
+    print_table(summary.reset_index().round(4), "table")
+    print("wrote", path, *collapse_figure(df, path.with_suffix("")))

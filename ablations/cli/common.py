@@ -1,0 +1,151 @@
+"""What several commands share: option helpers, list parsing, table printing (no heavy imports:
+``--help`` builds every parser without torch or pandas)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any
+
+from models.roadmap import CHAINS, DEFAULT_CHAIN
+
+from ..errors import UserError
+
+FORMATS = ("table", "csv", "json")
+
+
+def comma_list(text: str) -> list[str]:
+    """'a, b,c' -> ['a', 'b', 'c'] (items stripped, empty ones dropped)."""
+    return [item.strip() for item in text.split(",") if item.strip()]
+
+
+def int_list(text: str, option: str) -> list[int]:
+    """'1,2' -> [1, 2]; anything else is a ``UserError`` naming ``option``."""
+    try:
+        return [int(v) for v in comma_list(text)]
+    except ValueError:
+        raise UserError(f"{option} {text!r}: expected comma-separated integers") from None
+
+
+def labelled(items: list[str]) -> dict[str, str]:
+    """``[LABEL=]VALUE`` items -> {label: value}; an item without a label is its own label."""
+    out = {}
+    for item in items:
+        label, sep, value = item.partition("=")
+        out[label if sep else item] = value if sep else item
+    return out
+
+
+def choices(text: str, allowed: tuple[str, ...], flag: str) -> list[str]:
+    """A comma-separated subset of ``allowed``; otherwise a ``UserError`` naming ``flag``."""
+    values = comma_list(text)
+    bad = [v for v in values if v not in allowed]
+    if bad or not values:
+        raise UserError(f"{flag}={text!r}; allowed: a comma-separated list of "
+                        f"{', '.join(allowed)}")
+    return values
+
+
+def parse_overrides(items: list[str] | None, what: str) -> dict[str, Any]:
+    """``key=value`` pairs; values parsed as YAML scalars/lists (safe loader)."""
+    import yaml
+
+    out = {}
+    for item in items or []:
+        if "=" not in item:
+            raise UserError(f"--{what} {item!r}: expected key=value")
+        key, _, value = item.partition("=")
+        try:
+            out[key.strip()] = float(value) if _is_float(value) else yaml.safe_load(value)
+        except yaml.YAMLError:
+            raise UserError(f"--{what} {item!r}: value is not valid YAML") from None
+    return out
+
+
+def _is_float(text: str) -> bool:
+    # YAML 1.1 reads "2e-3" as a string; numbers with a dot or exponent are floats here.
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return any(c in text for c in ".eE") and not text.strip().isalpha()
+
+
+def print_table(df: Any, fmt: str) -> None:
+    """``df`` on stdout as an aligned table, CSV or JSON records."""
+    if fmt == "csv":
+        sys.stdout.write(df.to_csv(index=False))
+    elif fmt == "json":
+        sys.stdout.write(df.to_json(orient="records", indent=1) + "\n")
+    else:
+        import pandas as pd
+
+        with pd.option_context("display.max_colwidth", 40, "display.width", 200):
+            print(df.drop(columns=[c for c in ("note", "source") if c in df]).to_string(
+                index=False))
+
+
+def positive_int(text: str) -> int:
+    """argparse type: an integer >= 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{value} must be >= 1")
+    return value
+
+
+def cuda_available() -> bool:
+    """Whether torch sees a CUDA device (imports torch: call it after parsing)."""
+    import torch
+
+    return torch.cuda.is_available()
+
+
+def model_names() -> str:
+    """The named models, for help texts."""
+    from models.named import MODEL_NAMES
+
+    return ", ".join(MODEL_NAMES)
+
+
+def add_chain(p: Any) -> None:
+    """``--chain NAME`` (default: the paper's roadmap)."""
+    p.add_argument("--chain", default=DEFAULT_CHAIN, choices=list(CHAINS))
+
+
+def add_format(p: argparse.ArgumentParser, default: str = "table") -> None:
+    """``--format table|csv|json``."""
+    p.add_argument("--format", choices=FORMATS, default=default)
+
+
+def add_device(p: argparse.ArgumentParser) -> None:
+    """``--device`` (resolved after parsing: cuda where there is one)."""
+    p.add_argument("--device", help="cpu or cuda[:N] (default: cuda where there is one)")
+
+
+def add_chain_or_models(p: argparse.ArgumentParser) -> None:
+    """``--chain NAME`` or ``--models A,B,...`` (named models), not both."""
+    group = p.add_mutually_exclusive_group()
+    add_chain(group)
+    group.add_argument("--models", help=f"comma-separated named models: {model_names()}")
+    deprecated_alias(group, "--preset", "--models")
+
+
+class _DeprecatedAlias(argparse.Action):
+    """An old spelling of an option, kept for one release: warns, then sets the new one."""
+
+    def __init__(self, option_strings: list[str], dest: str, new: str = "", **kw: Any) -> None:
+        self.new = new
+        super().__init__(option_strings, dest, **kw)
+
+    def __call__(self, parser: Any, namespace: Any, values: Any, option: Any = None) -> None:
+        print(f"warning: {option} is deprecated (goes in 0.3); use {self.new}", file=sys.stderr)
+        setattr(namespace, self.dest, values)
+
+
+def deprecated_alias(p: Any, old: str, new: str, **kw: Any) -> None:
+    """``old`` as a hidden, warning alias of the option ``new``."""
+    p.add_argument(old, dest=new.lstrip("-").replace("-", "_"), action=_DeprecatedAlias,
+                   new=new, help=argparse.SUPPRESS, default=argparse.SUPPRESS, **kw)

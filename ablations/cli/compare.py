@@ -1,0 +1,32 @@
+"""``compare``: overlay result sets and the paper; a table of deltas."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from .common import add_chain, labelled
+
+
+def add_parser(sub: Any) -> None:
+    """The ``compare`` sub-command's options."""
+    p = sub.add_parser("compare", help="overlay result sets and the paper; table of deltas")
+    p.add_argument("results", nargs="+", metavar="[LABEL=]FOLDER", help="results folders")
+    add_chain(p)
+    p.add_argument("--out", default="comparison.png")
+    p.set_defaults(func=handle)
+
+
+def handle(args: argparse.Namespace) -> None:
+    """Print each result set's top-1 per step beside the paper's, and the agreement."""
+    from ..compare import compare_results
+    from ..agreement import format_agreement
+
+    table, agreement, written = compare_results(labelled(args.results), args.chain, args.out)
+    cols = ["step", "step_name", "paper_top1"] + [c for c in table if c.endswith("_top1")
+                                                   and c != "paper_top1"]
+    print(table[cols].round(2).to_string(index=False))
+    for label, a in agreement.items():
+        print(f"{label}: {format_agreement(a)}")
+    for p in written:
+        print(f"wrote {p}")

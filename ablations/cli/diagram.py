@@ -1,0 +1,39 @@
+"""``diagram``: a step's block before -> after (or one named model's block)."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from .common import add_chain, deprecated_alias, model_names
+
+
+def add_parser(sub: Any) -> None:
+    """The ``diagram`` sub-command's options."""
+    p = sub.add_parser("diagram", help="draw a step's block before -> after (or a preset's)")
+    add_chain(p)
+    p.add_argument("--step", default="separate-downsampling", help="step name or index")
+    p.add_argument("--model", help=f"draw this named model alone instead: {model_names()}")
+    deprecated_alias(p, "--preset", "--model")
+    p.add_argument("--stage", type=int, default=2, choices=(1, 2, 3, 4),
+                   help="which stage's first block to draw (2 shows in-block downsampling)")
+    p.add_argument("--out", default="diagram.png")
+    p.set_defaults(func=handle)
+
+
+def handle(args: argparse.Namespace) -> None:
+    """Draw and say which files were written."""
+    from models import named_design
+    from models.roadmap import find_step, parent_step
+
+    from .. import diagram
+
+    if args.model:
+        paths = diagram.draw_single(named_design(args.model), args.model, args.out, args.stage - 1)
+    else:
+        step = find_step(args.chain, args.step)
+        parent = parent_step(args.chain, step)
+        paths = diagram.draw_step(parent.design, step.design, f"{parent.index} {parent.title}",
+                                  f"{step.index} {step.title}", args.out, args.stage - 1)
+    for p in paths:
+        print(f"wrote {p}")

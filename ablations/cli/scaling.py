@@ -1,0 +1,76 @@
+"""``scaling``: GFLOPs, activation memory and latency against resolution."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+from ..defaults import SCALING_MODELS, SCALING_RESOLUTIONS
+from ..errors import check_file_name
+from .common import (add_chain, add_device, comma_list, int_list, model_names, positive_int,
+                     print_table)
+
+
+def add_parser(sub: Any) -> None:
+    """The ``scaling`` sub-command's options."""
+    p = sub.add_parser("scaling", help="GFLOPs, activation memory and latency vs resolution")
+    p.add_argument("--models", default=",".join(SCALING_MODELS),
+                   help=f"comma-separated: {model_names()}, or step:KEY of --chain "
+                        f"(default: %(default)s)")
+    add_chain(p)
+    p.add_argument("--resolutions", default=",".join(map(str, SCALING_RESOLUTIONS)),
+                   help="sizes counted (GFLOPs, activation memory); multiples of 224 let "
+                        "Swin's windows tile without padding (default: %(default)s)")
+    p.add_argument("--time-resolutions",
+                   help="sizes timed at batch 1 (default: 224,448,672 on CPU, all on a GPU; "
+                        "'' for none)")
+    add_device(p)
+    p.add_argument("--threads", type=int, help="intra-op threads (default: all cores)")
+    p.add_argument("--repeats", type=positive_int, default=3, help="timed calls per size")
+    p.add_argument("--no-memory", action="store_true", help="skip the activation count")
+    p.add_argument("--tag", help="file-name tag (default: cpu or the GPU model)")
+    p.add_argument("--out", default="results/scaling", help="folder of the CSVs and figure")
+    p.add_argument("--from-csv", help="redraw the figure and exponents of a scaling CSV")
+    p.set_defaults(func=handle)
+
+
+def handle(args: argparse.Namespace) -> None:
+    """Measure (or read ``--from-csv``), fit the exponents, draw the figure."""
+    import pandas as pd
+
+    from .. import scaling
+
+    if args.from_csv:  # redraw a committed table (e.g. one measured on a GPU)
+        df = pd.read_csv(args.from_csv)
+        stem = Path(args.from_csv).with_suffix("")
+    else:
+        df, stem = _measure(args)
+    fits = scaling.fit_exponents(df)
+    fits.to_csv(stem.with_name(stem.name + "_exponents.csv"), index=False)
+    timed = sorted(df.dropna(subset=["latency_ms"]).resolution.unique())
+    title = (f"cost vs resolution, batch 1, float32, {df.device.iloc[0]} "
+             f"({', '.join(str(r) for r in timed) or 'none'} px timed)")
+    paths = scaling.scaling_figure(df, fits, stem, title)
+    print_table(fits, "table")
+    print("wrote", stem.with_suffix(".csv"), *paths)
+
+
+def _measure(args: argparse.Namespace) -> tuple[Any, Path]:
+    from .. import scaling
+    from ..machine import device_tag, threads
+
+    models = scaling.resolve_models(comma_list(args.models), args.chain)
+    resolutions = int_list(args.resolutions, "--resolutions")
+    timed = (int_list(args.time_resolutions, "--time-resolutions")
+             if args.time_resolutions is not None
+             else resolutions if args.device.startswith("cuda") else [224, 448, 672])
+    tag = args.tag or device_tag(args.device)
+    check_file_name(tag, "--tag")
+    with threads(args.threads):
+        df = scaling.scaling_table(models, resolutions, timed, args.device,
+                                   memory=not args.no_memory, repeats=args.repeats)
+    stem = Path(args.out) / f"scaling_{tag}"
+    stem.parent.mkdir(parents=True, exist_ok=True)
+    df.to_csv(stem.with_suffix(".csv"), index=False)
+    return df, stem

@@ -1,0 +1,54 @@
+"""How studies and their steps are named in the store, written once: a study id is
+``<kind>:<subject>`` (``one-at-a-time:resnet50-to-convnext-t``, ``sweep:kernel_size``) or a
+chain's own name (a chain, a custom chain); a change alone is ``only-<step>``, a change
+removed ``without-<step>``."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+ALONE_PREFIX = "only-"
+"""One-at-a-time: the step that applies one change alone to the modern-recipe ResNet."""
+REMOVED_PREFIX = "without-"
+"""Leave-one-out: the chain's last design with one change undone."""
+KINDS = ("one-at-a-time", "leave-one-out", "transformers", "scale", "sweep")
+"""The kinds whose id carries a subject after a colon (a chain's name, a swept field)."""
+
+
+@dataclass(frozen=True)
+class StudyId:
+    """A parsed study id: ``kind`` ('chain' for a chain or custom chain) and ``subject``
+    (the chain's name, or the swept field)."""
+
+    kind: str
+    subject: str
+
+    def __str__(self) -> str:
+        return self.subject if self.kind == "chain" else f"{self.kind}:{self.subject}"
+
+
+def study_id(kind: str, subject: str) -> str:
+    """The stored id of study ``kind`` of ``subject`` (a chain's name or a swept field)."""
+    return str(StudyId(kind, subject))
+
+
+def parse_study(text: str) -> StudyId:
+    """A stored study id -> ``StudyId``; an id without a known kind is a chain's."""
+    kind, sep, subject = text.partition(":")
+    if sep and kind in KINDS:
+        return StudyId(kind, subject)
+    return StudyId("chain", text)
+
+
+def alone(step_name: str) -> str:
+    """The one-at-a-time step of a chain step."""
+    return ALONE_PREFIX + step_name
+
+
+def removed(step_name: str) -> str:
+    """The leave-one-out step of a chain step."""
+    return REMOVED_PREFIX + step_name
+
+
+__all__ = ["ALONE_PREFIX", "REMOVED_PREFIX", "KINDS", "StudyId", "study_id", "parse_study",
+           "alone", "removed"]

@@ -1,0 +1,92 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: ipynb,py:percent
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # 02 · Replay the roadmap
+#
+# The committed quick replay (`results/quick`, real Fashion-MNIST) next to the paper's ImageNet numbers, with a paired interval and a verdict for every step, then a couple of steps re-run live.
+
+# %%
+import os, sys
+from pathlib import Path
+ROOT = Path.cwd().parent if Path.cwd().name == "notebooks" else Path.cwd()
+sys.path.insert(0, str(ROOT))
+import torch
+torch.set_num_threads(2)
+# %matplotlib inline
+
+# %%
+# Parameters: SMOKE=1 (the test suite) makes every live run tiny; BIG=1 makes them bigger.
+SMOKE = os.environ.get("NOTEBOOK_SMOKE") == "1"
+BIG = os.environ.get("NOTEBOOK_BIG") == "1"
+
+# %%
+import pandas as pd
+from ablations.recipe import run_preset
+from ablations.report import summary_table
+from ablations.store import Store, load
+from models.roadmap import DEFAULT_CHAIN
+RESULTS = ROOT / 'results' / 'quick'
+df = load(RESULTS)
+replay = df[(df.study == DEFAULT_CHAIN) & (df.preset == 'quick')]  # the chain alone, not the other studies
+quick = run_preset('quick')
+print(f"preset quick: {quick.dataset}, {quick.resolution} px, widths x {quick.width_multiplier}, "
+      f"{quick.epochs} epochs; seeds per step: {sorted(replay.groupby('step_name').seed.nunique().unique())}")
+summary = summary_table(replay)
+summary[['step', 'step_name', 'seeds', 'top1_mean', 'top1_std', 'gflops', 'paper_top1']]
+
+# %% [markdown]
+# ## The figure, paper style
+
+# %%
+from IPython.display import Image, display
+display(Image(filename=str(RESULTS / 'roadmap.png')))
+
+# %%
+display(Image(filename=str(RESULTS / 'accuracy_vs_gflops.png')))
+
+# %% [markdown]
+# ## Which steps are real, and where we agree with the paper
+# Each step against the one before it on the same seeds: the mean difference with its 95% paired-t interval, the verdict (seed noise and test-set noise both ruled out, Holm-corrected), and the paper's own step gain. Then the rank correlation of our gains with the paper's, with its interval (the same numbers as `python -m ablations stats`).
+
+# %%
+from ablations import stats
+from ablations.agreement import format_agreement, paper_agreement
+steps = stats.study_stats(df, DEFAULT_CHAIN, 'quick', Store(RESULTS))
+print(format_agreement(paper_agreement(df, DEFAULT_CHAIN, 'quick')))
+steps[['step', 'step_name', 'seeds', 'delta', 't_lo', 't_hi', 'verdict', 'paper_delta']].round(2)
+
+# %% [markdown]
+# ## Re-run two steps live
+# The same runner and store as the command line; with a tiny training subset so that this cell takes about a minute (set `BIG` for the real quick preset). Without the Fashion-MNIST files on this machine it falls back to synthetic data.
+
+# %% tags=["live"]
+import tempfile
+from ablations import runner
+from ablations.data import load as load_images
+from models.roadmap import find_step
+try:
+    load_images('fashion-mnist', 'test'); dataset = 'fashion-mnist'
+except Exception:
+    dataset = 'synthetic'
+p = quick.replace(dataset=dataset, channels=3 if dataset != 'synthetic' else 1)
+if SMOKE:
+    p = p.replace(train_subset=512 if dataset != 'synthetic' else None, epochs=1)
+elif not BIG:
+    p = p.replace(train_subset=4000, epochs=2)
+live_steps = [find_step(DEFAULT_CHAIN, n) for n in ('modern-recipe', 'separate-downsampling')]
+out = tempfile.mkdtemp()
+live = runner.execute(runner.plan(DEFAULT_CHAIN, live_steps, p, [0]), out, progress=False)
+live[['step_name', 'dataset', 'top1', 'train_seconds']]
