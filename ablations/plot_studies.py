@@ -59,7 +59,8 @@ def scale_figure(gaps: pd.DataFrame, path: Path, base_name: str) -> list[Path]:
         cross = crossing(g)
         if cross is not None:  # of the mean gaps; the intervals say whether it is real
             ax.axvline(cross, color="#c44e52", ls="--", lw=1)
-            where = f"{cross:,.0f}" if cross >= 100 else f"{cross:.3g}"
+            rounded = float(f"{cross:.2g}")  # two figures: the crossing is an estimate
+            where = f"{rounded:,.0f}" if rounded >= 100 else f"{rounded:g}"
             ax.text(cross, ax.get_ylim()[0], f" mean gap crosses 0 near {where}",
                     color="#c44e52", fontsize=7, va="bottom")
         ax.margins(x=0.12, y=0.15)
