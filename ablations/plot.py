@@ -40,7 +40,6 @@ def save_figure(fig: plt.Figure, path: str | Path,
 
 
 def _steps_with_phase(summary: pd.DataFrame, chain_name: str) -> pd.DataFrame:
-
     phases = {s.name: s.phase for s in chain(chain_name, branches=True)}
     titles = {s.name: s.title for s in chain(chain_name, branches=True)}
     s = summary.copy()

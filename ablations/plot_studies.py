@@ -128,10 +128,10 @@ def study_figures(df: pd.DataFrame, out: str | Path) -> list[Path]:
 
 def _order_presets(df: pd.DataFrame, chain_name: str) -> list[str]:
     """The presets at which a chain's order studies have runs."""
-    kinds = {"one-at-a-time", "leave-one-out"}
-    mask = [parse_study(s).kind in kinds and parse_study(s).subject == chain_name
-            for s in df.study]
-    return sorted(df[mask].preset.unique())
+    ids = {s: parse_study(s) for s in set(df.study)}
+    studies = [s for s, i in ids.items()
+               if i.kind in ("one-at-a-time", "leave-one-out") and i.subject == chain_name]
+    return sorted(df[df.study.isin(studies)].preset.unique())
 
 
 def _write_csv(table: pd.DataFrame, stem: Path, index: bool) -> list[Path]:

@@ -279,7 +279,7 @@ class Block(nn.Module):
         identity = x if self.shortcut is None else self.shortcut(x)
         y = x
         for role in self.roles:  # e.g. spatial -> expand -> project, as the paper draws it
-            y = self.unit(role)(y)
+            y = getattr(self, self._names[role])(y)
         if self.layer_scale is not None:
             y = self.layer_scale(y)
         if self.drop_path is not None:

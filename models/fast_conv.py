@@ -26,13 +26,14 @@ import torch.nn.functional as F
 from torch import nn
 
 
-def use_shortcuts(model: nn.Module, enabled: bool) -> list[bool]:
-    """Switch the shortcuts of every ``Conv`` of ``model``; returns their previous states
-    (in ``model.modules()`` order)."""
+def use_shortcuts(model: nn.Module, enabled: bool | list[bool]) -> list[bool]:
+    """Switch the shortcuts of every ``Conv`` of ``model`` (one flag for all, or one per conv
+    in ``model.modules()`` order); returns their previous states in that order."""
     convs = [m for m in model.modules() if isinstance(m, Conv)]
     previous = [c.shortcuts for c in convs]
-    for c in convs:
-        c.shortcuts = enabled
+    states = enabled if isinstance(enabled, list) else [enabled] * len(convs)
+    for c, state in zip(convs, states):
+        c.shortcuts = state
     return previous
 
 
@@ -44,13 +45,11 @@ def plain_convolutions(model: nn.Module) -> Iterator[nn.Module]:
     For FLOP counting (the paper counts every tap of every kernel, also those that only
     meet padding) and for measuring what the shortcuts of ``Conv`` buy.
     """
-    convs = [m for m in model.modules() if isinstance(m, Conv)]
     previous = use_shortcuts(model, False)
     try:
         yield model
     finally:
-        for c, state in zip(convs, previous):
-            c.shortcuts = state
+        use_shortcuts(model, previous)
 
 
 class _DepthwiseSmallMap(torch.autograd.Function):

@@ -13,8 +13,10 @@ import pandas as pd
 from ablations import agreement, stats
 from ablations.report import summary_table
 from ablations.store import Store, load
+from ablations.studies import study_id
+from models.roadmap import DEFAULT_CHAIN
 
-CHAIN = "resnet50-to-convnext-t"
+CHAIN = DEFAULT_CHAIN
 
 
 def _f(v: float, fmt: str = "{:+.2f}") -> str:
@@ -49,7 +51,7 @@ def chain_table(df: pd.DataFrame, store: Store, preset: str) -> str:
 def study_table(df: pd.DataFrame, store: Store, preset: str) -> str:
     lines = ["| study | comparison | seeds | delta [95% CI] | p (Holm) | p McNemar | verdict |",
              "|---|---|---|---|---|---|---|"]
-    for study in (f"one-at-a-time:{CHAIN}", f"leave-one-out:{CHAIN}"):
+    for study in (study_id("one-at-a-time", CHAIN), study_id("leave-one-out", CHAIN)):
         t = stats.study_stats(df, study, preset, store)
         for r in t.itertuples():
             lines.append(f"| {study.split(':')[0]} | {r.treatment} - {r.control} | {r.seeds} | "
@@ -94,8 +96,7 @@ def main() -> None:
     preset = sorted(df.preset.unique())[0]
     print(chain_table(df, store, preset))
     a = agreement.paper_agreement(df, CHAIN, preset)
-    print(f"\nSpearman {a['spearman']:+.2f} [{a['spearman_lo']:+.2f}, {a['spearman_hi']:+.2f}], "
-          f"signs agree {a['signs_agree']}/{a['steps']}, seeds {a['seeds']}\n")
+    print(f"\n{agreement.format_agreement(a)}\n")
     print(study_table(df, store, preset))
     for make in (contexts_table, scale_table):
         try:

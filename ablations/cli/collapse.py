@@ -6,13 +6,13 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from .common import comma_list, labelled, positive_int, print_table
+from .common import add_results_folder, comma_list, labelled, positive_int, print_table
 
 
 def add_parser(sub: Any) -> None:
     """The ``collapse`` sub-command's options."""
     p = sub.add_parser("collapse", help="feature collapse per block of trained runs (V2 paper)")
-    p.add_argument("--out", default="results/quick", help="results folder with checkpoints")
+    add_results_folder(p, "results folder with checkpoints")
     p.add_argument("--steps", default="ConvNeXt-T (V1)=trunc-normal-init,V2 block (GRN)=grn",
                    help="comma-separated [LABEL=]STEP_NAME of finished runs")
     p.add_argument("--images", type=positive_int, default=256, help="test images used")

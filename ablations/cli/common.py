@@ -9,6 +9,7 @@ from typing import Any
 
 from models.roadmap import CHAINS, DEFAULT_CHAIN
 
+from ..defaults import RESULTS
 from ..errors import UserError
 
 FORMATS = ("table", "csv", "json")
@@ -113,6 +114,11 @@ def model_names() -> str:
 def add_chain(p: Any) -> None:
     """``--chain NAME`` (default: the paper's roadmap)."""
     p.add_argument("--chain", default=DEFAULT_CHAIN, choices=list(CHAINS))
+
+
+def add_results_folder(p: argparse.ArgumentParser, help: str = "results folder") -> None:
+    """``--out FOLDER`` of a command that reads a results folder (default: the committed one)."""
+    p.add_argument("--out", default=RESULTS, help=f"{help} (default: %(default)s)")
 
 
 def add_format(p: argparse.ArgumentParser, default: str = "table") -> None:

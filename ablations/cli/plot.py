@@ -5,13 +5,13 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from .common import add_chain
+from .common import add_chain, add_results_folder
 
 
 def add_parser(sub: Any) -> None:
     """The ``plot`` sub-command's options."""
     p = sub.add_parser("plot", help="draw the figures of a results folder")
-    p.add_argument("--out", default="results/quick")
+    add_results_folder(p)
     add_chain(p)
     p.set_defaults(func=handle)
 

@@ -6,11 +6,11 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from ..defaults import RESULTS
 from . import plot as plot_command
 from . import run as run_command
 from .stats import print_stats
 
-DEFAULT_REFERENCE = "results/quick"
 
 
 def add_parser(sub: Any) -> None:
@@ -21,7 +21,7 @@ def add_parser(sub: Any) -> None:
     run_command.add_run_options(p, out="runs/replay")
     p.add_argument("--reference", default=None,
                    help="committed results whose other seeds join the fresh ones, and which "
-                        f"the fresh seeds are tested against (default: {DEFAULT_REFERENCE}; "
+                        f"the fresh seeds are tested against (default: {RESULTS}; "
                         "'none')")
     p.set_defaults(func=handle, jobs=2, threads=1)
 
@@ -31,7 +31,7 @@ def handle(args: argparse.Namespace) -> None:
     from .. import reproduce
     from ..store import load
 
-    reference = reproduce.resolve_reference(args.reference or DEFAULT_REFERENCE,
+    reference = reproduce.resolve_reference(args.reference or RESULTS,
                                             given=args.reference is not None)
     fresh = set(range(args.seeds))
     if reference is not None:

@@ -5,14 +5,14 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from .common import add_format, print_table
+from .common import add_format, add_results_folder, print_table
 from .stats import print_stats
 
 
 def add_parser(sub: Any) -> None:
     """The ``show`` sub-command's options."""
     p = sub.add_parser("show", help="print the results table of a results folder")
-    p.add_argument("--out", default="results/quick")
+    add_results_folder(p)
     add_format(p)
     p.set_defaults(func=handle)
 

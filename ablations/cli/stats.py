@@ -5,13 +5,13 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from .common import add_format, print_table
+from .common import add_format, add_results_folder, print_table
 
 
 def add_parser(sub: Any) -> None:
     """The ``stats`` sub-command's options."""
     p = sub.add_parser("stats", help="which step differences are real: paired statistics")
-    p.add_argument("--out", default="results/quick", help="results folder")
+    add_results_folder(p)
     add_format(p)
     p.add_argument("--write", action="store_true", help="also write <out>/stats.csv")
     p.set_defaults(func=handle)
