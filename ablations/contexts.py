@@ -31,8 +31,8 @@ def across_contexts(verdicts: list[str]) -> str:
 def order_table(df: pd.DataFrame, chain_name: str, preset: str,
                 store: Store | None = None) -> pd.DataFrame:
     """Per change (a chain step after the modern recipe), indexed by its title: for each
-    context the mean difference, its 95% paired-t interval (``<context> lo``/``hi``) and
-    verdict (NaN / '' where not measured), and the word ``across contexts``."""
+    context the mean difference, its 95% paired-t interval (``<context> lo``/``hi``), verdict
+    and paired seeds (NaN / '' / 0 where not measured), and the word ``across contexts``."""
     from models.roadmap import chain
 
     from .stats import study_stats
@@ -53,6 +53,7 @@ def order_table(df: pd.DataFrame, chain_name: str, preset: str,
             for suffix, key in (("", "delta"), (" lo", "t_lo"), (" hi", "t_hi")):
                 row[col + suffix] = float(t.loc[name, key]) if ok else float("nan")
             row[col + " verdict"] = t.loc[name, "verdict"] if ok else ""
+            row[col + " seeds"] = int(t.loc[name, "seeds"]) if ok else 0
         row["across contexts"] = across_contexts([row[c + " verdict"] for c in CONTEXTS])
         rows.append(row)
     return pd.DataFrame(rows).set_index("change")

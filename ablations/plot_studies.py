@@ -20,13 +20,23 @@ _SCALE_UNITS = {"train_images": "training images", "epochs": "epochs",
                 "width": "width multiplier", "resolution": "resolution (px)"}
 
 
+def _with_seeds(context: str, seeds: pd.Series) -> str:
+    """The legend label of a context: its name and how many paired seeds its bars rest on
+    (a range while a study is part-way through)."""
+    n = sorted({int(k) for k in seeds if k > 0})
+    if not n:
+        return context
+    return f"{context}, {n[0]}{'' if len(n) == 1 else f'-{n[-1]}'} seeds"
+
+
 def order_figure(table: pd.DataFrame, path: Path, title: str) -> list[Path]:
     """Bars of ``contexts.order_table``: per change, its difference in each measured context
-    with the 95% paired-t interval (contexts without a number get no bars and no legend)."""
+    with the 95% paired-t interval (contexts without a number get no bars and no legend; each
+    legend entry says its seeds)."""
     cols = [c for c in CONTEXTS if table[c].notna().any()]
     fig, ax = plt.subplots(figsize=(9, 0.55 * len(table) + 1.5))
     rows = table.iloc[::-1]  # the first change at the top
-    bars = rows[cols]
+    bars = rows[cols].rename(columns={c: _with_seeds(c, table[c + " seeds"]) for c in cols})
     xerr = [[(rows[c] - rows[c + " lo"]).fillna(0).tolist(),
              (rows[c + " hi"] - rows[c]).fillna(0).tolist()] for c in cols]
     bars.plot.barh(ax=ax, width=0.8, color=[_CONTEXT_COLORS[c] for c in cols], xerr=xerr,

@@ -61,19 +61,23 @@ def study_table(df: pd.DataFrame, store: Store, preset: str) -> str:
 
 
 def contexts_table(folder: str) -> str:
-    """Per change: its gain in the chain, alone on ResNet-50, removed from ConvNeXt-T."""
+    """Per change: its gain in the chain, alone on ResNet-50, removed from ConvNeXt-T (a
+    cell on fewer paired seeds than the table's most says its n)."""
     path = f"{folder}/order_effects_{CHAIN}.csv"
     t = pd.read_csv(path)
     cols = ["in chain", "alone (on ResNet)", "removing it (from the end)"]
+    most = int(t[[c + " seeds" for c in cols]].max().max())
     lines = ["| change | in the chain | alone on ResNet-50 | removed from ConvNeXt-T | across contexts |",
              "|---|---|---|---|---|"]
     for r in t.to_dict("records"):
         cells = []
         for c in cols:
-            if c not in r or pd.isna(r[c]):
+            if pd.isna(r[c]):
                 cells.append("")
                 continue
-            cells.append(f"{r[c]:+.2f} [{r[c + ' lo']:+.2f}, {r[c + ' hi']:+.2f}] {r[c + ' verdict']}")
+            fewer = f" (n={r[c + ' seeds']})" if r[c + " seeds"] < most else ""  # part-way
+            cells.append(f"{r[c]:+.2f} [{r[c + ' lo']:+.2f}, {r[c + ' hi']:+.2f}] "
+                         f"{r[c + ' verdict']}{fewer}")
         lines.append(f"| {r['change']} | " + " | ".join(cells) + f" | {r['across contexts']} |")
     return "\n".join(lines)
 

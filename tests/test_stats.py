@@ -175,8 +175,10 @@ def test_the_order_figure_draws_only_the_measured_contexts(tmp_path):
     nan = float("nan")
     row = {CONTEXTS[0]: 0.5, CONTEXTS[0] + " lo": 0.1, CONTEXTS[0] + " hi": 0.9,
            CONTEXTS[1]: -0.2, CONTEXTS[1] + " lo": -0.6, CONTEXTS[1] + " hi": 0.2,
-           CONTEXTS[2]: nan, CONTEXTS[2] + " lo": nan, CONTEXTS[2] + " hi": nan}
-    table = pd.DataFrame([row, {**row, CONTEXTS[0]: 0.7}], index=["a", "b"])
+           CONTEXTS[2]: nan, CONTEXTS[2] + " lo": nan, CONTEXTS[2] + " hi": nan,
+           CONTEXTS[0] + " seeds": 5, CONTEXTS[1] + " seeds": 3, CONTEXTS[2] + " seeds": 0}
+    table = pd.DataFrame([row, {**row, CONTEXTS[0]: 0.7, CONTEXTS[1] + " seeds": 2}],
+                         index=["a", "b"])
     drawn = []
     real_close = plt.close
     plt.close = lambda fig=None: drawn.append(fig) or real_close(fig)  # keep the legend
@@ -186,7 +188,9 @@ def test_the_order_figure_draws_only_the_measured_contexts(tmp_path):
         plt.close = real_close
     assert {p.suffix for p in paths} == {".png", ".svg"}
     legend = drawn[0].axes[0].get_legend()
-    assert [t.get_text() for t in legend.get_texts()] == list(CONTEXTS[:2])
+    # the measured contexts only, each with its seeds (a range while a study is part-way)
+    assert [t.get_text() for t in legend.get_texts()] == [f"{CONTEXTS[0]}, 5 seeds",
+                                                         f"{CONTEXTS[1]}, 2-3 seeds"]
 
 
 def test_the_order_table_reads_each_change_in_its_three_contexts():
@@ -206,4 +210,27 @@ def test_the_order_table_reads_each_change_in_its_three_contexts():
     table = order_table(pd.DataFrame(rows), DEFAULT_CHAIN, "p")
     row = table.loc[find_step(DEFAULT_CHAIN, "stage-ratio").title]
     assert [round(row[c], 6) for c in CONTEXTS] == [1.1, 2.6, 3.9]  # treatment - control
+    assert [row[c + " seeds"] for c in CONTEXTS] == [3, 3, 3]
     assert table.drop(index=row.name)[list(CONTEXTS)].isna().all().all()  # nothing else run
+
+
+def test_the_results_markdown_says_n_where_a_context_has_fewer_seeds(tmp_path):
+    import importlib.util
+    from pathlib import Path
+
+    from ablations.contexts import CONTEXTS
+    from models.roadmap import DEFAULT_CHAIN
+
+    script = Path(__file__).resolve().parents[1] / "scripts" / "results_markdown.py"
+    spec = importlib.util.spec_from_file_location("results_markdown", script)
+    markdown = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(markdown)
+    row = {"change": "Kernel size 7", "across contexts": "depends"}
+    for c, (delta, seeds, verdict) in zip(CONTEXTS, [(0.5, 5, "gain"), (0.1, 5, "within noise"),
+                                                      (-0.3, 2, "within noise")]):
+        row.update({c: delta, c + " lo": delta - 0.2, c + " hi": delta + 0.2,
+                    c + " verdict": verdict, c + " seeds": seeds})
+    pd.DataFrame([row]).to_csv(tmp_path / f"order_effects_{DEFAULT_CHAIN}.csv", index=False)
+    line = markdown.contexts_table(str(tmp_path)).splitlines()[-1]
+    assert line == ("| Kernel size 7 | +0.50 [+0.30, +0.70] gain | +0.10 [-0.10, +0.30] within "
+                    "noise | -0.30 [-0.50, -0.10] within noise (n=2) | depends |")
