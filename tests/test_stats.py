@@ -234,3 +234,19 @@ def test_the_results_markdown_says_n_where_a_context_has_fewer_seeds(tmp_path):
     line = markdown.contexts_table(str(tmp_path)).splitlines()[-1]
     assert line == ("| Kernel size 7 | +0.50 [+0.30, +0.70] gain | +0.10 [-0.10, +0.30] within "
                     "noise | -0.30 [-0.50, -0.10] within noise (n=2) | depends |")
+
+
+def test_a_redrawn_figure_writes_the_same_svg_bytes(tmp_path):
+    # Committed figures are redrawn after every study; an unchanged figure must leave no diff.
+    import matplotlib.pyplot as plt
+
+    from ablations.plot import save_figure
+
+    svgs = []
+    for name in ("first", "second"):
+        fig, ax = plt.subplots()
+        ax.plot([0, 1, 2], [1, 0, 2])
+        ax.set_title("same numbers")
+        paths = save_figure(fig, tmp_path / name)
+        svgs += [p.read_bytes() for p in paths if p.suffix == ".svg"]
+    assert len(svgs) == 2 and svgs[0] == svgs[1]
