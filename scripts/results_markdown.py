@@ -29,6 +29,13 @@ def _p(v: float) -> str:
     return "<1e-4" if v < 1e-4 else f"{v:.4f}"
 
 
+def _interval(delta: float, lo: float, hi: float) -> str:
+    """``+d [+lo, +hi]``, or ``+d`` alone where one seed gives no interval."""
+    if lo is None or math.isnan(lo):
+        return f"{delta:+.2f}"
+    return f"{delta:+.2f} [{lo:+.2f}, {hi:+.2f}]"
+
+
 def chain_table(df: pd.DataFrame, store: Store, preset: str) -> str:
     s = summary_table(df[df.study == CHAIN])
     t = stats.study_stats(df, CHAIN, preset, store).set_index("step_name")
@@ -38,7 +45,7 @@ def chain_table(df: pd.DataFrame, store: Store, preset: str) -> str:
              "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in s.itertuples():
         g = t.loc[r.step_name] if r.step_name in t.index else None
-        gain = (f"{g.delta:+.2f} [{g.t_lo:+.2f}, {g.t_hi:+.2f}]" if g is not None else "")
+        gain = _interval(g.delta, g.t_lo, g.t_hi) if g is not None else ""
         lines.append(
             f"| {r.step} | {r.step_name} | {r.seeds} | {r.top1_mean:.2f} | {r.top1_std:.2f} | "
             f"{r.top1_min:.2f} | {r.top1_max:.2f} | {gain} | "
@@ -55,7 +62,7 @@ def study_table(df: pd.DataFrame, store: Store, preset: str) -> str:
         t = stats.study_stats(df, study, preset, store)
         for r in t.itertuples():
             lines.append(f"| {study.split(':')[0]} | {r.treatment} - {r.control} | {r.seeds} | "
-                         f"{r.delta:+.2f} [{r.t_lo:+.2f}, {r.t_hi:+.2f}] | {_p(r.p_holm)} | "
+                         f"{_interval(r.delta, r.t_lo, r.t_hi)} | {_p(r.p_holm)} | "
                          f"{_p(r.p_mcnemar)} | {r.verdict} |")
     return "\n".join(lines)
 
@@ -76,8 +83,8 @@ def contexts_table(folder: str) -> str:
                 cells.append("")
                 continue
             fewer = f" (n={r[c + ' seeds']})" if r[c + " seeds"] < most else ""  # part-way
-            cells.append(f"{r[c]:+.2f} [{r[c + ' lo']:+.2f}, {r[c + ' hi']:+.2f}] "
-                         f"{r[c + ' verdict']}{fewer}")
+            interval = _interval(r[c], r[c + " lo"], r[c + " hi"])
+            cells.append(f"{interval} {r[c + ' verdict']}{fewer}")
         lines.append(f"| {r['change']} | " + " | ".join(cells) + f" | {r['across contexts']} |")
     return "\n".join(lines)
 

@@ -227,13 +227,14 @@ def test_the_results_markdown_says_n_where_a_context_has_fewer_seeds(tmp_path):
     spec.loader.exec_module(markdown)
     row = {"change": "Kernel size 7", "across contexts": "depends"}
     for c, (delta, seeds, verdict) in zip(CONTEXTS, [(0.5, 5, "gain"), (0.1, 5, "within noise"),
-                                                      (-0.3, 2, "within noise")]):
-        row.update({c: delta, c + " lo": delta - 0.2, c + " hi": delta + 0.2,
+                                                      (-0.3, 1, "too few seeds")]):
+        half = 0.2 if seeds > 1 else float("nan")  # one seed: no interval
+        row.update({c: delta, c + " lo": delta - half, c + " hi": delta + half,
                     c + " verdict": verdict, c + " seeds": seeds})
     pd.DataFrame([row]).to_csv(tmp_path / f"order_effects_{DEFAULT_CHAIN}.csv", index=False)
     line = markdown.contexts_table(str(tmp_path)).splitlines()[-1]
     assert line == ("| Kernel size 7 | +0.50 [+0.30, +0.70] gain | +0.10 [-0.10, +0.30] within "
-                    "noise | -0.30 [-0.50, -0.10] within noise (n=2) | depends |")
+                    "noise | -0.30 too few seeds (n=1) | depends |")
 
 
 def test_a_redrawn_figure_writes_the_same_svg_bytes(tmp_path):
