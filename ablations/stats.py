@@ -269,10 +269,7 @@ def format_stats(table: pd.DataFrame) -> pd.DataFrame:
     """A compact printable view: delta with its intervals, p-values, verdict."""
     if table.empty:
         return table
-
-    def ci(lo: float, hi: float) -> str:
-        return "" if math.isnan(lo) else f"[{lo:+.2f}, {hi:+.2f}]"
-
+    ci, _p = format_interval, format_p
     out = pd.DataFrame({
         "step": table.step, "comparison": table.treatment + " - " + table.control,
         "n": table.seeds, "delta": table.delta.map(lambda v: f"{v:+.2f}"),
@@ -288,7 +285,13 @@ def format_stats(table: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def _p(v: float) -> str:
+def format_interval(lo: float, hi: float) -> str:
+    """``[+lo, +hi]`` to two decimals; '' where there is no interval (one seed)."""
+    return "" if math.isnan(lo) else f"[{lo:+.2f}, {hi:+.2f}]"
+
+
+def format_p(v: float | None) -> str:
+    """A p-value to four decimals, ``<1e-4`` below that; '' where there is none."""
     if v is None or math.isnan(v):
         return ""
     return "<1e-4" if v < 1e-4 else f"{v:.4f}"

@@ -11,6 +11,7 @@ import sys
 import pandas as pd
 
 from ablations import agreement, stats
+from ablations.contexts import CONTEXTS
 from ablations.report import summary_table
 from ablations.store import Store, load
 from ablations.studies import study_id
@@ -23,17 +24,12 @@ def _f(v: float, fmt: str = "{:+.2f}") -> str:
     return "" if v is None or (isinstance(v, float) and math.isnan(v)) else fmt.format(v)
 
 
-def _p(v: float) -> str:
-    if v is None or (isinstance(v, float) and math.isnan(v)):
-        return ""
-    return "<1e-4" if v < 1e-4 else f"{v:.4f}"
+_p = stats.format_p
 
 
 def _interval(delta: float, lo: float, hi: float) -> str:
     """``+d [+lo, +hi]``, or ``+d`` alone where one seed gives no interval."""
-    if lo is None or math.isnan(lo):
-        return f"{delta:+.2f}"
-    return f"{delta:+.2f} [{lo:+.2f}, {hi:+.2f}]"
+    return f"{delta:+.2f} {stats.format_interval(lo, hi)}".rstrip()
 
 
 def chain_table(df: pd.DataFrame, store: Store, preset: str) -> str:
@@ -72,7 +68,7 @@ def contexts_table(folder: str) -> str:
     cell on fewer paired seeds than the table's most says its n)."""
     path = f"{folder}/order_effects_{CHAIN}.csv"
     t = pd.read_csv(path)
-    cols = ["in chain", "alone (on ResNet)", "removing it (from the end)"]
+    cols = list(CONTEXTS)
     most = int(t[[c + " seeds" for c in cols]].max().max())
     lines = ["| change | in the chain | alone on ResNet-50 | removed from ConvNeXt-T | across contexts |",
              "|---|---|---|---|---|"]
@@ -96,7 +92,7 @@ def scale_table(folder: str) -> str:
              "| CPU min (all runs of the cell) |", "|---|---|---|---|---|---|---|"]
     for r in t.to_dict("records"):
         lines.append(f"| {r['axis']} | {r['value']:g} | {r['cell']} | {r['seeds']} | "
-                     f"{r['gap']:+.2f} [{r['lo']:+.2f}, {r['hi']:+.2f}] | {r['verdict']} | "
+                     f"{_interval(r['gap'], r['lo'], r['hi'])} | {r['verdict']} | "
                      f"{r['cpu_minutes']:.1f} |")
     return "\n".join(lines)
 

@@ -12,7 +12,6 @@ from . import run as run_command
 from .stats import print_stats
 
 
-
 def add_parser(sub: Any) -> None:
     """The ``replay`` sub-command's options (``run``'s, and the reference)."""
     p = sub.add_parser("replay", help="the main job: train one seed of the main chain from "
