@@ -170,22 +170,26 @@ def estimate_table(runs: list, base: RunPreset, seconds_per_run: dict[str, float
 def gap_table(stats: pd.DataFrame, results: pd.DataFrame, chain_name: str, base: RunPreset,
               treatment: str = DEFAULT_STEPS[1], control: str = DEFAULT_STEPS[0]) -> pd.DataFrame:
     """One row per (axis, value): the paired gap treatment - control with its 95% interval,
-    verdict, seeds and the CPU minutes its runs took. The base cell appears on every axis."""
+    verdict, seeds, the minutes its runs trained (summed) and the device(s) they trained on.
+    The base cell appears on every axis."""
     study = study_id("scale", chain_name)
     s = stats[(stats.study == study) & (stats.treatment == treatment) & (stats.control == control)]
     r = results[results.study == study]
     rows = []
     for rec in s.to_dict("records"):
         axis, value = cell_of(rec["preset"], base)
-        minutes = float(r[r.preset == rec["preset"]].train_seconds.sum()) / 60
+        runs = r[r.preset == rec["preset"]]
+        minutes = float(runs.train_seconds.sum()) / 60
+        device = " + ".join(sorted(runs.device.dropna().astype(str).unique())) or "unknown"
         targets = list(AXES) if axis == "base" else [axis]
         for a in targets:
             rows.append({"axis": a, "value": base_value(base, a) if axis == "base" else value,
                          "cell": rec["preset"], "seeds": int(rec["seeds"]),
                          "gap": rec["delta"], "lo": rec["t_lo"], "hi": rec["t_hi"],
-                         "verdict": rec["verdict"], "cpu_minutes": round(minutes, 1)})
+                         "verdict": rec["verdict"], "train_minutes": round(minutes, 1),
+                         "device": device})
     table = pd.DataFrame(rows, columns=["axis", "value", "cell", "seeds", "gap", "lo", "hi",
-                                        "verdict", "cpu_minutes"])
+                                        "verdict", "train_minutes", "device"])
     present = table.groupby("axis").cell.transform("nunique") > 1  # an axis with cells of its own
     return table[present].sort_values(["axis", "value"]).reset_index(drop=True)
 

@@ -363,10 +363,20 @@ def _run_metrics(design: AnyDesign, recipe: Recipe, data: LoadedData, trainer: T
         "train_seconds": trainer.train_seconds,
         "img_per_s": data.train_size * recipe.epochs / max(trainer.train_seconds, 1e-9),
         "peak_mem_mb": _peak_memory_mb(torch.device(device)),
-        "device": device, "threads": torch.get_num_threads(), "data_source": data.source,
+        "device": device_label(device), "threads": torch.get_num_threads(),
+        "data_source": data.source,
         "torch": torch.__version__, "python": platform.python_version(),
         "machine": platform.machine(),
     }
+
+
+def device_label(device: str) -> str:
+    """What a result row names as its device: 'cpu', or 'cuda (NVIDIA H200)' with the GPU's
+    name, so that rows trained on different accelerators are never read as one machine."""
+    dev = torch.device(device)
+    if dev.type == "cuda":
+        return f"{device} ({torch.cuda.get_device_name(dev)})"
+    return device
 
 
 def _log_line(run_dir: Path, text: str) -> None:

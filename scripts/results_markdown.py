@@ -89,11 +89,11 @@ def scale_table(folder: str) -> str:
     """Per cell of the scale study: the gap ConvNeXt-T - ResNet-50 with its interval."""
     t = pd.read_csv(f"{folder}/scale_{CHAIN}.csv")
     lines = ["| axis | value | cell | seeds | gap ConvNeXt-T - ResNet-50 [95% CI] | verdict "
-             "| CPU min (all runs of the cell) |", "|---|---|---|---|---|---|---|"]
+             "| device | training min (all runs of the cell) |", "|---|---|---|---|---|---|---|---|"]
     for r in t.to_dict("records"):
         lines.append(f"| {r['axis']} | {r['value']:g} | {r['cell']} | {r['seeds']} | "
                      f"{_interval(r['gap'], r['lo'], r['hi'])} | {r['verdict']} | "
-                     f"{r['cpu_minutes']:.1f} |")
+                     f"{r['device']} | {r['train_minutes']:.1f} |")
     return "\n".join(lines)
 
 

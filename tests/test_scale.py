@@ -66,4 +66,15 @@ def test_scale_study_end_to_end_on_smoke(tmp_path, capsys):
     assert set(gaps.axis) == {"train_images", "epochs"}
     assert sorted(gaps[gaps.axis == "epochs"].value) == [1, 2]  # the base cell on each axis
     assert (gaps.seeds == 2).all() and gaps.verdict.isin(["gain", "loss", "within noise"]).all()
+    assert (gaps.device == "cpu").all() and (gaps.train_minutes >= 0).all()
     assert (out / "scale_resnet50-to-convnext-t.png").exists()
+
+
+def test_result_rows_name_the_gpu(monkeypatch):
+    import torch
+
+    from ablations.train import device_label
+
+    assert device_label("cpu") == "cpu"
+    monkeypatch.setattr(torch.cuda, "get_device_name", lambda dev: f"GPU {dev.index}")
+    assert device_label("cuda:1") == "cuda:1 (GPU 1)"
