@@ -81,7 +81,7 @@ def scale_figure(gaps: pd.DataFrame, path: Path, base_name: str) -> list[Path]:
         ax.set_xlabel(_SCALE_UNITS.get(axis, axis))
         ax.grid(alpha=0.3)
     axes[0][0].set_ylabel("top-1 gap, ConvNeXt-T - ResNet-50 (points)")
-    devices = ", ".join(sorted(set(gaps.device))) if "device" in gaps else "unknown"
+    devices = ", ".join(sorted(set(gaps.device)))
     fig.suptitle(f"Where does ConvNeXt-T overtake ResNet-50 (both modern recipe)?\n"
                  f"One axis at a time from the {base_name} preset; 95% paired-t intervals "
                  f"over seeds; trained on {devices}", fontsize=9)
