@@ -1,7 +1,8 @@
 """Command line: ``python -m ablations <command> ...`` (also installed as ``convnext-ablations``).
 
-Each command lives in ``ablations/cli/<command>.py`` (its options beside its handler); this
-module builds the parser from them and dispatches, turning bad input into one line."""
+Each command lives in ``ablations/cli/<command>.py`` (``bench-data`` in ``bench_data.py``;
+its options beside its handler); this module builds the parser from them and dispatches,
+turning bad input into one line."""
 
 from __future__ import annotations
 
@@ -18,9 +19,21 @@ from .cli import COMMANDS
 from .errors import Stopped, UserError, raise_stopped
 
 
+DESCRIPTION = """\
+Walk from ResNet-50 to ConvNeXt-T one design change at a time: train every step, test
+which differences are real (paired over seeds), and draw them against the paper.
+
+  replay           the main job: one fresh seed of the chain beside the committed ones
+  run              train steps of a study (stored runs are reused; resumable)
+  stats, show      verdicts and intervals; the results table
+  plot, diagram    figures of a results folder; a step's block before -> after
+
+`python -m ablations COMMAND --help` lists a command's options."""
+
+
 def make_parser() -> argparse.ArgumentParser:
     """The argument parser of every sub-command (``ablations.cli.<command>.add_parser``)."""
-    parser = argparse.ArgumentParser(prog="python -m ablations", description=__doc__,
+    parser = argparse.ArgumentParser(prog="python -m ablations", description=DESCRIPTION,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
     for name in COMMANDS:

@@ -109,14 +109,10 @@ class Design:
         out["widths"] = list(self.widths)
         return out
 
-    def to_stored_dict(self) -> dict[str, Any]:
-        """``to_dict`` under the field names that run specs are stored and hashed with
-        (``STORED_NAMES``), so that renaming a field keeps every stored run's hash."""
-        return {STORED_NAMES.get(k, k): v for k, v in self.to_dict().items()}
-
     @classmethod
     def from_dict(cls, data: dict[str, Any], stored: bool = False) -> "Design":
-        """Inverse of ``to_dict`` (and, with ``stored``, of ``to_stored_dict``); unknown keys
+        """Inverse of ``to_dict`` (``stored``: a run spec's dict, old field names read without
+        a warning; ``ablations.run.identity`` writes them); unknown keys
         raise ``DesignError`` naming them; renamed fields are read with a warning."""
         data = current_names(data, warn=not stored)
         unknown = sorted(set(data) - set(FIELDS))
@@ -179,9 +175,6 @@ RENAMED = {"activations": "activation_count", "norms": "norm_count"}
 """Old field name -> new one. Renamed in 0.2 because 'activation' / 'activations' and
 'norm' / 'norms' differed by one letter and meant a kind vs a count; the old names are
 read with a ``FutureWarning`` until 0.3."""
-STORED_NAMES = {new: old for old, new in RENAMED.items()}
-"""Run specs (and so their hashes, ``ablations.store.config_hash``) keep the names the
-fields had when the committed runs were made."""
 
 
 def _warn_renamed(old: str, stacklevel: int = 3) -> None:

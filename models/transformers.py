@@ -59,10 +59,6 @@ class _Spec:
             d[f.name] = list(value) if isinstance(value, tuple) else value
         return d
 
-    def to_stored_dict(self) -> dict[str, Any]:
-        """What run specs store and hash: ``to_dict`` (no field was ever renamed)."""
-        return self.to_dict()
-
     @classmethod
     def from_dict(cls, data: dict[str, Any]):
         """Inverse of ``to_dict``."""

@@ -16,10 +16,9 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from ablations.agreement import (AGREEMENT_METHOD, agreement_coverage, agreement_interval,
-                                 spearman_rows)
-from ablations.stats import study_stats
-from ablations.store import load
+from ablations.analysis.agreement import AGREEMENT_METHOD, agreement_coverage, agreement_interval, spearman_rows
+from ablations.analysis.stats import study_stats
+from ablations.run.store import load
 
 CHAIN = "resnet50-to-convnext-t"
 

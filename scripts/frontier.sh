@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Accuracy vs CPU minutes of candidate quick presets, measured on steps 0 (ResNet-50),
-# 3 (depthwise conv) and 12 (separate downsampling), seed 0, on real Fashion-MNIST.
+# Accuracy vs CPU minutes of candidate quick presets, measured on the modern-recipe ResNet-50,
+# depthwise conv and separate downsampling, seed 0, on real Fashion-MNIST.
 # One recipe for every step of a candidate (AdamW, lr 4e-3 at the candidate's batch).
 # Resumable: rerun to finish what is missing. Then:
 #   python scripts/frontier_table.py runs/frontier results/frontier
@@ -8,7 +8,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 OUT=${OUT:-runs/frontier}
 JOBS=${JOBS:-2}
-STEPS=${STEPS:-0,3,12}
+STEPS=${STEPS:-modern-recipe,depthwise-conv,separate-downsampling}
 common=(--chain resnet50-to-convnext-t --steps="$STEPS" --seeds 1 --jobs "$JOBS" --no-progress)
 cand() {  # name, then --set / --recipe-set options
   local name=$1; shift

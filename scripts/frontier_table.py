@@ -17,7 +17,7 @@ from pathlib import Path
 import matplotlib.pyplot as plt
 import pandas as pd
 
-from ablations.store import load
+from ablations.run.store import load
 from models.roadmap import chain
 
 CHAIN_RUNS = len(chain("resnet50-to-convnext-t"))

@@ -11,9 +11,9 @@ nvidia-smi -L
 python3 -c "import torch, torchvision, timm; print('torch', torch.__version__, 'torchvision', torchvision.__version__, 'timm', timm.__version__)"
 B="python3 -m ablations bench --device cuda --out $OUT --tag $tag --windows 5 --min-window-s 0.3 --no-plot"
 $B --mode infer --batch-size 256 --dtype bfloat16 --no-memory
-$B --steps 0,12 --mode infer --batch-size 256 --dtype float32,bfloat16 --plain-convs
-$B --steps 0,12 --mode train --batch-size 128 --dtype float32,bfloat16 --plain-convs
-$B --steps 0,12 --mode infer --batch-size 256 --dtype bfloat16 --compile --no-memory
-$B --steps 0,12 --mode train --batch-size 128 --dtype bfloat16 --compile --no-memory
-$B --steps 0,12 --mode infer --batch-size 256 --dtype float32 --compile --no-memory
-$B --steps 0,12 --mode train --batch-size 128 --dtype float32 --compile --no-memory
+$B --steps modern-recipe,separate-downsampling --mode infer --batch-size 256 --dtype float32,bfloat16 --plain-convs
+$B --steps modern-recipe,separate-downsampling --mode train --batch-size 128 --dtype float32,bfloat16 --plain-convs
+$B --steps modern-recipe,separate-downsampling --mode infer --batch-size 256 --dtype bfloat16 --compile --no-memory
+$B --steps modern-recipe,separate-downsampling --mode train --batch-size 128 --dtype bfloat16 --compile --no-memory
+$B --steps modern-recipe,separate-downsampling --mode infer --batch-size 256 --dtype float32 --compile --no-memory
+$B --steps modern-recipe,separate-downsampling --mode train --batch-size 128 --dtype float32 --compile --no-memory

@@ -17,6 +17,6 @@ python3 -c "import torch, timm; print('torch', torch.__version__, 'timm', timm._
 DIR=/tmp/jpeg224
 [ -d $DIR/train ] || python3 -c "from ablations.folders import write_jpeg_folder; write_jpeg_folder('$DIR', classes=20, per_class=640, size=256, val_per_class=16)"
 python3 -m ablations bench-data --device cuda --data-dir $DIR --preset paper --batch-size 256 \
-    --batches 300 --workers "$workers" --csv "$OUT/bench_data_$tag.csv"
+    --batches 300 --workers "$workers" --append-csv "$OUT/bench_data_$tag.csv"
 python3 -m ablations bench --device cuda --steps trunc-normal-init --mode train --batch-size 256 \
     --dtype float32 --no-references --no-memory --no-plot --out "$OUT" --tag "${tag}_data"

@@ -10,10 +10,11 @@ import sys
 
 import pandas as pd
 
-from ablations import agreement, stats
-from ablations.contexts import CONTEXTS
-from ablations.report import summary_table
-from ablations.store import Store, load
+from ablations.analysis import agreement
+from ablations.analysis import stats
+from ablations.analysis.contexts import CONTEXTS
+from ablations.analysis.summary import summary_table
+from ablations.run.store import Store, load
 from ablations.studies import study_id
 from models.roadmap import DEFAULT_CHAIN
 

@@ -19,7 +19,7 @@ ROOT = Path(__file__).resolve().parent.parent
 def results(tmp_path_factory):
     """A results folder with one finished smoke run, and some bad input files."""
     out = tmp_path_factory.mktemp("res")
-    assert main(["run", "--preset", "smoke", "--steps=12", "--out", str(out / "r"),
+    assert main(["run", "--preset", "smoke", "--steps=separate-downsampling", "--out", str(out / "r"),
                  "--no-progress", "--device", "cpu"]) == 0
     files = out / "files"
     files.mkdir()

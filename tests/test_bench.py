@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 import torch
 
-from ablations import bench
+from ablations.measure import bench
 from ablations.__main__ import main
 from models.roadmap import chain
 
@@ -14,7 +14,7 @@ PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
 
 def test_bench_cli_tiny_with_references(tmp_path, capsys):
-    args = ["bench", "--steps", "0,12", "--resolution", "32", "--batch-size", "2",
+    args = ["bench", "--steps", "modern-recipe,separate-downsampling", "--resolution", "32", "--batch-size", "2",
             "--windows", "2", "--min-window-s", "0", "--no-memory", "--device", "cpu",
             "--out", str(tmp_path), "--tag", "tiny"]
     assert main(args + ["--mode", "infer,train"]) == 0
@@ -93,7 +93,7 @@ def test_named_models_are_benched_as_models_not_as_chain_steps():
 
 
 def test_gpu_float32_means_tf32_only_inside_the_bench():
-    from ablations.bench_settings import _gpu_float32_as_tf32
+    from ablations.measure.bench_settings import _gpu_float32_as_tf32
 
     flags = lambda: (torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32,  # noqa: E731
                      torch.backends.cudnn.benchmark)

@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from ablations.__main__ import main
-from ablations.collapse import block_feature_stats
+from ablations.analysis.collapse import block_feature_stats
 from models import build, named_design
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from ablations import store as store_mod
+from ablations.run import store as store_mod
 
 ROOT = Path(__file__).resolve().parent.parent
 # Small and slow enough to be caught mid-run: 8-image batches, 4 epochs of 512 images.
@@ -78,7 +78,7 @@ def test_processes_on_one_folder_train_each_run_once(tmp_path):
 
 def test_sigint_keeps_the_checkpoint_and_a_rerun_gives_the_same_numbers(tmp_path):
     calm = tmp_path / "calm"
-    assert subprocess.run([sys.executable, "-m", "ablations", "run", *SMOKE, "--steps=12",
+    assert subprocess.run([sys.executable, "-m", "ablations", "run", *SMOKE, "--steps=separate-downsampling",
                            "--out", str(calm)], cwd=ROOT, capture_output=True).returncode == 0
     out = tmp_path / "stopped"
     p = _start(out, "12")
@@ -90,7 +90,7 @@ def test_sigint_keeps_the_checkpoint_and_a_rerun_gives_the_same_numbers(tmp_path
     assert "stopped (SIGINT)" in stderr and "checkpoint after epoch" in stderr
     assert "rerun the same command to resume" in stderr
     assert (run_dir / "checkpoint.pt").exists() and not (run_dir / "result.json").exists()
-    rerun = subprocess.run([sys.executable, "-m", "ablations", "run", *SMOKE, "--steps=12",
+    rerun = subprocess.run([sys.executable, "-m", "ablations", "run", *SMOKE, "--steps=separate-downsampling",
                             "--out", str(out)], cwd=ROOT, capture_output=True, text=True)
     assert rerun.returncode == 0, rerun.stderr
     lines = (run_dir / "train.log").read_text().splitlines()
@@ -126,7 +126,7 @@ def test_named_data_dir_that_does_not_exist_is_an_error(tmp_path, capsys):
 
 def test_named_data_dir_records_the_folder_read(tmp_path):
     # a folder with the idx files is read, and the run's record names it
-    from ablations import data
+    from ablations.data import datasets as data
 
     src = Path(data.FASHION_MNIST_SYSTEM_DIR)
     if not (src / "t10k-images-idx3-ubyte.gz").exists():

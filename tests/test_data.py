@@ -8,7 +8,9 @@ import numpy as np
 import pytest
 import torch
 
-from ablations import data, folders
+from ablations.data import LoaderOptions
+from ablations.data import datasets as data
+from ablations.data import folders
 from ablations.errors import UserError
 
 
@@ -114,20 +116,21 @@ def test_imagefolder_reads_pngs(tmp_path):
 def test_imagefolder_loaders_carry_their_spec(tmp_path):
     from PIL import Image
 
-    from ablations.recipe import RECIPES
-    from ablations.loading import DataSpec, load_data
+    from ablations.train.recipe import RECIPES
+    from ablations.data.loading import DataSpec, load_data
 
     for split in ("train", "val"):
         for cls in ("cat", "dog", "emu"):
             (tmp_path / split / cls).mkdir(parents=True)
             Image.fromarray(np.full((40, 50, 3), 9, np.uint8)).save(tmp_path / split / cls / "a.png")
     spec = DataSpec("imagefolder", 48, 3)
-    loaded = load_data(spec, str(tmp_path), 2, 3, 0, RECIPES["convnext"], workers=0)
+    options = RECIPES["convnext"].replace(batch_size=2).loader_options(3, 0)
+    loaded = load_data(spec, str(tmp_path), options, workers=0)
     assert loaded.spec == spec and loaded.num_classes == 3 and loaded.train_size == 3
     x, y = next(iter(loaded.test))
     assert x.shape == (3, 3, 48, 48)  # what the spec says is what the loader serves
     with pytest.raises(UserError, match="channels=1"):
-        load_data(DataSpec("imagefolder", 48, 1), str(tmp_path), 2, 3, 0, RECIPES["convnext"])
+        load_data(DataSpec("imagefolder", 48, 1), str(tmp_path), options)
 
 
 def test_imagefolder_needs_data_dir(tmp_path):
@@ -166,8 +169,9 @@ def test_prepare_resizes_and_repeats_grey():
 def test_tensor_loader_batches_are_normalised_and_seeded():
     imgs = torch.randint(0, 256, (50, 1, 8, 8), dtype=torch.uint8)
     labels = torch.arange(50)
-    mk = lambda: data.TensorLoader(imgs, labels, 16, (0.5,), (0.25,), train=True, seed=3,
-                                   crop_padding=1, flip=True)
+    options = LoaderOptions(16, 16, seed=3, crop_padding=1, flip=True, channels_last=False,
+                            auto_augment="")
+    mk = lambda: data.TensorLoader(imgs, labels, (0.5,), (0.25,), True, options)
     a, b = mk(), mk()
     assert len(a) == 3
     xa, ya = next(iter(a))
@@ -175,9 +179,11 @@ def test_tensor_loader_batches_are_normalised_and_seeded():
     assert torch.equal(xa, xb) and torch.equal(ya, yb)
     b.set_epoch(1)
     assert not torch.equal(next(iter(b))[1], ya)
-    ev = data.TensorLoader(imgs, labels, 16, (0.5,), (0.25,), train=False)
+    ev = data.TensorLoader(imgs, labels, (0.5,), (0.25,), False, options)
     assert len(ev) == 4
-    x, _ = next(iter(ev))
+    raw, _ = next(iter(ev))
+    assert torch.equal(raw, imgs[:16].float())  # 0-255 on the host
+    x, _ = ev.to_device(raw, labels[:16], torch.device("cpu"))  # normalised on the device
     expected = (imgs[:16].float() / 255 - 0.5) / 0.25
     assert torch.allclose(x, expected, atol=1e-5)
 
@@ -190,28 +196,35 @@ def test_subset_is_class_balanced():
 
 
 def test_the_synthetic_generator_version_is_part_of_the_hash(monkeypatch):
-    from ablations.loading import DataSpec
+    from ablations.data.loading import DataSpec
+    from ablations.run import identity
 
-    before = DataSpec("synthetic", 32, 1).to_dict()
-    real = DataSpec("fashion-mnist", 32, 3).to_dict()
-    monkeypatch.setattr(data, "SYNTHETIC_VERSION", data.SYNTHETIC_VERSION + 1)
-    assert DataSpec("synthetic", 32, 1).to_dict() != before  # new images: no stale reuse
-    assert DataSpec("fashion-mnist", 32, 3).to_dict() == real  # real data keep their hashes
+    before = identity.data_dict(DataSpec("synthetic", 32, 1))
+    real = identity.data_dict(DataSpec("fashion-mnist", 32, 3))
+    monkeypatch.setattr(identity, "SYNTHETIC_VERSION", identity.SYNTHETIC_VERSION + 1)
+    assert identity.data_dict(DataSpec("synthetic", 32, 1)) != before  # new images: no reuse
+    assert identity.data_dict(DataSpec("fashion-mnist", 32, 3)) == real  # real data keep theirs
 
 
-def test_the_loader_key_names_every_recipe_field_that_load_data_reads():
-    # Two runs share loaded data when their loader keys agree; a recipe field read by
-    # load_data but missing from LOADER_FIELDS would let a run train on another's loaders.
-    from ablations.loading import LOADER_FIELDS, DataSpec, load_data
-    from ablations.recipe import recipe as named_recipe
+def test_loader_options_carry_every_recipe_field_of_their_name():
+    # Runs share loaded data when their DataSpec and LoaderOptions agree; an option that
+    # did not come from the recipe field of its name would let a run train on another's
+    # loaders. Every option differs from its default here, so a missed field shows.
+    import dataclasses
 
-    real = named_recipe("convnext")
-    read = set()
+    from ablations.data.loading import LoaderOptions
+    from ablations.train.recipe import Recipe
 
-    class Recording:
-        def __getattr__(self, name):
-            read.add(name)
-            return getattr(real, name)
+    r = Recipe(batch_size=8, crop_padding=2, flip=False, channels_last=False,
+               auto_augment="rand-m5-mstd0.5", color_jitter=0.2,
+               train_interpolation="bilinear", crop_pct=0.9)
+    options = r.loader_options(eval_batch_size=16, seed=3)
+    assert (options.eval_batch_size, options.seed) == (16, 3)
+    for f in dataclasses.fields(LoaderOptions):
+        if f.name not in ("eval_batch_size", "seed"):
+            assert getattr(options, f.name) == getattr(r, f.name), f.name
+            assert getattr(options, f.name) != f.default, f.name
+    # the defaults are the paper recipe's (folders read them without a recipe)
+    paper = Recipe().loader_options(LoaderOptions().eval_batch_size, 0)
+    assert paper == LoaderOptions()
 
-    load_data(DataSpec("synthetic", 32, 1), None, 8, 8, seed=0, recipe=Recording())
-    assert read and read <= set(LOADER_FIELDS) | {"name"}, read - set(LOADER_FIELDS)

@@ -107,7 +107,9 @@ def test_renamed_fields_are_read_with_a_warning_and_stored_under_their_old_names
         assert Design.from_dict({"norms": "one"}).norm_count == "one"
     with pytest.warns(FutureWarning):
         assert d.activations == "one"
-    stored = d.to_stored_dict()  # run specs keep the old names: stored hashes stay valid
+    from ablations.run.identity import design_dict
+
+    stored = design_dict(d)  # run specs keep the old names: stored hashes stay valid
     assert stored["activations"] == "one" and "activation_count" not in stored
     import warnings
 
@@ -123,9 +125,9 @@ def test_committed_chain_runs_keep_their_hashes():
 
     import pandas as pd
 
-    from ablations.designs import study_steps
-    from ablations.recipe import RUN_PRESETS
-    from ablations.runner import plan
+    from ablations.studies.designs import study_steps
+    from ablations.train.recipe import RUN_PRESETS
+    from ablations.run.runner import plan
 
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     stored = set(pd.read_csv(os.path.join(root, "results", "quick", "results.csv")).config_hash)

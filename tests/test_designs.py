@@ -1,9 +1,9 @@
 import pytest
 import torch
 
-from ablations import designs
+from ablations.studies import designs
 from ablations.__main__ import main
-from ablations.diagram import describe, draw_step
+from ablations.figures.diagram import describe, draw_step
 from ablations.errors import UserError
 from models import FIELDS, named_design
 from models.roadmap import chain
@@ -107,20 +107,23 @@ def test_diagram_shortcuts_match_the_built_blocks(stage):
 
 
 def test_diagram_cli_writes_png(tmp_path):
-    out = tmp_path / "d.png"
-    assert main(["diagram", "--step", "gelu", "--out", str(out)]) == 0
-    assert out.read_bytes()[:4] == b"\x89PNG"
+    assert main(["diagram", "--step", "gelu", "--out", str(tmp_path)]) == 0
+    assert (tmp_path / "diagram_gelu.png").read_bytes()[:4] == b"\x89PNG"
+    # --out is a folder in every command; the format is an option, never guessed
+    assert main(["diagram", "--step", "gelu", "--out", str(tmp_path), "--name", "k5",
+                 "--format", "svg"]) == 0
+    assert (tmp_path / "k5.svg").read_text().lstrip().startswith("<?xml")
     paths = draw_step(named_design("resnet50"), named_design("convnext_tiny"), "a", "b", tmp_path / "x.png")
     assert paths[0].stat().st_size > 5000
 
 
 def test_compare_overlays_result_sets(tmp_path, capsys):
     for name, lr in (("a", "2e-3"), ("b", "1e-3")):
-        assert main(["run", "--preset", "smoke", "--steps=0,1,2", "--out", str(tmp_path / name),
+        assert main(["run", "--preset", "smoke", "--steps=modern-recipe,stage-ratio,patchify-stem", "--out", str(tmp_path / name),
                      "--no-progress", "--recipe-set", f"lr={lr}"]) == 0
     capsys.readouterr()
-    out = tmp_path / "cmp.png"
-    assert main(["compare", f"a={tmp_path / 'a'}", f"b={tmp_path / 'b'}", "--out", str(out)]) == 0
+    assert main(["compare", f"a={tmp_path / 'a'}", f"b={tmp_path / 'b'}", "--out", str(tmp_path),
+                 "--name", "cmp"]) == 0
     text = capsys.readouterr().out
     # steps 0-2 give two step gains: too few for a rank correlation, said per set
     assert "a: no rank correlation: 2 step gain(s)" in text and "b: no rank correlation" in text
@@ -129,11 +132,11 @@ def test_compare_overlays_result_sets(tmp_path, capsys):
     table = pd.read_csv(tmp_path / "cmp.csv")
     assert {"a_top1", "b_top1", "a_gain_minus_paper"} <= set(table.columns)
     assert table.a_top1.notna().sum() == 3
-    assert out.read_bytes()[:4] == b"\x89PNG"
+    assert (tmp_path / "cmp.png").read_bytes()[:4] == b"\x89PNG"
 
 
 def test_a_sweep_over_an_old_field_name_warns_and_is_labelled_by_the_new_one():
-    from ablations.designs import study_steps
+    from ablations.studies.designs import study_steps
 
     with pytest.warns(FutureWarning, match="activation_count"):
         label, steps = study_steps("sweep", "resnet50-to-convnext-t",

@@ -9,13 +9,13 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from ablations import distributed
+from ablations.train import distributed
 from ablations.__main__ import main
 from ablations.errors import UserError
 
 ROOT = Path(__file__).resolve().parent.parent
 # ConvNeXt-T (LayerNorm): per-process batches give the same gradients as one big batch.
-BASE = ["run", "--preset", "smoke", "--steps=13", "--no-progress", "--device", "cpu",
+BASE = ["run", "--preset", "smoke", "--steps=layer-scale", "--no-progress", "--device", "cpu",
         "--threads", "1"]
 
 
@@ -86,7 +86,7 @@ def test_single_process_context_without_torchrun(monkeypatch):
 def test_submitit_local_launcher_runs_each_step_once(tmp_path, capsys):
     pytest.importorskip("submitit")
     out = tmp_path / "res"
-    args = ["run", "--preset", "smoke", "--steps=0,13", "--out", str(out), "--no-progress",
+    args = ["run", "--preset", "smoke", "--steps=modern-recipe,layer-scale", "--out", str(out), "--no-progress",
             "--launcher", "local", "--threads", "1"]
     assert main(args) == 0
     printed = capsys.readouterr().out
@@ -102,13 +102,13 @@ def test_submitit_local_launcher_runs_each_step_once(tmp_path, capsys):
 
 def test_submitit_job_resubmits_itself_on_preemption(tmp_path):
     submitit = pytest.importorskip("submitit")
-    from ablations.launch import RunJob
-    from ablations import runner
-    from ablations.recipe import run_preset
+    from ablations.run.jobs import RunJob
+    from ablations.run import runner
+    from ablations.train.recipe import run_preset
     from models.roadmap import chain
 
     run = runner.plan("c", [chain("resnet50-to-convnext-t")[-1]], run_preset("smoke"), [0])[0]
-    job = RunJob(run, str(tmp_path), None, "cpu", None, False, 1)
+    job = RunJob(run, runner.ExecuteOptions(str(tmp_path), threads=1))
     again = job.checkpoint()
     assert isinstance(again, submitit.helpers.DelayedSubmission)
     assert again.function is job  # the same run: it resumes from its epoch checkpoint
@@ -117,7 +117,7 @@ def test_submitit_job_resubmits_itself_on_preemption(tmp_path):
 def test_replay_under_torchrun_plots_once_after_the_ranks(tmp_path):
     # The ranks train; only the parent that relaunched them draws the figures, once.
     out = tmp_path / "replay"
-    p = _cli(["replay", "--preset", "smoke", "--steps=11,12", "--no-progress", "--device",
+    p = _cli(["replay", "--preset", "smoke", "--steps=bn-to-ln,separate-downsampling", "--no-progress", "--device",
               "cpu", "--threads", "1", "--jobs", "1", "--reference", "none", "--out",
               str(out), "--nproc", "2"])
     assert p.returncode == 0, p.stderr[-3000:]

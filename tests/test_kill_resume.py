@@ -12,7 +12,7 @@ from pathlib import Path
 import pandas as pd
 
 ROOT = Path(__file__).resolve().parent.parent
-ARGS = ["-m", "ablations", "run", "--preset", "smoke", "--steps=0,12", "--epochs", "3",
+ARGS = ["-m", "ablations", "run", "--preset", "smoke", "--steps=modern-recipe,separate-downsampling", "--epochs", "3",
         "--threads", "1", "--no-progress", "--device", "cpu"]
 ENV = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONUNBUFFERED": "1"}
 

@@ -10,10 +10,10 @@ import numpy as np
 import pytest
 import torch
 
-from ablations import runner, store as store_mod
+from ablations.run import identity, runner
+from ablations.run import store as store_mod
 from ablations.__main__ import main
-from ablations.data import SYNTHETIC_VERSION
-from ablations.recipe import run_preset
+from ablations.train.recipe import run_preset
 from models.roadmap import chain
 
 CHAIN = "resnet50-to-convnext-t"
@@ -26,14 +26,14 @@ def _train(out: Path, steps=(1, -1)):
     old = torch.get_num_threads()
     torch.set_num_threads(1)
     try:
-        runner.execute(runs, out, progress=False, log=lambda *_: None)
+        runner.execute(runs, runner.ExecuteOptions(out, progress=False), log=lambda *_: None)
     finally:
         torch.set_num_threads(old)
     return runs
 
 
 def _environment_key() -> str:
-    return (f"v{store_mod.NUMERICS_VERSION}|synthetic v{SYNTHETIC_VERSION}|torch {torch.__version__}|{platform.machine()}|"
+    return (f"v{identity.NUMERICS_VERSION}|synthetic v{identity.SYNTHETIC_VERSION}|torch {torch.__version__}|{platform.machine()}|"
             f"{torch.backends.cpu.get_cpu_capability()}|1 thread")
 
 
@@ -67,8 +67,8 @@ def test_numerics_fingerprint_matches_the_recorded_one(tmp_path):
     """Fails when the code trains the smoke config to other numbers without a version bump.
 
     Fingerprints are per environment (torch, CPU kernels, threads); record this one with
-    RECORD_NUMERICS_FINGERPRINT=1 after bumping ``ablations.store.NUMERICS_VERSION`` (a
-    change of the code) or ``ablations.data.SYNTHETIC_VERSION`` (of the generated data).
+    RECORD_NUMERICS_FINGERPRINT=1 after bumping ``ablations.run.identity.NUMERICS_VERSION``
+    (a change of the code) or ``identity.SYNTHETIC_VERSION`` (of the generated data).
     """
     runs = _train(tmp_path)
     got = _fingerprint(tmp_path, runs)
@@ -80,7 +80,7 @@ def test_numerics_fingerprint_matches_the_recorded_one(tmp_path):
     if key not in recorded:
         pytest.skip(f"no fingerprint recorded for {key}")
     assert got == recorded[key], (
-        "the smoke config now trains to other numbers: bump ablations.store.NUMERICS_VERSION "
+        "the smoke config now trains to other numbers: bump ablations.run.identity.NUMERICS_VERSION "
         "and record the new fingerprint (RECORD_NUMERICS_FINGERPRINT=1)")
 
 
@@ -94,8 +94,8 @@ def test_a_new_numerics_version_retrains_and_old_rows_are_stale(tmp_path, monkey
     assert main(["show", "--out", str(out)]) == 0
     assert "STALE" not in capsys.readouterr().out
 
-    monkeypatch.setattr(store_mod, "NUMERICS_VERSION", store_mod.NUMERICS_VERSION + 1)
-    monkeypatch.setattr(runner, "NUMERICS_VERSION", store_mod.NUMERICS_VERSION)
+    new_version = identity.NUMERICS_VERSION + 1
+    monkeypatch.setattr(identity, "NUMERICS_VERSION", new_version)
     assert runner.plan(CHAIN, [chain(CHAIN)[1]], run_preset("smoke"), [0])[0].hash != old_hash
     assert main(["show", "--out", str(out)]) == 0
     assert "STALE: 1 rows" in capsys.readouterr().out  # the table says so before a rerun
@@ -103,6 +103,6 @@ def test_a_new_numerics_version_retrains_and_old_rows_are_stale(tmp_path, monkey
     new = {p.name for p in (out / "runs").iterdir()} - first
     assert len(new) == 1  # trained again under the new version
     result = json.loads((out / "runs" / new.pop() / "result.json").read_text())
-    assert result["numerics_version"] == store_mod.NUMERICS_VERSION
+    assert result["numerics_version"] == identity.NUMERICS_VERSION
     assert main(["show", "--out", str(out)]) == 0
     assert "STALE" not in capsys.readouterr().out  # the label's row now comes from the rerun

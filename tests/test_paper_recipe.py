@@ -8,13 +8,15 @@ from pathlib import Path
 import pytest
 import torch
 
-from ablations import data, folders
+from ablations.data import datasets as data
+from ablations.data import LoaderOptions, folders
 from ablations.__main__ import main
-from ablations.curves import read_scalars
+from ablations.run.store import run_paths
+from ablations.train.curves import read_scalars
 from ablations.errors import UserError
-from ablations.official import OFFICIAL_CONVNEXT_T, markdown_table, ours
-from ablations.recipe import Recipe, recipe, run_preset
-from ablations.augment import BatchAugment
+from ablations.train.official import OFFICIAL_CONVNEXT_T, markdown_table, ours
+from ablations.train.recipe import Recipe, recipe, run_preset
+from ablations.train.augment import BatchAugment
 
 ROOT = Path(__file__).resolve().parent.parent
 PAPER = run_preset("paper").scale_recipe(recipe("convnext"))
@@ -31,7 +33,7 @@ def _official_train_transform(**kw):
 
 
 def test_paper_training_transform_is_the_official_one():
-    ours_tf = folders.folder_transform(224, True, PAPER)
+    ours_tf = folders.folder_transform(224, True, PAPER.loader_options(256, 0))
     official = _official_train_transform().transforms
     # The workers run the official ops up to the tensor; normalising and erasing, the
     # official last two, run on the device (timm's own prefetcher split).
@@ -46,7 +48,7 @@ def test_paper_training_transform_is_the_official_one():
 
 
 def test_paper_eval_transform_resizes_256_bicubic_and_crops_224():
-    tf = folders.folder_transform(224, False, PAPER)
+    tf = folders.folder_transform(224, False, PAPER.loader_options(256, 0))
     text = repr(tf)
     assert "Resize(size=256, interpolation=bicubic" in text and "CenterCrop(size=(224, 224))" in text
 
@@ -100,8 +102,8 @@ def test_erasing_happens_per_image_before_mixing():
 def test_in_memory_randaugment_is_per_image_and_reproducible():
     d = data.make_synthetic("train", n=64, size=32, channels=3)
     def batches(policy):
-        loader = data.TensorLoader(d.images, d.labels, 16, (0.5,), (0.25,), True, seed=3,
-                                   auto_augment=policy)
+        options = LoaderOptions(16, seed=3, flip=False, auto_augment=policy)
+        loader = data.TensorLoader(d.images, d.labels, (0.5,), (0.25,), True, options)
         return [x for x, _ in loader]
     plain, a, b = batches(""), batches(PAPER.auto_augment), batches(PAPER.auto_augment)
     assert all(torch.equal(x1, x2) for x1, x2 in zip(a, b))
@@ -112,11 +114,12 @@ def test_in_memory_randaugment_is_per_image_and_reproducible():
 
 def test_folder_stream_does_not_depend_on_workers_and_resumes(tmp_path):
     root = folders.write_jpeg_folder(tmp_path / "jpg", classes=2, per_class=6, size=40)
-    ds = folders.image_folder(str(root), "train", 32, True, PAPER)
+    ds = folders.image_folder(str(root), "train", 32, True, PAPER.loader_options(256, 0))
 
     def epoch(workers, e):
-        loader = folders.FolderLoader(ds, 4, True, seed=5, workers=workers, mean=(0.5,) * 3,
-                                   std=(0.2,) * 3, channels_last=False, pin_memory=False)
+        options = LoaderOptions(4, seed=5, channels_last=False)
+        loader = folders.FolderLoader(ds, (0.5,) * 3, (0.2,) * 3, True, options, workers,
+                                      pin_memory=False)
         loader.set_epoch(e)
         return [x for x, _ in loader]
     one, two = epoch(0, 1), epoch(2, 1)
@@ -129,7 +132,7 @@ def test_smoke_epoch_on_a_jpeg_folder_with_the_paper_augmentation_and_curves(tmp
     root = folders.write_jpeg_folder(tmp_path / "jpg", classes=4, per_class=16, size=48)
     out = tmp_path / "r"
     argv = ["run", "--preset", "smoke", "--set", "dataset=imagefolder", "--set", "channels=3",
-            "--set", "resolution=32", "--data-dir", str(root), "--steps", "13", "--out",
+            "--set", "resolution=32", "--data-dir", str(root), "--steps", "layer-scale", "--out",
             str(out), "--no-progress", "--device", "cpu"]
     for field, value in (("auto_augment", PAPER.auto_augment), ("random_erasing", "0.25"),
                          ("mixup", "0.8"), ("cutmix", "1.0")):
@@ -138,34 +141,34 @@ def test_smoke_epoch_on_a_jpeg_folder_with_the_paper_augmentation_and_curves(tmp
     (run_dir,) = [p for p in (out / "runs").iterdir() if (p / "result.json").exists()]
     spec = (run_dir / "spec.json").read_text()
     assert '"augmentation_version": 2' in spec and '"pipeline": 2' in spec
-    scalars = read_scalars(run_dir)
+    scalars = read_scalars(run_paths(run_dir).curves)
     assert [s for s, _ in scalars["test/top1"]] == [1, 2]  # smoke: 2 epochs, one point each
     assert {"train/loss", "train/lr", "train/img_per_s", "test/top5"} <= set(scalars)
 
 
 def test_a_resumed_run_continues_its_curves_without_duplicates(tmp_path, monkeypatch):
-    from ablations import train as train_mod
-    from ablations.loading import DataSpec, load_data
-    from ablations.train import train_run
+    from ablations.data import DataSpec, load_data
+    from ablations.train import TrainContext, TrainOptions, checkpoint, train_run
     from models import named_design
 
     r = run_preset("smoke").scale_recipe(recipe("convnext")).replace(epochs=3)
-    loaded = load_data(DataSpec("synthetic", 32, 1), None, 32, 256, 0, r)
+    loaded = load_data(DataSpec("synthetic", 32, 1), None, r.loader_options(256, 0))
     design = named_design("resnet50").scaled(1 / 16)
-    run_dir = tmp_path / "run"
-    saved = train_mod._save_checkpoint
+    paths = run_paths(tmp_path / "run")
+    saved = checkpoint.save
 
     def save_and_keep_first(trainer, path):
         saved(trainer, path)
         if trainer.epoch == 1:
             shutil.copy(path, tmp_path / "epoch1.pt")
-    monkeypatch.setattr(train_mod, "_save_checkpoint", save_and_keep_first)
-    first = train_run(design, r, loaded, 0, run_dir, progress=False)
+    monkeypatch.setattr(checkpoint, "save", save_and_keep_first)
+    ctx = TrainContext(design, r, loaded, 0, paths, TrainOptions(progress=False))
+    first = train_run(ctx)
     # As if the process died after writing epochs 2-3 but before checkpointing them.
-    shutil.copy(tmp_path / "epoch1.pt", run_dir / "checkpoint.pt")
-    again = train_run(design, r, loaded, 0, run_dir, progress=False)
+    shutil.copy(tmp_path / "epoch1.pt", paths.checkpoint)
+    again = train_run(ctx)
     assert again.metrics["top1"] == first.metrics["top1"]
-    points = read_scalars(run_dir)["test/top1"]
+    points = read_scalars(paths.curves)["test/top1"]
     assert [s for s, _ in points] == [1, 2, 3]
     assert [v for _, v in points] == pytest.approx([h["test_top1"] for h in again.history])
 
@@ -191,7 +194,7 @@ def test_every_recipe_field_refuses_a_value_of_the_wrong_shape(field, bad):
 ])
 def test_wrong_recipe_shapes_on_the_command_line_are_one_line(tmp_path, capsys, setting, message):
     out = tmp_path / "r"
-    code = main(["run", "--preset", "smoke", "--steps", "0", "--out", str(out),
+    code = main(["run", "--preset", "smoke", "--steps", "modern-recipe", "--out", str(out),
                  "--recipe-set", setting, "--no-progress"])
     err = capsys.readouterr().err.strip().splitlines()
     assert code == 2 and err == [f"error: {err[0][7:]}"] and message in err[0]
@@ -204,7 +207,7 @@ def test_an_unreadable_image_is_one_line_and_leaves_nothing(tmp_path, capsys):
     bad.write_text("not a jpeg")
     out = tmp_path / "r"
     code = main(["run", "--preset", "smoke", "--set", "dataset=imagefolder", "--set",
-                 "channels=3", "--data-dir", str(root), "--steps", "0", "--out", str(out),
+                 "channels=3", "--data-dir", str(root), "--steps", "modern-recipe", "--out", str(out),
                  "--no-progress"])
     err = capsys.readouterr().err.strip().splitlines()
     assert code == 2 and err[-1].startswith("error: imagefolder: cannot read")
@@ -213,7 +216,7 @@ def test_an_unreadable_image_is_one_line_and_leaves_nothing(tmp_path, capsys):
 
 
 def test_bench_data_measures_loader_model_and_training(tmp_path):
-    from ablations.bench_data import DataBench, bench_data
+    from ablations.measure.bench_data import DataBench, bench_data
     from models.roadmap import find_step
 
     root = folders.write_jpeg_folder(tmp_path / "jpg", classes=2, per_class=16, size=40)

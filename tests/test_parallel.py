@@ -4,7 +4,7 @@ import hashlib
 import re
 from pathlib import Path
 
-from ablations import store as store_mod
+from ablations.run import store as store_mod
 from ablations.__main__ import main
 
 
@@ -17,7 +17,7 @@ def _trained_lines(out: Path) -> list[str]:
 
 def test_two_workers_train_every_run_exactly_once(tmp_path, capsys):
     out = tmp_path / "res"
-    args = ["run", "--preset", "smoke", "--steps=0,1,2,12", "--seeds", "2", "--jobs", "2",
+    args = ["run", "--preset", "smoke", "--steps=modern-recipe,stage-ratio,patchify-stem,separate-downsampling", "--seeds", "2", "--jobs", "2",
             "--out", str(out), "--no-progress"]
     assert main(args) == 0
     trained = _trained_lines(out)
@@ -40,12 +40,12 @@ def _digest(folder: Path) -> str:
 
 def test_replay_trains_seed_zero_beside_the_reference_seeds(tmp_path, capsys):
     ref = tmp_path / "committed"
-    assert main(["run", "--preset", "smoke", "--steps=0,1,2", "--seeds", "3", "--jobs", "2",
+    assert main(["run", "--preset", "smoke", "--steps=modern-recipe,stage-ratio,patchify-stem", "--seeds", "3", "--jobs", "2",
                  "--out", str(ref), "--no-progress"]) == 0
     before = _digest(ref)
     out = tmp_path / "fresh"
     capsys.readouterr()
-    assert main(["replay", "--preset", "smoke", "--steps=0,1,2", "--reference", str(ref),
+    assert main(["replay", "--preset", "smoke", "--steps=modern-recipe,stage-ratio,patchify-stem", "--reference", str(ref),
                  "--out", str(out), "--no-progress"]) == 0
     text = capsys.readouterr().out
     assert "seeds 1, 2 from" in text and "seed(s) 0 trained here from scratch" in text
@@ -59,6 +59,6 @@ def test_replay_trains_seed_zero_beside_the_reference_seeds(tmp_path, capsys):
 
 
 def test_replay_with_a_missing_reference_is_an_error(tmp_path, capsys):
-    assert main(["replay", "--preset", "smoke", "--steps=0", "--reference",
+    assert main(["replay", "--preset", "smoke", "--steps=modern-recipe", "--reference",
                  str(tmp_path / "nope"), "--out", str(tmp_path / "o")]) == 2
     assert "--reference" in capsys.readouterr().err

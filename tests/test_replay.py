@@ -6,12 +6,14 @@ import pandas as pd
 import pytest
 import torch
 
-from ablations import runner, store as store_mod
 from ablations.__main__ import main
-from ablations.plot import all_figures
-from ablations.recipe import RECIPES, run_preset
-from ablations.loading import DataSpec, load_data
-from ablations.train import train_run
+from ablations.data import DataSpec, load_data
+from ablations.figures.chain import all_figures
+from ablations.run import runner
+from ablations.run import store as store_mod
+from ablations.run.store import run_paths
+from ablations.train import TrainContext, TrainOptions, train_run
+from ablations.train.recipe import RECIPES, run_preset
 from models.roadmap import chain
 
 CHAIN = "resnet50-to-convnext-t"
@@ -25,7 +27,7 @@ def _steps():
 
 def test_three_step_chain_end_to_end(tmp_path, capsys):
     out = tmp_path / "res"
-    args = ["run", "--preset", "smoke", "--steps=-1,0,12", "--out", str(out),
+    args = ["run", "--preset", "smoke", "--steps=resnet50-original,modern-recipe,separate-downsampling", "--out", str(out),
             "--no-progress", "--seeds", "2", "--device", "cpu"]
     assert main(args) == 0
     df = store_mod.load(out)
@@ -68,10 +70,10 @@ def test_same_design_in_another_study_is_not_retrained(tmp_path):
     preset = run_preset("smoke")
     steps = _steps()[1:2]
     runs = runner.plan(CHAIN, steps, preset, [0])
-    runner.execute(runs, tmp_path, progress=False, log=lambda *_: None)
+    runner.execute(runs, runner.ExecuteOptions(tmp_path, progress=False), log=lambda *_: None)
     other = runner.plan("my-study", steps, preset, [0])
     assert other[0].hash == runs[0].hash
-    df = runner.execute(other, tmp_path, progress=False,
+    df = runner.execute(other, runner.ExecuteOptions(tmp_path, progress=False),
                         log=lambda *_: pytest.fail("trained again"))
     assert len(list((tmp_path / "runs").iterdir())) == 1
     assert set(store_mod.load(tmp_path).study) == {CHAIN, "my-study"}
@@ -110,26 +112,31 @@ class _InterruptingLoader:
         return getattr(self.inner, name)
 
 
+def _train(design, recipe, data, folder):
+    return train_run(TrainContext(design, recipe, data, 0, run_paths(folder),
+                                  TrainOptions(progress=False)))
+
+
 def test_interrupted_run_resumes_to_the_same_result(tmp_path):
     preset = run_preset("smoke").replace(epochs=3)
     recipe = preset.scale_recipe(RECIPES["convnext"]).replace(drop_path=0.1)
     design = runner.scale_design(chain(CHAIN)[-1].design, preset.width_multiplier)
     spec = DataSpec("synthetic", 32, 1)
-    data = load_data(spec, None, recipe.batch_size, 256, 0, recipe)
-    full = train_run(design, recipe, data, 0, tmp_path / "full", progress=False)
+    data = load_data(spec, None, recipe.loader_options(256, 0))
+    full = _train(design, recipe, data, tmp_path / "full")
 
-    data2 = load_data(spec, None, recipe.batch_size, 256, 0, recipe)
+    data2 = load_data(spec, None, recipe.loader_options(256, 0))
     data2.train = _InterruptingLoader(data2.train, at=2)
     with pytest.raises(_Interrupt):
-        train_run(design, recipe, data2, 0, tmp_path / "cut", progress=False)
-    state = torch.load(tmp_path / "cut" / "checkpoint.pt", weights_only=True)
+        _train(design, recipe, data2, tmp_path / "cut")
+    state = torch.load(run_paths(tmp_path / "cut").checkpoint, weights_only=True)
     assert state["epoch"] == 2
     assert data2.train.passes == [0, 1]
-    resumed = train_run(design, recipe, data2, 0, tmp_path / "cut", progress=False)
+    resumed = _train(design, recipe, data2, tmp_path / "cut")
     # the checkpoint was used: the resumed call trained epoch 3 only (a retrain from
     # scratch would pass over the data three more times and could end on the same numbers)
     assert data2.train.passes == [0, 1, 2]
-    assert "start at epoch 2/3" in (tmp_path / "cut" / "train.log").read_text()
+    assert "start at epoch 2/3" in run_paths(tmp_path / "cut").log.read_text()
     assert [h["epoch"] for h in resumed.history] == [1, 2, 3]
     for a, b in zip(full.history, resumed.history):
         assert a["train_loss"] == pytest.approx(b["train_loss"], rel=1e-6)
@@ -140,18 +147,18 @@ def test_corrupted_checkpoint_is_moved_aside(tmp_path):
     preset = run_preset("smoke").replace(epochs=1)
     recipe = preset.scale_recipe(RECIPES["convnext"])
     design = runner.scale_design(chain(CHAIN)[-1].design, preset.width_multiplier)
-    data = load_data(DataSpec("synthetic", 32, 1), None, recipe.batch_size, 256, 0, recipe)
+    data = load_data(DataSpec("synthetic", 32, 1), None, recipe.loader_options(256, 0))
     (tmp_path / "run").mkdir()
-    (tmp_path / "run" / "checkpoint.pt").write_bytes(b"not a checkpoint")
-    res = train_run(design, recipe, data, 0, tmp_path / "run", progress=False)
+    run_paths(tmp_path / "run").checkpoint.write_bytes(b"not a checkpoint")
+    res = _train(design, recipe, data, tmp_path / "run")
     assert len(res.history) == 1
-    assert (tmp_path / "run" / "checkpoint.corrupt").exists()
+    assert run_paths(tmp_path / "run").checkpoint.with_suffix(".corrupt").exists()
 
 
 def test_smoke_learns_the_synthetic_task(tmp_path):
     preset = run_preset("smoke").replace(epochs=3)
     runs = runner.plan(CHAIN, [chain(CHAIN)[1]], preset, [0])
-    df = runner.execute(runs, tmp_path, progress=False, log=lambda *_: None)
+    df = runner.execute(runs, runner.ExecuteOptions(tmp_path, progress=False), log=lambda *_: None)
     assert df.iloc[0].top1 > 30  # 10 classes: chance is 10%
     assert df.iloc[0].top1 < df.iloc[0].top5 < 100  # top-5 is not 100% by construction
 

@@ -6,8 +6,8 @@ import pandas as pd
 import pytest
 
 from ablations.__main__ import main
-from ablations.costs import chain_costs, model_costs
-from ablations.paper import paper_reference
+from ablations.measure.costs import chain_costs, model_costs
+from ablations.analysis.paper import paper_reference
 from models import MODEL_NAMES, named_design
 from models.named import PUBLISHED
 from models.roadmap import CHAINS, chain, find_step, get_chain

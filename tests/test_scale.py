@@ -5,10 +5,11 @@ import math
 import pandas as pd
 import pytest
 
-from ablations import scale
+from ablations.analysis import scale as scale_gaps
+from ablations.studies import scale
 from ablations.__main__ import main
 from ablations.errors import UserError
-from ablations.recipe import run_preset
+from ablations.train.recipe import run_preset
 
 
 def test_grid_parses_and_refuses_what_it_cannot_read():
@@ -31,8 +32,8 @@ def test_cells_change_one_field_each_and_skip_the_base_value():
 
 def test_crossing_is_found_between_the_cells_that_change_sign():
     rows = pd.DataFrame({"value": [7500, 15000, 30000], "gap": [1.0, -1.0, -2.0]})
-    assert scale.crossing(rows) == pytest.approx(math.sqrt(7500 * 15000))  # midway in log2
-    assert scale.crossing(rows.assign(gap=[-1.0, -0.5, -2.0])) is None
+    assert scale_gaps.crossing(rows) == pytest.approx(math.sqrt(7500 * 15000))  # midway in log2
+    assert scale_gaps.crossing(rows.assign(gap=[-1.0, -0.5, -2.0])) is None
 
 
 def test_estimates_order_cells_cheapest_first():
@@ -73,7 +74,7 @@ def test_scale_study_end_to_end_on_smoke(tmp_path, capsys):
 def test_result_rows_name_the_gpu(monkeypatch):
     import torch
 
-    from ablations.train import device_label
+    from ablations.system.machine import device_label
 
     assert device_label("cpu") == "cpu"
     monkeypatch.setattr(torch.cuda, "get_device_name", lambda dev: f"GPU {dev.index}")

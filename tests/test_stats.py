@@ -7,7 +7,8 @@ import pandas as pd
 import pytest
 from scipy import stats as sps
 
-from ablations import agreement, stats
+from ablations.analysis import agreement
+from ablations.analysis import stats
 from ablations.__main__ import main
 
 
@@ -119,7 +120,7 @@ def test_leave_one_out_delta_is_what_the_change_is_worth():
 
 def test_stats_command_prints_a_verdict_per_step(tmp_path, capsys):
     out = tmp_path / "res"
-    assert main(["run", "--preset", "smoke", "--steps=0,1,2", "--seeds", "2", "--out", str(out),
+    assert main(["run", "--preset", "smoke", "--steps=modern-recipe,stage-ratio,patchify-stem", "--seeds", "2", "--out", str(out),
                  "--no-progress"]) == 0
     capsys.readouterr()
     assert main(["stats", "--out", str(out), "--write"]) == 0
@@ -134,7 +135,7 @@ def test_stats_command_prints_a_verdict_per_step(tmp_path, capsys):
 def test_agreement_interval_covers_the_true_correlation_of_simulated_chains():
     """Chains with a known Spearman to the paper's gains (spread and seed noise as in the
     committed replay: 0.5 and 0.3 points): the 95% interval holds it in >= 90% of them."""
-    from ablations.agreement import agreement_coverage
+    from ablations.analysis.agreement import agreement_coverage
 
     paper = np.array([2.69, 0.54, 0.15, -1.23, 2.22, 0.14, -0.72, 0.65, 0.05, 0.65, 0.14,
                       0.06, 0.50])
@@ -144,7 +145,7 @@ def test_agreement_interval_covers_the_true_correlation_of_simulated_chains():
 def test_agreement_interval_is_not_pulled_below_the_estimate_by_resampling():
     """Well separated gains with little noise: the interval sits around the estimate
     (resampling 5 seeds with replacement had put the estimate near its top)."""
-    from ablations.agreement import agreement_interval, spearman_rows
+    from ablations.analysis.agreement import agreement_interval, spearman_rows
 
     rng = np.random.default_rng(0)
     paper = np.linspace(-1, 1, 12)
@@ -161,7 +162,7 @@ def test_agreement_interval_is_not_pulled_below_the_estimate_by_resampling():
     (["gain", "within noise", ""], "depends"), (["", "", ""], "not measured"),
 ])
 def test_a_change_is_summarised_across_its_contexts(verdicts, word):
-    from ablations.contexts import across_contexts
+    from ablations.analysis.contexts import across_contexts
 
     assert across_contexts(verdicts) == word
 
@@ -169,8 +170,8 @@ def test_a_change_is_summarised_across_its_contexts(verdicts, word):
 def test_the_order_figure_draws_only_the_measured_contexts(tmp_path):
     import matplotlib.pyplot as plt
 
-    from ablations.contexts import CONTEXTS
-    from ablations.plot_studies import order_figure
+    from ablations.analysis.contexts import CONTEXTS
+    from ablations.figures.studies import order_figure
 
     nan = float("nan")
     row = {CONTEXTS[0]: 0.5, CONTEXTS[0] + " lo": 0.1, CONTEXTS[0] + " hi": 0.9,
@@ -194,7 +195,7 @@ def test_the_order_figure_draws_only_the_measured_contexts(tmp_path):
 
 
 def test_the_order_table_reads_each_change_in_its_three_contexts():
-    from ablations.contexts import CONTEXTS, order_table
+    from ablations.analysis.contexts import CONTEXTS, order_table
     from models.roadmap import DEFAULT_CHAIN, find_step
 
     levels = {DEFAULT_CHAIN: [("modern-recipe", 90.0), ("stage-ratio", 91.0)],
@@ -218,7 +219,7 @@ def test_the_results_markdown_says_n_where_a_context_has_fewer_seeds(tmp_path):
     import importlib.util
     from pathlib import Path
 
-    from ablations.contexts import CONTEXTS
+    from ablations.analysis.contexts import CONTEXTS
     from models.roadmap import DEFAULT_CHAIN
 
     script = Path(__file__).resolve().parents[1] / "scripts" / "results_markdown.py"
@@ -241,7 +242,7 @@ def test_a_redrawn_figure_writes_the_same_svg_bytes(tmp_path):
     # Committed figures are redrawn after every study; an unchanged figure must leave no diff.
     import matplotlib.pyplot as plt
 
-    from ablations.plot import save_figure
+    from ablations.figures.chain import save_figure
 
     svgs = []
     for name in ("first", "second"):

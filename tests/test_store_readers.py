@@ -12,7 +12,7 @@ from ablations.__main__ import main
 @pytest.fixture(scope="module")
 def finished(tmp_path_factory):
     out = tmp_path_factory.mktemp("store") / "r"
-    assert main(["run", "--preset", "smoke", "--steps", "0,13", "--seeds", "2", "--out",
+    assert main(["run", "--preset", "smoke", "--steps", "modern-recipe,layer-scale", "--seeds", "2", "--out",
                  str(out), "--no-progress", "--threads", "1"]) == 0
     return out
 
@@ -27,7 +27,7 @@ def test_damaged_predictions_are_set_aside_and_the_rest_is_reported(finished, tm
     out = _copy(finished, tmp_path)
     npz = sorted((out / "runs").glob("*/predictions.npz"))
     npz[0].write_bytes(b"not an npz")
-    from ablations.store import StoreWarning
+    from ablations.run.store import StoreWarning
 
     with pytest.warns(StoreWarning, match="predictions.npz: unreadable predictions"):
         assert main(["stats", "--out", str(out)]) == 0

@@ -11,12 +11,12 @@ import torchvision
 from torch import nn
 
 from ablations.__main__ import main
-from ablations.designs import transformers
-from ablations.plot import accuracy_vs_gflops, roadmap_figure, target_line
-from ablations.report import summary_table
-from ablations.recipe import run_preset
-from ablations.runner import plan
-from ablations.scaling import activation_peak_bytes, fit_exponents
+from ablations.studies.designs import transformers
+from ablations.figures.chain import accuracy_vs_gflops, roadmap_figure, target_line
+from ablations.analysis.summary import summary_table
+from ablations.train.recipe import run_preset
+from ablations.run.runner import plan
+from ablations.measure.scaling import activation_peak_bytes, fit_exponents
 from models import SwinDesign, ViTDesign, build, costs, named_design
 from models.roadmap import chain
 
@@ -158,7 +158,7 @@ def test_costs_cli_prints_the_transformers_with_their_attention(capsys):
 
 
 def test_each_transformer_is_compared_with_the_chain_endpoint():
-    from ablations.stats import pairs_of
+    from ablations.analysis.stats import pairs_of
 
     steps = pd.DataFrame({"step": [0, 1, 2], "step_name": ["trunc-normal-init", "swin_t",
                                                            "vit_s_16"],

@@ -1,4 +1,4 @@
-"""``bench``: measured speed of every step next to the references; ``bench-plot`` redraws."""
+"""``bench``: measured speed of every step next to the references (``bench-plot`` redraws)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from .common import (add_chain_or_models, add_device, choices, comma_list, cuda_
 
 
 def add_parser(sub: Any) -> None:
-    """The ``bench`` and ``bench-plot`` sub-commands' options."""
+    """The ``bench`` sub-command's options."""
     p = sub.add_parser("bench", help="measured speed of every step next to the references")
     add_chain_or_models(p)
     p.add_argument("--steps", help="comma-separated step names or indices (default: all main)")
@@ -36,19 +36,15 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--tag", help="file-name tag (default: cpu or the GPU model)")
     p.add_argument("--out", default="results", help="folder of bench_<tag>.csv and figures")
     p.set_defaults(func=handle)
-    p = sub.add_parser("bench-plot", help="draw the figures of a bench_<tag>.csv")
-    p.add_argument("--csv", default="results/bench_cpu.csv")
-    p.add_argument("--out", help="folder of the figures (default: the CSV's)")
-    p.set_defaults(func=handle_plot)
 
 
 def handle(args: argparse.Namespace) -> None:
     """Time every candidate in every setting; write bench_<tag>.csv and its figures."""
-    from .. import bench
-    from ..bench_settings import ratio_summary, run_settings
-    from ..machine import device_tag, threads
-    from ..designs import select_steps
-    from ..plot_bench import bench_figures
+    from ..measure import bench
+    from ..measure.bench_settings import ratio_summary, run_settings
+    from ..system.machine import device_tag, threads
+    from ..studies.designs import select_steps
+    from ..figures.bench import bench_figures
 
     if args.models:
         candidates = bench.model_candidates(comma_list(args.models), plain=args.plain_convs)
@@ -79,17 +75,3 @@ def handle(args: argparse.Namespace) -> None:
     if not args.no_plot:
         for path in bench_figures(df, Path(args.out), tag):
             print(f"wrote {path}")
-
-
-def handle_plot(args: argparse.Namespace) -> None:
-    """Redraw the figures of a bench CSV."""
-    import pandas as pd
-
-    from ..plot_bench import bench_figures
-
-    path = Path(args.csv)
-    if not path.is_file():
-        raise UserError(f"--csv {path}: no such file (made by `python -m ablations bench`)")
-    tag = path.stem.removeprefix("bench_")
-    for p in bench_figures(pd.read_csv(path), Path(args.out or path.parent), tag):
-        print(f"wrote {p}")

@@ -7,17 +7,22 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import UserError
-from .common import add_chain, add_device, int_list, parse_overrides, positive_int
+from .common import (add_chain, add_device, deprecated_alias, int_list, parse_overrides,
+                     positive_int)
 
 
 def add_parser(sub: Any) -> None:
     """The ``bench-data`` sub-command's options."""
+    from ..train.recipe import RUN_PRESETS
+
     p = sub.add_parser("bench-data", help="loader vs training-step images/s on an image folder: "
                                           "which one limits training")
     p.add_argument("--data-dir", required=True, help="folder with train/ and val/")
     add_chain(p)
-    p.add_argument("--step", default="-1", help="step name or index (default: the last)")
-    p.add_argument("--preset", default="paper", help="run preset (its recipe and scale)")
+    p.add_argument("--step", help="step name or index; -1 is the original-recipe ResNet, as "
+                                  "in run --steps (default: the chain's last step)")
+    p.add_argument("--preset", default="paper", choices=list(RUN_PRESETS),
+                   help="run preset: its recipe and scale (default: %(default)s)")
     p.add_argument("--set", action="append", metavar="FIELD=VALUE",
                    help="preset override, e.g. resolution=64 or width_multiplier=0.125")
     p.add_argument("--recipe-set", action="append", metavar="FIELD=VALUE",
@@ -27,7 +32,8 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--batches", type=positive_int, default=20, help="timed batches each")
     add_device(p)
     p.add_argument("--threads", type=int, help="intra-op threads (default: all cores)")
-    p.add_argument("--csv", help="append the rows to this CSV")
+    p.add_argument("--append-csv", metavar="FILE", help="append the rows to this CSV")
+    deprecated_alias(p, "--csv", "--append-csv")
     p.set_defaults(func=handle)
 
 
@@ -35,20 +41,18 @@ def handle(args: argparse.Namespace) -> None:
     """Time the loader alone, the step alone and both together; print (and append) rows."""
     from models.roadmap import chain, find_step
 
-    from ..bench_data import DataBench, bench_data, write
-    from ..recipe import run_preset
-    from ..runner import set_threads
+    from ..measure.bench_data import DataBench, bench_data, write
+    from ..system.machine import set_threads
+    from .run import preset_of
 
     set_threads(args.threads)
-    preset = run_preset(args.preset)
-    changes = parse_overrides(args.set, "set")
-    preset = preset.replace(**{"dataset": "imagefolder", "channels": 3, **changes})
-    step = chain(args.chain)[-1] if args.step == "-1" else find_step(args.chain, args.step)
+    preset = preset_of(args).replace(dataset="imagefolder", channels=3)
+    step = chain(args.chain)[-1] if args.step is None else find_step(args.chain, args.step)
     workers = tuple(int_list(args.workers, "--workers"))
     if not workers or min(workers) < 0:
         raise UserError(f"--workers {args.workers!r}; allowed: comma-separated integers >= 0")
     cfg = DataBench(step, preset, args.data_dir, args.batch_size, workers, args.batches,
                     args.device, tuple(parse_overrides(args.recipe_set, "recipe-set").items()))
     df = bench_data(cfg)
-    if args.csv:
-        write(df, Path(args.csv))
+    if args.append_csv:
+        write(df, Path(args.append_csv))

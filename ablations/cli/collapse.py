@@ -22,7 +22,8 @@ def add_parser(sub: Any) -> None:
 
 def handle(args: argparse.Namespace) -> None:
     """Measure, write collapse.csv and its figure, print the per-model means."""
-    from ..collapse import collapse_figure, collapse_table
+    from ..analysis.collapse import collapse_table
+    from ..figures.collapse import collapse_figure
 
     df = collapse_table(args.out, labelled(comma_list(args.steps)), args.data_dir, args.images)
     path = Path(args.out) / "collapse.csv"

@@ -13,16 +13,25 @@ def add_parser(sub: Any) -> None:
     p = sub.add_parser("compare", help="overlay result sets and the paper; table of deltas")
     p.add_argument("results", nargs="+", metavar="[LABEL=]FOLDER", help="results folders")
     add_chain(p)
-    p.add_argument("--out", default="comparison.png")
+    p.add_argument("--out", default=".",
+                   help="folder of the figure and table (default: %(default)s)")
+    p.add_argument("--name", default="comparison",
+                   help="file name of both, without suffix: NAME.png and NAME.csv "
+                        "(default: %(default)s)")
     p.set_defaults(func=handle)
 
 
 def handle(args: argparse.Namespace) -> None:
     """Print each result set's top-1 per step beside the paper's, and the agreement."""
-    from ..compare import compare_results
-    from ..agreement import format_agreement
+    from pathlib import Path
 
-    table, agreement, written = compare_results(labelled(args.results), args.chain, args.out)
+    from ..analysis.agreement import format_agreement
+    from ..errors import check_file_name
+    from ..figures.compare import compare_results
+
+    check_file_name(args.name, "--name")
+    table, agreement, written = compare_results(labelled(args.results), args.chain,
+                                                Path(args.out) / args.name)
     cols = ["step", "step_name", "paper_top1"] + [c for c in table if c.endswith("_top1")
                                                    and c != "paper_top1"]
     print(table[cols].round(2).to_string(index=False))

@@ -23,7 +23,7 @@ def add_parser(sub: Any) -> None:
 
 def handle(args: argparse.Namespace) -> None:
     """Print the cost table; notes on what was not counted go to stderr."""
-    from ..costs import chain_costs, model_costs
+    from ..measure.costs import chain_costs, model_costs
 
     if args.models:
         df = model_costs(comma_list(args.models), args.resolution, not args.no_fvcore)

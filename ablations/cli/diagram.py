@@ -10,14 +10,18 @@ from .common import add_chain, deprecated_alias, model_names
 
 def add_parser(sub: Any) -> None:
     """The ``diagram`` sub-command's options."""
-    p = sub.add_parser("diagram", help="draw a step's block before -> after (or a preset's)")
+    p = sub.add_parser("diagram", help="draw a step's block before -> after (or a named "
+                                       "model's block)")
     add_chain(p)
     p.add_argument("--step", default="separate-downsampling", help="step name or index")
     p.add_argument("--model", help=f"draw this named model alone instead: {model_names()}")
     deprecated_alias(p, "--preset", "--model")
     p.add_argument("--stage", type=int, default=2, choices=(1, 2, 3, 4),
                    help="which stage's first block to draw (2 shows in-block downsampling)")
-    p.add_argument("--out", default="diagram.png")
+    p.add_argument("--out", default=".", help="folder of the figure (default: %(default)s)")
+    p.add_argument("--name", help="file name without suffix (default: diagram_<step or model>)")
+    p.add_argument("--format", default="png", choices=("png", "svg", "pdf"),
+                   help="file format (default: %(default)s)")
     p.set_defaults(func=handle)
 
 
@@ -26,14 +30,21 @@ def handle(args: argparse.Namespace) -> None:
     from models import named_design
     from models.roadmap import find_step, parent_step
 
-    from .. import diagram
+    from pathlib import Path
 
+    from ..errors import check_file_name
+    from ..figures import diagram
+
+    name = args.name or f"diagram_{args.model or args.step}"
+    check_file_name(name, "--name")
+    path, formats = Path(args.out) / name, (f".{args.format}",)
     if args.model:
-        paths = diagram.draw_single(named_design(args.model), args.model, args.out, args.stage - 1)
+        paths = diagram.draw_single(named_design(args.model), args.model, path, args.stage - 1,
+                                    formats)
     else:
         step = find_step(args.chain, args.step)
         parent = parent_step(args.chain, step)
         paths = diagram.draw_step(parent.design, step.design, f"{parent.index} {parent.title}",
-                                  f"{step.index} {step.title}", args.out, args.stage - 1)
+                                  f"{step.index} {step.title}", path, args.stage - 1, formats)
     for p in paths:
         print(f"wrote {p}")

@@ -17,6 +17,6 @@ def add_parser(sub: Any) -> None:
 
 def handle(args: argparse.Namespace) -> None:
     """Print the paper's reference table."""
-    from ..paper import paper_reference
+    from ..analysis.paper import paper_reference
 
     print_table(paper_reference(), args.format)

@@ -18,12 +18,8 @@ def add_parser(sub: Any) -> None:
 
 def handle(args: argparse.Namespace) -> None:
     """The chain's figures (where the folder holds the chain) and every study's."""
-    from .. import plot, plot_studies
-    from ..store import load
+    from ..figures.folder import draw_results
+    from ..run.store import load
 
-    df = load(args.out)
-    if args.chain in set(df.get("study", [])):
-        for path in plot.all_figures(df, args.out, chain_name=args.chain):
-            print(f"wrote {path}")
-    for path in plot_studies.study_figures(df, args.out):
+    for path in draw_results(load(args.out), args.out, args.chain):
         print(f"wrote {path}")

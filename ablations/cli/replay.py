@@ -7,57 +7,61 @@ import argparse
 from typing import Any
 
 from ..defaults import RESULTS
-from . import plot as plot_command
 from . import run as run_command
 from .stats import print_stats
+
+REPLAY_JOBS, REPLAY_THREADS = 2, 1
+"""Two one-thread workers: on the 2-core machine more runs per hour than one process with
+both cores (small models use threads poorly)."""
 
 
 def add_parser(sub: Any) -> None:
     """The ``replay`` sub-command's options (``run``'s, and the reference)."""
     p = sub.add_parser("replay", help="the main job: train one seed of the main chain from "
                                       "scratch, beside the committed seeds, then statistics "
-                                      "and plots")
-    run_command.add_run_options(p, out="runs/replay")
+                                      "and plots",
+                       description=f"Train --seeds fresh seeds of the chain (default 1) and "
+                                   f"test them against the committed ones. Defaults differ "
+                                   f"from run's: --jobs {REPLAY_JOBS} --threads "
+                                   f"{REPLAY_THREADS} --out runs/replay.")
+    run_command.add_run_options(p, out="runs/replay", jobs=REPLAY_JOBS,
+                                threads=REPLAY_THREADS)
     p.add_argument("--reference", default=None,
                    help="committed results whose other seeds join the fresh ones, and which "
                         f"the fresh seeds are tested against (default: {RESULTS}; "
                         "'none')")
-    p.set_defaults(func=handle, jobs=2, threads=1)
+    p.set_defaults(func=handle)
 
 
 def handle(args: argparse.Namespace) -> None:
     """Join the reference's other seeds, train the fresh ones, report."""
-    from .. import reproduce
-    from ..store import load
+    from ..analysis import reproduce
+    from ..figures.folder import draw_results
+    from ..run.store import load
 
     reference = reproduce.resolve_reference(args.reference or RESULTS,
                                             given=args.reference is not None)
-    fresh = set(range(args.seeds))
+    fresh = sorted(range(args.seeds))
     if reference is not None:
-        others = sorted(set(load(reference).seed.astype(int)) - fresh)
+        others = sorted(set(load(reference).seed.astype(int)) - set(fresh))
         _, runs = run_command.plan(args, others)
         n = reproduce.import_reference(reference, args.out, {r.hash for r in runs})
         print(f"seeds {', '.join(map(str, others)) or '-'} from {reference} ({n} runs); "
-              f"seed(s) {', '.join(map(str, sorted(fresh)))} trained here from scratch")
-    if not run_command.handle(args):  # a rank, or queued jobs: report once, where complete
-        if args.launcher != "none":
-            print(f"jobs submitted: when they have finished, `python -m ablations plot --out "
-                  f"{args.out}` and `stats --out {args.out}` report them")
+              f"seed(s) {', '.join(map(str, fresh))} trained here from scratch")
+    if run_command.train(args, fresh) is None:  # queued jobs: report once they are done
+        print(f"jobs submitted: when they have finished, `python -m ablations plot --out "
+              f"{args.out}` and `stats --out {args.out}` report them")
         return
-    plot_command.handle(args)
     df = load(args.out)
+    for path in draw_results(df, args.out, args.chain):
+        print(f"wrote {path}")
     print_stats(df[df.study == args.chain], args.out)
     if reference is not None:
-        _report_reproduction(df[df.seed.isin(fresh)], load(reference), args)
-
-
-def _report_reproduction(fresh: Any, reference: Any, args: argparse.Namespace) -> None:
-    from .. import reproduce
-
-    table = reproduce.reproduction(fresh, reference, args.chain, args.preset)
-    if not table.empty:
-        cols = ["step", "step_name", "seed", "fresh_top1", "reference_same_seed",
-                "reference_mean", "reference_sd", "reference_seeds", "p_holm", "verdict"]
-        print(table[cols].round(3).to_string(index=False))
-        print(f"wrote {reproduce.write(table, args.out)}")
-    print(reproduce.summary_line(table))
+        table = reproduce.reproduction(df[df.seed.isin(fresh)], load(reference), args.chain,
+                                       args.preset)
+        if not table.empty:
+            cols = ["step", "step_name", "seed", "fresh_top1", "reference_same_seed",
+                    "reference_mean", "reference_sd", "reference_seeds", "p_holm", "verdict"]
+            print(table[cols].round(3).to_string(index=False))
+            print(f"wrote {reproduce.write(table, args.out)}")
+        print(reproduce.summary_line(table))

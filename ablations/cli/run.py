@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import argparse
-import os
 from typing import Any
 
-from ..argv import without_option
 from ..defaults import SCALE_GRID
 from ..errors import UserError
 from .common import (add_chain, add_device, comma_list, deprecated_alias, model_names,
@@ -20,15 +18,18 @@ def add_parser(sub: Any) -> None:
     p.set_defaults(func=handle)
 
 
-def add_run_options(p: argparse.ArgumentParser, out: str) -> None:
-    """The options of ``run`` and ``replay``: what to train, at which scale, where, how."""
-    from ..designs import STUDIES
-    from ..recipe import RUN_PRESETS
+def add_run_options(p: argparse.ArgumentParser, out: str, jobs: int = 1,
+                    threads: int | None = None) -> None:
+    """The options of ``run`` and ``replay`` (each with its defaults of ``out``, ``jobs``
+    and ``threads``, shown in its help): what to train, at which scale, where, how."""
+    from ..studies.designs import STUDIES
+    from ..train.recipe import RUN_PRESETS
 
     add_chain(p)
     p.add_argument("--study", default="chain", choices=STUDIES,
                    help="which study: the chain, one-at-a-time, leave-one-out, a custom "
-                        "chain (--custom FILE), a sweep (--sweep FIELD=V1,V2) or transformers")
+                        "chain (--custom FILE), a sweep (--sweep FIELD=V1,V2), transformers, "
+                        "or the scale study (--grid)")
     deprecated_alias(p, "--design", "--study", choices=STUDIES)
     p.add_argument("--custom", metavar="FILE", help="custom chain, YAML or TOML")
     p.add_argument("--sweep", metavar="FIELD=V1,V2,...", help="e.g. kernel_size=3,5,7,9")
@@ -41,7 +42,8 @@ def add_run_options(p: argparse.ArgumentParser, out: str) -> None:
     p.add_argument("--preset", default="quick", choices=list(RUN_PRESETS),
                    help="run preset: the training scale (data, resolution, epochs, width)")
     p.add_argument("--seeds", type=positive_int, default=1, help="seeds 0..N-1")
-    p.add_argument("--steps", help="comma-separated step names or indices (default: all)")
+    p.add_argument("--steps", help="comma-separated step names or indices, -1 the chain's "
+                                   "first step (default: all)")
     p.add_argument("--branches", action="store_true", help="also the side branches")
     p.add_argument("--dataset", help="override the preset's dataset")
     p.add_argument("--data-dir", help="where the dataset lives")
@@ -50,13 +52,14 @@ def add_run_options(p: argparse.ArgumentParser, out: str) -> None:
                    help="override a preset field (repeatable)")
     p.add_argument("--recipe-set", action="append", metavar="FIELD=VALUE",
                    help="override a recipe field for every step (repeatable)")
-    p.add_argument("--out", default=out, help="results folder")
+    p.add_argument("--out", default=out, help="results folder (default: %(default)s)")
     add_device(p)
-    p.add_argument("--threads", type=int,
-                   help="intra-op threads per process (default: the cores / --jobs)")
-    p.add_argument("--jobs", type=positive_int, default=1,
+    p.add_argument("--threads", type=int, default=threads,
+                   help="intra-op threads per process (default: "
+                        + ("%(default)s" if threads else "the cores / --jobs") + ")")
+    p.add_argument("--jobs", type=positive_int, default=jobs,
                    help="local worker processes that share out the runs (each claims "
-                        "a run before training it)")
+                        "a run before training it; default: %(default)s)")
     p.add_argument("--retry-failed", action="store_true", help="train failed runs again")
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
     _add_scale_out_options(p)
@@ -85,20 +88,25 @@ def _add_scale_out_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--wait", action="store_true", help="wait for the jobs and report")
 
 
+def preset_of(args: argparse.Namespace) -> Any:
+    """The run preset the options name, with ``--set``, ``--dataset`` and ``--epochs``."""
+    from ..train.recipe import run_preset
+
+    changes = parse_overrides(args.set, "set")
+    if getattr(args, "dataset", None):
+        changes["dataset"] = args.dataset
+    if getattr(args, "epochs", None):
+        changes["epochs"] = args.epochs
+    preset = run_preset(args.preset)
+    return preset.replace(**changes) if changes else preset
+
+
 def plan(args: argparse.Namespace, seeds: list[int]) -> tuple[Any, list]:
     """(preset, runs) of the run/replay options for ``seeds``."""
-    from .. import runner
-    from ..designs import select_steps
-    from ..recipe import run_preset
+    from ..run import runner
+    from ..studies.designs import select_steps
 
-    preset = run_preset(args.preset)
-    preset_changes = parse_overrides(args.set, "set")
-    if args.dataset:
-        preset_changes["dataset"] = args.dataset
-    if args.epochs:
-        preset_changes["epochs"] = args.epochs
-    if preset_changes:
-        preset = preset.replace(**preset_changes)
+    preset = preset_of(args)
     recipe_changes = parse_overrides(args.recipe_set, "recipe-set")
     study, steps = select_steps(args.study, args.chain, comma_list(args.steps or ""),
                                 args.branches, custom=args.custom, sweep_spec=args.sweep,
@@ -111,57 +119,73 @@ def plan(args: argparse.Namespace, seeds: list[int]) -> tuple[Any, list]:
 def _plan_scale(args: argparse.Namespace, steps: list, preset: Any, seeds: list[int],
                 recipe_changes: dict) -> list:
     """The scale study's runs, cheapest cell first; prints the estimated CPU cost per cell."""
-    from .. import scale
-    from ..store import Store
+    from ..run.store import Store
+    from ..studies import scale
 
     measured = scale.measured_seconds(Store(args.out).table(), preset.name)
     runs = scale.plan_scale(args.chain, steps, preset, scale.parse_grid(args.grid), seeds,
                             recipe_changes, measured)
-    if not args.no_progress:  # the parent says it once (its workers run with --no-progress)
+    if not args.no_progress:
         est = scale.estimate_table(runs, preset, measured)
         print(f"scale study: {len(runs)} runs, estimated CPU minutes per cell (one thread; "
               f"from the base cell's measured runs):\n{est.to_string(index=False)}")
     return runs
 
 
-def handle(args: argparse.Namespace) -> bool:
-    """Train what the options ask for; True if every run is finished when it returns and
-    this is the one process that should report on them (not a rank, not a job submitter)."""
-    from .. import runner
-    from ..distributed import (RELAUNCHED, check_sync_bn, from_environment, micro_batches,
-                               relaunch_with_torchrun)
-    from ..report import summary_table
+def execute_options(args: argparse.Namespace) -> Any:
+    """The ``ExecuteOptions`` of the run/replay options."""
+    from ..run.runner import ExecuteOptions
 
-    check_sync_bn(args.sync_bn, args.device)
+    return ExecuteOptions(args.out, args.data_dir, args.device, not args.no_progress,
+                          args.retry_failed, args.batch_per_device, args.sync_bn,
+                          args.threads)
+
+
+def backend_of(args: argparse.Namespace) -> tuple[str, int, Any]:
+    """(backend, processes, submit options) the options ask for."""
+    from ..run.jobs import SubmitOptions
+
     if args.launcher != "none" and args.nproc:
         raise UserError("--nproc and --launcher: choose one (a launched job sets its own "
                         "processes with --gpus-per-node)")
-    if args.nproc and args.nproc > 1 and int(os.environ.get("WORLD_SIZE", "1")) <= 1:
-        rc = relaunch_with_torchrun(args.nproc, without_option(args.argv, "--nproc"))
-        if rc:
-            raise UserError(f"torchrun with {args.nproc} processes exited with code {rc}")
-        return True
-    runner.set_threads(args.threads)
-    preset, runs = plan(args, list(range(args.seeds)))
-    world = args.nproc or int(os.environ.get("WORLD_SIZE", "1"))
-    for r in runs:  # the global batch must split exactly, checked before anything starts
-        micro_batches(r.recipe.batch_size, world, args.batch_per_device)
-    runner.check_data_available(preset, args.data_dir)
     if args.launcher != "none":
-        from ..launch import launch
+        return "submitit", 1, SubmitOptions(args.launcher, args.partition, args.nodes,
+                                            args.gpus_per_node, args.cpus_per_task,
+                                            args.timeout_min, args.jobs_dir, args.wait)
+    if args.nproc and args.nproc > 1:
+        return "torchrun", args.nproc, None
+    if args.jobs > 1:
+        return "workers", args.jobs, None
+    return "inprocess", 1, None
 
-        launch(runs, args)
-        return bool(args.wait)  # without --wait the jobs are still queued or running
-    if args.jobs > 1 and int(os.environ.get("WORLD_SIZE", "1")) <= 1:
-        from ..parallel import default_threads, run_workers
 
-        run_workers(runs, args.argv, args.jobs, args.threads or default_threads(args.jobs),
-                    args.seeds, args.preset, args.out, progress=not args.no_progress)
-    dist = from_environment(args.device)
-    df = runner.execute(runs, args.out, args.data_dir, args.device,
-                        progress=not args.no_progress, retry_failed=args.retry_failed,
-                        dist=dist, batch_per_device=args.batch_per_device,
-                        sync_bn=args.sync_bn)
-    if dist.is_main:
-        print(summary_table(df).to_string(index=False))
-    return dist.is_main and RELAUNCHED not in os.environ
+def train(args: argparse.Namespace, seeds: list[int]) -> Any:
+    """Plan the options' runs for ``seeds`` and train what is missing; the rows, or None
+    where not every run is finished on return (queued jobs, a rank other than 0)."""
+    from ..data.loading import check_data_available
+    from ..run.backends import run
+    from ..system.machine import set_threads
+    from ..train.distributed import check_sync_bn
+    from ..run.workers import default_threads
+
+    check_sync_bn(args.sync_bn, args.device)
+    backend, processes, submit = backend_of(args)
+    if backend == "workers" and args.threads is None:
+        args.threads = default_threads(args.jobs)
+    set_threads(args.threads)
+    _, runs = plan(args, seeds)
+    for spec in dict.fromkeys(r.data for r in runs):  # fail before anything trains
+        check_data_available(spec, args.data_dir)
+    return run(runs, execute_options(args), backend, processes, submit)
+
+
+def handle(args: argparse.Namespace) -> None:
+    """Train what the options ask for and print the summary table."""
+    from ..analysis.summary import summary_table
+
+    rows = train(args, list(range(args.seeds)))
+    if rows is not None:
+        print(summary_table(rows).to_string(index=False))
+    elif args.launcher != "none":
+        print(f"jobs submitted: when they have finished, `python -m ablations plot --out "
+              f"{args.out}` and `stats --out {args.out}` report them")

@@ -39,7 +39,8 @@ def handle(args: argparse.Namespace) -> None:
     """Measure (or read ``--from-csv``), fit the exponents, draw the figure."""
     import pandas as pd
 
-    from .. import scaling
+    from ..figures.scaling import scaling_figure
+    from ..measure import scaling
 
     if args.from_csv:  # redraw a committed table (e.g. one measured on a GPU)
         df = pd.read_csv(args.from_csv)
@@ -51,14 +52,14 @@ def handle(args: argparse.Namespace) -> None:
     timed = sorted(df.dropna(subset=["latency_ms"]).resolution.unique())
     title = (f"cost vs resolution, batch 1, float32, {df.device.iloc[0]} "
              f"({', '.join(str(r) for r in timed) or 'none'} px timed)")
-    paths = scaling.scaling_figure(df, fits, stem, title)
+    paths = scaling_figure(df, fits, stem, title)
     print_table(fits, "table")
     print("wrote", stem.with_suffix(".csv"), *paths)
 
 
 def _measure(args: argparse.Namespace) -> tuple[Any, Path]:
-    from .. import scaling
-    from ..machine import device_tag, threads
+    from ..measure import scaling
+    from ..system.machine import device_tag, threads
 
     models = scaling.resolve_models(comma_list(args.models), args.chain)
     resolutions = int_list(args.resolutions, "--resolutions")

@@ -19,8 +19,8 @@ def add_parser(sub: Any) -> None:
 
 def handle(args: argparse.Namespace) -> None:
     """Print the per-step summary; as a table, the statistics after it."""
-    from ..report import summary_table
-    from ..store import load
+    from ..analysis.summary import summary_table
+    from ..run.store import load
 
     df = load(args.out)
     print_table(summary_table(df), args.format)

@@ -19,8 +19,8 @@ def add_parser(sub: Any) -> None:
 
 def handle(args: argparse.Namespace) -> None:
     """Print (and with ``--write`` store) the statistics of a results folder."""
-    from .. import stats
-    from ..store import Store, load
+    from ..analysis import stats
+    from ..run.store import Store, load
 
     df = load(args.out)
     table = stats.all_stats(df, Store(args.out))
@@ -36,8 +36,10 @@ def print_stats(df: Any, out: str, table: Any = None) -> None:
     """Per-comparison statistics, agreement with the paper, and where the rows come from."""
     import pandas as pd
 
-    from .. import agreement, stats
-    from ..store import NUMERICS_VERSION, Store
+    from ..analysis import agreement
+    from ..analysis import stats
+    from ..run.identity import NUMERICS_VERSION
+    from ..run.store import Store
 
     if table is None:
         table = stats.all_stats(df, Store(out))

@@ -1,0 +1,118 @@
+"""Feature collapse, measured as the ConvNeXt V2 paper does, on trained runs of a store.
+
+The V2 paper (Sec. 3.2, Fig. 4) shows that ConvNeXt V1's wide hidden layers collapse: many
+channels are dead or copies of each other. Its measure is the *feature cosine distance*
+of one layer: with X_i the map of channel i (H*W values),
+
+    distance = 1 / C^2 * sum_i sum_j (1 - cos(X_i, X_j)) / 2,
+
+averaged over images; low distance = redundant channels. ``block_feature_stats`` computes
+it for the hidden (expanded) activations of every block of a trained model, with the share
+of dead channels (RMS below 1% of the layer's largest channel RMS), and ``collapse_table`` does so for the
+finished runs of a store, reading their checkpoints.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from models import Block, Design, build
+
+from ..data import datasets
+from ..data.loader import LoaderOptions
+from ..errors import UserError
+from ..run.store import Store
+
+
+def _hidden_layer(block: nn.Module) -> nn.Module:
+    # The layer the ConvNeXt V2 paper measures: the expanding 1x1 conv with its activation
+    # (and GRN in V2). In a ResNet bottleneck that is the reducing 1x1 conv with its ReLU.
+    return block.unit("expand")
+
+
+def block_feature_stats(model: nn.Module, images: torch.Tensor) -> pd.DataFrame:
+    """Per block (in order): feature cosine distance and dead-channel share of the hidden
+    activations after the block's activation (and GRN), on ``images`` (normalised)."""
+    blocks = [m for m in model.modules() if isinstance(m, Block)]
+    if not blocks:
+        raise UserError("feature statistics need a ConvNet of the design space (no blocks)")
+    feats: dict[int, list[torch.Tensor]] = {i: [] for i in range(len(blocks))}
+    hooks = [_hidden_layer(b).register_forward_hook(
+        lambda m, i, o, k=k: feats[k].append(o.detach().float()))
+        for k, b in enumerate(blocks)]
+    model.eval()
+    try:
+        with torch.no_grad():
+            for chunk in images.split(256):
+                model(chunk)
+    finally:
+        for h in hooks:
+            h.remove()
+    rows = []
+    for k in range(len(blocks)):
+        f = torch.cat(feats[k])  # (N, C, H, W)
+        flat = F.normalize(f.flatten(2), dim=2)  # unit vector per (image, channel)
+        cos = flat @ flat.transpose(1, 2)  # (N, C, C)
+        distance = ((1 - cos) / 2).mean().item()
+        energy = f.pow(2).mean(dim=(0, 2, 3)).sqrt()  # RMS of each channel over everything
+        dead = (energy < 0.01 * energy.max()).float().mean().item()
+        rows.append({"block": k + 1, "channels": f.shape[1], "resolution": f.shape[-1],
+                     "cosine_distance": round(distance, 4), "dead_share": round(dead, 4)})
+    return pd.DataFrame(rows)
+
+
+def _test_images(spec: dict, data_dir: str | None, n: int) -> torch.Tensor:
+    data = spec["data"]
+    part = datasets.load(data["dataset"], "test", data_dir)
+    images = datasets.prepare(part.images[:n], data["resolution"], data["channels"])
+    # The test loader of training: the same normalisation the model was evaluated with.
+    loader = datasets.TensorLoader(images, part.labels[:n], *datasets.STATS[data["dataset"]],
+                                   train=False, options=LoaderOptions(n, n, channels_last=False))
+    return loader.to_device(*next(iter(loader)), torch.device("cpu"))[0]
+
+
+def collapse_table(out: str | Path, steps: dict[str, str], data_dir: str | None = None,
+                   images: int = 256) -> pd.DataFrame:
+    """Feature statistics of every finished run of ``steps`` (label -> step name) in the
+    store ``out`` that still has its checkpoint; one row per run and block."""
+    store = Store(out)
+    table = store.table()
+    rows = []
+    images_of: dict[str, torch.Tensor] = {}  # the test images, read once per data spec
+    for label, step_name in steps.items():
+        runs = table[(table.step_name == step_name) & (table.status == "ok")]
+        runs = runs.drop_duplicates("config_hash")  # one design may be in several studies
+        if runs.empty:
+            raise UserError(f"no finished run of step {step_name!r} in {out}")
+        for run in runs.itertuples():
+            ckpt = store.paths(run.config_hash).checkpoint
+            if not ckpt.exists():
+                continue
+            spec = store.spec(run.config_hash)
+            if "model" in spec["design"]:
+                continue  # a Transformer: no blocks to measure
+            design = Design.from_dict(spec["design"], stored=True)
+            state = torch.load(ckpt, map_location="cpu", weights_only=True)["model"]
+            model = build(design, num_classes=state["head.fc.weight"].shape[0],
+                          in_chans=spec["data"]["channels"])
+            model.load_state_dict(state)
+            key = json.dumps(spec["data"], sort_keys=True)
+            if key not in images_of:
+                images_of[key] = _test_images(spec, data_dir, images)
+            x = images_of[key]
+            stats = block_feature_stats(model, x)
+            stats.insert(0, "seed", int(run.seed))
+            stats.insert(0, "step_name", step_name)
+            stats.insert(0, "model", label)
+            rows.append(stats)
+    if not rows:
+        raise UserError(f"no checkpoints of {', '.join(steps.values())} in {out}")
+    return pd.concat(rows, ignore_index=True)
+
+

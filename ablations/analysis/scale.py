@@ -1,0 +1,74 @@
+"""The scale study read back: per cell the paired gap ConvNeXt-T - ResNet-50 with its
+interval and verdict (``gap_table``), and where the gap changes sign along an axis."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import pandas as pd
+
+from ..studies.names import study_id
+from ..studies.scale import AXES, DEFAULT_STEPS, base_of, base_value, cell_of
+from ..train.recipe import RunPreset
+from .stats import study_stats
+
+
+def gap_table(stats: pd.DataFrame, results: pd.DataFrame, chain_name: str, base: RunPreset,
+              treatment: str = DEFAULT_STEPS[1], control: str = DEFAULT_STEPS[0]) -> pd.DataFrame:
+    """One row per (axis, value): the paired gap treatment - control with its 95% interval,
+    verdict, seeds, the minutes its runs trained (summed) and the device(s) they trained on.
+    The base cell appears on every axis."""
+    study = study_id("scale", chain_name)
+    s = stats[(stats.study == study) & (stats.treatment == treatment) & (stats.control == control)]
+    r = results[results.study == study]
+    rows = []
+    for rec in s.to_dict("records"):
+        axis, value = cell_of(rec["preset"], base)
+        runs = r[r.preset == rec["preset"]]
+        minutes = float(runs.train_seconds.sum()) / 60
+        device = " + ".join(sorted(runs.device.dropna().astype(str).unique())) or "unknown"
+        targets = list(AXES) if axis == "base" else [axis]
+        for a in targets:
+            rows.append({"axis": a, "value": base_value(base, a) if axis == "base" else value,
+                         "cell": rec["preset"], "seeds": int(rec["seeds"]),
+                         "gap": rec["delta"], "lo": rec["t_lo"], "hi": rec["t_hi"],
+                         "verdict": rec["verdict"], "train_minutes": round(minutes, 1),
+                         "device": device})
+    table = pd.DataFrame(rows, columns=["axis", "value", "cell", "seeds", "gap", "lo", "hi",
+                                        "verdict", "train_minutes", "device"])
+    present = table.groupby("axis").cell.transform("nunique") > 1  # an axis with cells of its own
+    return table[present].sort_values(["axis", "value"]).reset_index(drop=True)
+
+
+def study_gaps(df: pd.DataFrame, chain_name: str, store: Any = None,
+               ) -> tuple[RunPreset | None, pd.DataFrame]:
+    """(base preset, ``gap_table``) of the scale study of ``chain_name`` in a results table
+    (None and an empty table where the study has no comparisons yet)."""
+    study = study_id("scale", chain_name)
+    rows = df[df.study == study]
+    if rows.empty:
+        return None, pd.DataFrame()
+    base = base_of(list(rows.preset.unique()))
+    parts = [study_stats(df, study, p, store) for p in sorted(rows.preset.unique())]
+    parts = [p for p in parts if not p.empty]
+    if not parts:
+        return base, pd.DataFrame()
+    return base, gap_table(pd.concat(parts, ignore_index=True), rows, chain_name, base)
+
+
+def crossing(axis_rows: pd.DataFrame) -> float | None:
+    """Where the gap crosses zero along one axis (linear in log2 of the value between the
+    two cells whose gaps change sign), or None if it keeps its sign."""
+    rows = axis_rows.sort_values("value")
+    v, g = rows.value.to_numpy(float), rows.gap.to_numpy(float)
+    for i in range(len(v) - 1):
+        if g[i] == 0:
+            return float(v[i])
+        if g[i] * g[i + 1] < 0:
+            x0, x1 = math.log2(v[i]), math.log2(v[i + 1])
+            return float(2 ** (x0 + (x1 - x0) * g[i] / (g[i] - g[i + 1])))
+    return None
+
+
+__all__ = ["gap_table", "study_gaps", "crossing"]

@@ -1,0 +1,80 @@
+"""What a run trains and evaluates on (``DataSpec``), what its loaders take from the
+recipe (``LoaderOptions``), and the loaders that serve it (``load_data``): tensors in
+memory (``datasets.TensorLoader``) or image folders read by workers
+(``folders.FolderLoader``), both behind ``BatchLoader``."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..errors import UserError
+from . import datasets, folders
+from .catalog import LoaderOptions
+from .loader import BatchLoader
+
+
+@dataclass(frozen=True)
+class DataSpec:
+    """What a run trains and evaluates on (the location, ``data_dir``, is not part of it;
+    its hashed form is ``run.identity.data_dict``)."""
+
+    dataset: str
+    resolution: int
+    channels: int
+    train_subset: int | None = None
+
+
+@dataclass
+class LoadedData:
+    """Loaders for one DataSpec, shared by all runs of a chain."""
+
+    spec: DataSpec
+    """What the loaders serve (resolution, channels): read from here, not from a loader."""
+    train: BatchLoader
+    test: BatchLoader
+    num_classes: int
+    train_size: int
+    source: str = ""
+    """Where the data were read from (recorded with every run)."""
+
+
+def load_data(spec: DataSpec, data_dir: str | None, options: LoaderOptions,
+              workers: int | None = None) -> LoadedData:
+    """Build train/test loaders for ``spec``.
+
+    In-memory data sets are decoded once and batched from tensors; image folders are read
+    by ``workers`` DataLoader processes (default: up to 8, one per core).
+    """
+    if workers is None:
+        workers = min(8, os.cpu_count() or 1)
+    o = options
+    if spec.dataset == "imagefolder":
+        train_set = folders.image_folder(data_dir, "train", spec.resolution, True, o)
+        test_set = folders.image_folder(data_dir, "test", spec.resolution, False, o)
+        mean, std = datasets.STATS["imagefolder"]
+        if spec.channels != 3:
+            raise UserError(f"imagefolder: the images are read as RGB (3 channels) but the "
+                            f"preset asks for channels={spec.channels}; add --set channels=3")
+        return LoadedData(
+            spec, folders.FolderLoader(train_set, mean, std, True, o, workers),
+            folders.FolderLoader(test_set, mean, std, False, o, workers),
+            len(train_set.classes), len(train_set), str(Path(data_dir).resolve()))
+    train = datasets.subset(datasets.load(spec.dataset, "train", data_dir), spec.train_subset)
+    test = datasets.load(spec.dataset, "test", data_dir)
+    mean, std = datasets.STATS[spec.dataset]
+    loaders = [datasets.TensorLoader(datasets.prepare(part.images, spec.resolution,
+                                                      spec.channels),
+                                     part.labels, mean, std, is_train, o)
+               for part, is_train in ((train, True), (test, False))]
+    return LoadedData(spec, loaders[0], loaders[1], train.num_classes, len(train), train.source)
+
+
+def check_data_available(spec: DataSpec, data_dir: str | None) -> None:
+    """Fail early, before any training, when the data of ``spec`` cannot be found."""
+    datasets.check_data_dir(data_dir)
+    if spec.dataset == "imagefolder":
+        folders.image_folder(data_dir, "train", spec.resolution, train=True)
+    elif spec.dataset != "synthetic":
+        datasets.load(spec.dataset, "test", data_dir)

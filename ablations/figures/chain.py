@@ -1,0 +1,360 @@
+"""Figures from result tables: the roadmap (paper Figure 2 style), accuracy vs GFLOPs,
+training curves. Each figure is written as PNG and SVG."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import matplotlib
+import matplotlib.ticker
+import matplotlib.pyplot as plt
+import pandas as pd
+
+from models.roadmap import DEFAULT_CHAIN, chain
+
+from ..analysis.summary import summary_table
+from .common import save_figure
+from ..errors import UserError
+from ..analysis.agreement import format_agreement
+from ..run.store import Store
+from ..studies.names import study_id
+
+PHASE_COLORS = {"baseline": "#9e9e9e", "training": "#7f7f7f", "macro design": "#8c6bb1",
+                "ResNeXt-ify": "#4c72b0", "inverted bottleneck": "#55a868",
+                "large kernel": "#dd8452", "micro design": "#c44e52"}
+
+
+def _steps_with_phase(summary: pd.DataFrame, chain_name: str) -> pd.DataFrame:
+    phases = {s.name: s.phase for s in chain(chain_name, branches=True)}
+    titles = {s.name: s.title for s in chain(chain_name, branches=True)}
+    s = summary.copy()
+    s["phase"] = s.step_name.map(phases).fillna("baseline")
+    s["label"] = s.step_name.map(titles).fillna(s.step_name)
+    return s
+
+
+VERDICT_COLORS = {"gain": "#2e7d32", "loss": "#c62828", "within noise": "#9e9e9e",
+                  "too few seeds": "#bdbdbd"}
+
+
+def roadmap_figure(summary: pd.DataFrame, path: Path, chain_name: str, ours_label: str,
+                   stats: pd.DataFrame | None = None, footer: str = "",
+                   target: Target | None = None) -> list[Path]:
+    """One row per step: our top-1 bars (mean, min-max whiskers), each step's gain over the
+    previous one with its 95% paired interval and verdict, and the paper's top-1.
+
+    ``target`` (see ``target_line``) draws the chain's target Transformer across both
+    panels: the paper's printed top-1, and ours trained at the same scale (with its 95%
+    interval over seeds) when it has been run.
+    """
+    s = _steps_with_phase(summary, chain_name).reset_index(drop=True)
+    n = len(s)
+    fig, (ax1, axg, ax2) = plt.subplots(1, 3, figsize=(16, 0.42 * n + 1.9), sharey=True,
+                                        gridspec_kw={"wspace": 0.08,
+                                                     "width_ratios": [1.2, 0.9, 1.0]})
+    y = list(range(n))[::-1]
+    _ours_panel(ax1, s, y, ours_label, target)
+    _gain_panel(axg, s, y, stats)
+    _paper_panel(ax2, s, y, target)
+    handles = [plt.Rectangle((0, 0), 1, 1, color=c) for c in PHASE_COLORS.values()]
+    fig.legend(handles, list(PHASE_COLORS), loc="lower center", ncol=len(PHASE_COLORS),
+               fontsize=8, frameon=False, bbox_to_anchor=(0.5, -0.02))
+    fig.suptitle(f"Modernizing a ResNet: {chain_name}", fontsize=11)
+    if footer:
+        fig.text(0.5, -0.05, footer, ha="center", va="top", fontsize=7.5, color="#555555")
+    return save_figure(fig, path)
+
+
+def _ours_panel(ax: plt.Axes, s: pd.DataFrame, y: list[int], label: str,
+                target: Target | None) -> None:
+    """Our top-1 per step: mean bars, min-max whiskers, our target Transformer's line."""
+    colors = [PHASE_COLORS.get(p, "#888888") for p in s.phase]
+    base = max(0.0, float(s.top1_min.min()) - 3)
+    ax.barh(y, s.top1_mean - base, left=base, color=colors, height=0.7,
+            xerr=[(s.top1_mean - s.top1_min).fillna(0), (s.top1_max - s.top1_mean).fillna(0)],
+            error_kw={"elinewidth": 1, "capsize": 2})
+    for yi, row in zip(y, s.itertuples()):
+        ax.text(row.top1_max + 0.1 if pd.notna(row.top1_max) else base, yi,
+                f"{row.top1_mean:.2f}  ({row.gflops:.2f} GF)", va="center", fontsize=8)
+    right = float(s.top1_max.max())
+    if target and target.ours_mean is not None:
+        _target_vline(ax, target.ours_mean, target.ours_ci,
+                      f"our {target.title}: {target.ours_mean:.2f} "
+                      f"({target.ours_seeds} seeds)")
+        right = max(right, target.ours_mean)
+    ax.set_xlim(base, right + 2.2)
+    ax.set_yticks(y)
+    ax.set_yticklabels(s.label, fontsize=9)
+    seeds = int(s.seeds.max()) if len(s) else 0
+    ax.set_xlabel(f"top-1 (%), mean of {seeds} seed(s); whiskers: min-max")
+    ax.set_title(label, fontsize=10)
+
+
+def _paper_panel(ax: plt.Axes, s: pd.DataFrame, y: list[int], target: Target | None) -> None:
+    """The paper's printed top-1 per step, and its target Transformer's line."""
+    paper = s.dropna(subset=["paper_top1"])
+    py = [y[i] for i in paper.index]
+    pbase = max(0.0, float(paper.paper_top1.min()) - 2) if len(paper) else 0
+    ax.barh(py, paper.paper_top1 - pbase, left=pbase, height=0.7,
+            color=[PHASE_COLORS.get(p, "#888") for p in paper.phase], alpha=0.55)
+    for yi, row in zip(py, paper.itertuples()):
+        ax.text(row.paper_top1 + 0.05, yi, f"{row.paper_top1:.2f}  ({row.paper_gflops:.2f} GF)",
+                va="center", fontsize=8)
+    if target:
+        _target_vline(ax, target.paper_top1, None,
+                      f"{target.title}: {target.paper_top1:.1f} "
+                      f"({target.paper_gflops:.1f} GF)")
+    if len(paper):
+        top = max(float(paper.paper_top1.max()), target.paper_top1 if target else 0)
+        ax.set_xlim(pbase, top + 2.2)
+    ax.set_xlabel("top-1 (%), ImageNet-1K, as printed")
+    ax.set_title("paper (Liu et al. 2022, Table 10/11)", fontsize=10)
+
+
+TARGET_COLOR = "#d62728"
+
+
+def _target_vline(ax: plt.Axes, x: float, ci: tuple[float, float] | None, label: str) -> None:
+    if ci is not None:
+        ax.axvspan(ci[0], ci[1], color=TARGET_COLOR, alpha=0.12, lw=0)
+    ax.axvline(x, color=TARGET_COLOR, ls="--", lw=1.2)
+    ax.text(x, 0.995, " " + label, transform=ax.get_xaxis_transform(), color=TARGET_COLOR,
+            fontsize=8, ha="left", va="top",
+            bbox={"fc": "white", "ec": "none", "alpha": 0.85, "pad": 1})
+
+
+@dataclass(frozen=True)
+class Target:
+    """The chain's target Transformer (the paper's Figure 2 line): its printed numbers and,
+    where the transformers study trained it, ours (mean top-1, 95% t interval over seeds,
+    GFLOPs at our scale)."""
+
+    title: str
+    paper_top1: float
+    paper_gflops: float
+    ours_mean: float | None = None
+    ours_ci: tuple[float, float] | None = None
+    ours_seeds: int = 0
+    ours_gflops: float | None = None
+
+
+def target_line(df: pd.DataFrame, chain_name: str, preset: str) -> Target | None:
+    """The ``Target`` of ``chain_name`` (None if it has none), with our numbers where the
+    transformers study has runs of it at ``preset``."""
+    from models.roadmap import get_chain
+
+    from ..analysis.stats import t_half_width
+
+    ref = get_chain(chain_name).target
+    if ref is None:
+        return None
+    paper = Target(ref.title, ref.paper_top1, ref.paper_gflops)
+    if "study" not in df:
+        return paper
+    rows = df[(df.study == study_id("transformers", chain_name)) & (df.step_name == ref.model)
+              & (df.preset == preset) & (df.get("status", "ok") == "ok")]
+    if rows.empty:
+        return paper
+    top1 = rows.top1.astype(float)
+    n, mean = len(top1), float(top1.mean())
+    half = t_half_width(top1) if n > 1 else 0.0
+    return replace(paper, ours_mean=mean, ours_ci=(mean - half, mean + half) if n > 1 else None,
+                   ours_seeds=n, ours_gflops=float(rows.gflops.iloc[0]))
+
+
+def _gain_panel(ax: plt.Axes, s: pd.DataFrame, y: list[int], stats: pd.DataFrame | None) -> None:
+    """Each step minus the previous one: mean over paired seeds, 95% paired-t interval,
+    coloured by verdict; the grey band is +-the minimum detectable effect."""
+    ax.axvline(0, color="black", lw=0.8)
+    ax.set_xlabel("gain over the previous step (points)\n95% paired-t interval; band: +-MDE")
+    ax.set_title("step gain and verdict", fontsize=10)
+    ax.grid(alpha=0.3, axis="x")
+    if stats is None or stats.empty:
+        return
+    by_name = stats.set_index("step_name")
+    mde = float(stats.mde.dropna().median()) if stats.mde.notna().any() else float("nan")
+    if not math.isnan(mde):
+        ax.axvspan(-mde, mde, color="#eeeeee", zorder=0)
+    for yi, name in zip(y, s.step_name):
+        if name not in by_name.index:
+            continue
+        r = by_name.loc[name]
+        color = VERDICT_COLORS.get(r.verdict, "#888888")
+        lo, hi = r.t_lo, r.t_hi
+        if not math.isnan(lo):
+            ax.plot([lo, hi], [yi, yi], color=color, lw=2, solid_capstyle="butt")
+        ax.plot([r.delta], [yi], "o", color=color, ms=5)
+        edge = r.delta if math.isnan(hi) else max(hi, r.delta)
+        ax.text(edge + 0.1, yi, f"{r.delta:+.2f} {r.verdict}", va="center", fontsize=7.5,
+                color=color)
+    lo = min(float(stats.t_lo.min(skipna=True)), float(stats.delta.min()), -0.5)
+    hi = max(float(stats.t_hi.max(skipna=True)), float(stats.delta.max()), 0.5)
+    if not (math.isnan(lo) or math.isnan(hi)):
+        ax.set_xlim(lo - 0.3, hi + 0.5 * (hi - lo) + 0.5)
+
+
+def gain_vs_paper_figure(stats: pd.DataFrame, agreement: dict, path: Path,
+                         chain_name: str, ours_label: str) -> list[Path]:
+    """Our step gains (95% paired intervals, coloured by verdict) against the paper's."""
+    d = stats.dropna(subset=["paper_delta"]).reset_index(drop=True)
+    fig, ax = plt.subplots(figsize=(7.5, 6))
+    if len(d):
+        colors = [VERDICT_COLORS.get(v, "#888") for v in d.verdict]
+        yerr = [(d.delta - d.t_lo).fillna(0).clip(lower=0), (d.t_hi - d.delta).fillna(0).clip(lower=0)]
+        ax.errorbar(d.paper_delta, d.delta, yerr=yerr, fmt="none", ecolor="#777777",
+                    elinewidth=1, capsize=2, zorder=2)
+        ax.scatter(d.paper_delta, d.delta, c=colors, s=40, zorder=3)
+        placed: list[tuple[float, float]] = []
+        for r in d.itertuples():  # a label next to a labelled point goes to the other side
+            near = any(abs(r.paper_delta - x) < 0.2 and abs(r.delta - y) < 0.2 for x, y in placed)
+            ax.annotate(str(r.step), (r.paper_delta, r.delta), xytext=(-6 if near else 5, 3),
+                        textcoords="offset points", fontsize=8, weight="bold",
+                        ha="right" if near else "left")
+            placed.append((r.paper_delta, r.delta))
+        lim = float(max(d.paper_delta.abs().max(), d.t_hi.abs().max(skipna=True),
+                        d.t_lo.abs().max(skipna=True), d.delta.abs().max())) * 1.1 + 0.2
+        ax.plot([-lim, lim], [-lim, lim], ls="--", color="#999999", lw=0.8, label="y = x")
+        ax.set_xlim(-lim, lim)
+        ax.set_ylim(-lim, lim)
+    ax.axhline(0, color="black", lw=0.6)
+    ax.axvline(0, color="black", lw=0.6)
+    handles = [plt.Line2D([], [], marker="o", ls="", color=c, label=v)
+               for v, c in VERDICT_COLORS.items() if v in set(d.verdict)]
+    ax.legend(handles=handles, fontsize=8, loc="upper left")
+    ax.set_xlabel("paper's step gain (ImageNet-1K top-1 points)")
+    ax.set_ylabel(f"our step gain (points), {ours_label}")
+    summary = format_agreement(agreement)
+    ax.set_title(f"Step gains vs the paper's ({chain_name})\n{summary}", fontsize=10)
+    ax.grid(alpha=0.3)
+    key = "   ".join(f"{r.step}: {r.step_name}" for r in d.itertuples())
+    fig.tight_layout(rect=(0, 0.08, 1, 1))
+    fig.text(0.5, 0.01, textwrap_key(key, 120), ha="center", va="bottom", fontsize=7)
+    return save_figure(fig, path)
+
+
+def textwrap_key(text: str, width: int = 190) -> str:
+    """Wrap the step key below a figure."""
+    import textwrap
+
+    return "\n".join(textwrap.wrap(text, width))
+
+
+def accuracy_vs_gflops(summary: pd.DataFrame, path: Path, chain_name: str, ours_label: str,
+                       target: Target | None = None) -> list[Path]:
+    """Top-1 against GFLOPs (paper scale), arrows along the chain; the paper's on the right;
+    the target Transformer (``target_line``) as a star and a horizontal line in each."""
+    s = _steps_with_phase(summary, chain_name)
+    main = s[s.step_name.isin([m.name for m in chain(chain_name)])].reset_index(drop=True)
+    fig, axes = plt.subplots(1, 2, figsize=(13, 5.5))
+    for ax, ycol, err, title in ((axes[0], "top1_mean", True, ours_label),
+                                 (axes[1], "paper_top1", False, "paper, ImageNet-1K")):
+        d = main.dropna(subset=[ycol]).reset_index(drop=True)
+        gx = d.gflops if ycol == "top1_mean" else d.paper_gflops
+        for i in range(len(d) - 1):
+            ax.annotate("", xy=(gx[i + 1], d[ycol][i + 1]), xytext=(gx[i], d[ycol][i]),
+                        arrowprops={"arrowstyle": "->", "color": "#999999", "lw": 0.8})
+        colors = [PHASE_COLORS.get(p, "#888") for p in d.phase]
+        if err:
+            ax.errorbar(gx, d[ycol], yerr=d.top1_std.fillna(0), fmt="none", ecolor="#444444",
+                        elinewidth=1, capsize=2)
+        ax.scatter(gx, d[ycol], c=colors, s=36, zorder=3)
+        # Many steps share a FLOP count: label with the step index only, alternating sides
+        # within each column of points (ordered by accuracy) so that labels do not collide.
+        column = gx.round(1)
+        for _, idx in d.groupby(column).groups.items():
+            ordered = sorted(idx, key=lambda i: d[ycol][i])
+            for k, i in enumerate(ordered):
+                dx = 7 if k % 2 == 0 else -7
+                ax.annotate(str(d.step[i]), (gx[i], d[ycol][i]), fontsize=8, weight="bold",
+                            xytext=(dx, -3), textcoords="offset points",
+                            ha="left" if dx > 0 else "right")
+        _target_point(ax, target, ours=ycol == "top1_mean")
+        ax.set_xlabel("GFLOPs at 224x224 (paper convention: conv + linear + attention MACs)")
+        ax.set_ylabel("top-1 (%)")
+        ax.set_title(title, fontsize=10)
+        ax.grid(alpha=0.3)
+    key = "   ".join(f"{r.step}: {r.label}" for r in main.itertuples())
+    fig.suptitle(f"Accuracy vs GFLOPs along {chain_name}", fontsize=11)
+    fig.tight_layout(rect=(0, 0.07, 1, 1))
+    fig.text(0.5, 0.01, textwrap_key(key), ha="center", va="bottom", fontsize=7.5)
+    return save_figure(fig, path)
+
+
+def _target_point(ax: plt.Axes, target: Target | None, ours: bool) -> None:
+    if not target:
+        return
+    y = target.ours_mean if ours else target.paper_top1
+    x = target.ours_gflops if ours else target.paper_gflops
+    if y is None:
+        return
+    if ours and target.ours_ci:
+        ax.axhspan(*target.ours_ci, color=TARGET_COLOR, alpha=0.12, lw=0)
+    ax.axhline(y, color=TARGET_COLOR, ls="--", lw=1)
+    ax.scatter([x], [y], marker="*", s=160, color=TARGET_COLOR, zorder=4)
+    who = f"our {target.title} ({target.ours_seeds} seeds)" if ours else target.title
+    ax.annotate(f"{who}: {y:.2f}", (x, y), xytext=(8, 6), textcoords="offset points",
+                color=TARGET_COLOR, fontsize=8)
+
+
+def training_curves(df: pd.DataFrame, store: Store, path: Path, chain_name: str) -> list[Path]:
+    """Test top-1 per epoch of every step (mean over seeds)."""
+    curves = []
+    for row in df[df.get("status", "ok") == "ok"].itertuples():
+        h = store.history(row.config_hash)
+        if not h.empty:
+            h = h.assign(step=row.step, step_name=row.step_name)
+            curves.append(h)
+    fig, ax = plt.subplots(figsize=(8, 5))
+    if curves:
+        all_h = pd.concat(curves)
+        cmap = plt.get_cmap("viridis")
+        steps = sorted(all_h.step.unique())
+        for k, step in enumerate(steps):
+            h = all_h[all_h.step == step].groupby("epoch").test_top1.mean()
+            name = all_h[all_h.step == step].step_name.iloc[0]
+            ax.plot(h.index, h.values, marker="o", ms=3, lw=1.2,
+                    color=cmap(k / max(1, len(steps) - 1)), label=f"{step} {name}")
+        ax.legend(fontsize=7, ncol=2, loc="lower right")
+    ax.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("test top-1 (%)")
+    ax.set_title(f"Training curves, {chain_name} (mean over seeds)", fontsize=10)
+    ax.grid(alpha=0.3)
+    return save_figure(fig, path)
+
+
+def all_figures(df: pd.DataFrame, out: str | Path, chain_name: str = DEFAULT_CHAIN) -> list[Path]:
+    """Draw the chain's four figures (roadmap, gain vs the paper, accuracy vs GFLOPs,
+    training curves) from the results table ``df`` into ``out``: one set per preset of the
+    chain's runs, the preset named in the files when there are several."""
+    out = Path(out)
+    rows = df[df.study == chain_name] if "study" in df else df
+    if rows.empty:
+        raise UserError(f"no results for chain {chain_name!r} in {out}")
+    presets = sorted(rows.preset.unique())
+    paths: list[Path] = []
+    for preset in presets:
+        suffix = "" if len(presets) == 1 else f"_{preset}"
+        paths += _chain_figures(df, rows[rows.preset == preset], out, chain_name, preset, suffix)
+    return paths
+
+
+def _chain_figures(everything: pd.DataFrame, df: pd.DataFrame, out: Path, chain_name: str,
+                   preset: str, suffix: str) -> list[Path]:
+    from ..analysis.agreement import paper_agreement
+    from ..analysis.stats import provenance_line, study_stats
+
+    summary = summary_table(df)
+    label = f"ours: {', '.join(sorted(df.dataset.unique()))}, preset {preset}"
+    stats = study_stats(df, chain_name, preset, Store(out))
+    target = target_line(everything, chain_name, preset)
+    paths = roadmap_figure(summary, out / f"roadmap{suffix}", chain_name, label, stats,
+                           provenance_line(df), target)
+    paths += gain_vs_paper_figure(stats, paper_agreement(df, chain_name, preset),
+                                  out / f"gain_vs_paper{suffix}", chain_name, label)
+    paths += accuracy_vs_gflops(summary, out / f"accuracy_vs_gflops{suffix}", chain_name, label,
+                                target)
+    paths += training_curves(df, Store(out), out / f"training_curves{suffix}", chain_name)
+    return paths

@@ -1,0 +1,179 @@
+"""Block diagrams of designs, and "before -> after" pictures of a roadmap step.
+
+Reads only a ``Design`` and the public rules the builder follows: ``models.stage_plan``,
+``models.block_plan``, ``models.needs_projection`` (the shortcut) and
+``models.activation_after_add``; the diagram tests check the boxes against a built model.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+
+import matplotlib.pyplot as plt
+from matplotlib.patches import FancyBboxPatch
+
+from models import Design, activation_after_add, block_plan, needs_projection, stage_plan
+
+from .common import save_figure
+
+COLORS = {"conv": "#cfe2f3", "spatial": "#b6d7a8", "norm": "#fff2cc", "act": "#f4cccc",
+          "grn": "#d9d2e9", "scale": "#eeeeee", "stem": "#d0e0e3", "down": "#fce5cd"}
+
+
+def _norm_name(d: Design) -> str:
+    return "BatchNorm" if d.norm == "batch" else "LayerNorm"
+
+
+def _act_name(d: Design) -> str:
+    return "ReLU" if d.activation == "relu" else "GELU"
+
+
+def describe(design: Design, stage: int = 1) -> dict[str, list[tuple[str, str]]]:
+    """Text boxes (label, kind) of the stem, the downsampling before ``stage``, the first
+    block of ``stage`` and its shortcut."""
+    d = design
+    if d.stem == "resnet":
+        stem = [(f"7x7 conv /2\n3 -> {d.stem_width}", "stem"), (_norm_name(d), "norm"),
+                (_act_name(d), "act"), ("3x3 max-pool /2", "stem")]
+    else:
+        stem = [(f"4x4 conv /4 (patchify)\n3 -> {d.stem_width}", "stem"),
+                (_norm_name(d), "norm")]
+    plan = stage_plan(d)[stage]
+    down = []
+    if plan.downsample_in is not None:
+        down = [(_norm_name(d), "norm"),
+                (f"2x2 conv /2\n{plan.downsample_in} -> {plan.in_ch}", "down")]
+    block = []
+    for spec in block_plan(d, plan.in_ch, plan.out_ch, plan.stride):
+        k = spec.kernel_size
+        if spec.groups == spec.in_ch and spec.groups > 1:
+            kind_text = "depthwise "
+        elif spec.groups > 1:
+            kind_text = f"grouped (g={spec.groups}) "
+        else:
+            kind_text = ""
+        stride = " /2" if spec.stride == 2 else ""
+        block.append((f"{k}x{k} {kind_text}conv{stride}\n{spec.in_ch} -> {spec.out_ch}",
+                      "spatial" if spec.spatial else "conv"))
+        if spec.norm:
+            block.append((_norm_name(d), "norm"))
+        if spec.act:
+            block.append((_act_name(d), "act"))
+        if spec.grn:
+            block.append(("GRN", "grn"))
+    if d.layer_scale > 0:
+        block.append((f"layer scale (init {d.layer_scale:g})", "scale"))
+    shortcut = []
+    if needs_projection(plan.in_ch, plan.out_ch, plan.stride):
+        stride = " /2" if plan.stride == 2 else ""
+        shortcut = [(f"1x1 conv{stride}\n{plan.in_ch} -> {plan.out_ch}", "conv"),
+                    (_norm_name(d), "norm")]
+    after = [(_act_name(d), "act")] if activation_after_add(d) else []
+    return {"stem": stem, "downsample": down, "block": block, "shortcut": shortcut,
+            "after_add": after}
+
+
+def _box(ax, center: tuple[float, float], size: tuple[float, float], text: str, kind: str,
+         highlight: bool) -> None:
+    (x, y), (w, h) = center, size
+    ax.add_patch(FancyBboxPatch((x - w / 2, y - h / 2), w, h, boxstyle="round,pad=0.02",
+                                fc=COLORS.get(kind, "#ffffff"),
+                                ec="#e69138" if highlight else "#555555",
+                                lw=2.5 if highlight else 0.8))
+    ax.text(x, y, text, ha="center", va="center", fontsize=7, linespacing=1.1)
+
+
+def _arrow(ax, x, y_from, y_to, x_to=None) -> None:
+    ax.annotate("", xy=(x if x_to is None else x_to, y_to), xytext=(x, y_from),
+                arrowprops={"arrowstyle": "->", "lw": 0.8})
+
+
+def draw_design(ax, design: Design, title: str, stage: int = 1,
+                changed: set[str] | None = None) -> None:
+    """Draw ``design``'s stem, downsampling and first block of ``stage`` on ``ax``.
+
+    Boxes whose text is in ``changed`` are outlined (what a step changed).
+    """
+    parts = describe(design, stage)
+    changed = changed or set()
+    h, gap, w = 0.5, 0.18, 3.0
+    y = 0.0
+    ax.text(0, y + 0.5, title, ha="center", fontsize=9, weight="bold")
+
+    def column(items, x, y0, width=w):
+        ys = []
+        for text, kind in items:
+            _box(ax, (x, y0), (width, h), text, kind, f"{kind}:{text}" in changed)
+            if ys:
+                _arrow(ax, x, ys[-1] - h / 2, y0 + h / 2)
+            ys.append(y0)
+            y0 -= h + gap
+        return y0, ys
+
+    ax.text(-2.0, y - 0.1, "stem", fontsize=7, color="#666666", ha="right")
+    y, ys = column(parts["stem"] + parts["downsample"], 0, y - 0.1)
+    if parts["downsample"]:
+        ax.text(-2.0, ys[len(parts["stem"])], "downsample", fontsize=7, color="#666666",
+                ha="right")
+    split = y + h / 2 + gap / 2  # the block's input: branch and residual path part here
+    _arrow(ax, 0, ys[-1] - h / 2, split)
+    ax.text(-2.0, y, f"block (stage {stage + 1},\nfirst)", fontsize=7, color="#666666",
+            ha="right", va="top")
+    y, ys = column(parts["block"], 0, y)
+    add_y = y
+    ax.add_patch(plt.Circle((0, add_y), 0.17, fc="white", ec="black", lw=1))
+    ax.text(0, add_y, "+", ha="center", va="center", fontsize=11)
+    _arrow(ax, 0, ys[-1] - h / 2, add_y + 0.17)
+    # residual path on the right: identity, or the projection conv and its norm
+    xr = 3.0
+    ax.plot([0, xr], [split, split], color="#333333", lw=0.9)
+    bottom = split
+    if parts["shortcut"]:
+        sy = (split + add_y) / 2 + (len(parts["shortcut"]) - 1) * (h + gap) / 2
+        _, sys_ = column(parts["shortcut"], xr, sy, width=2.2)
+        _arrow(ax, xr, split, sys_[0] + h / 2)
+        bottom = sys_[-1] - h / 2
+    ax.plot([xr, xr], [bottom, add_y], color="#333333", lw=0.9)
+    _arrow(ax, xr, add_y, add_y, x_to=0.17)
+    y = add_y - 0.17 - gap - h / 2
+    if parts["after_add"]:
+        _arrow(ax, 0, add_y - 0.17, y + h / 2)
+    for text, kind in parts["after_add"]:
+        _box(ax, (0, y), (w, h), text, kind, f"{kind}:{text}" in changed)
+        y -= h + gap
+    ax.set_xlim(-3.6, 4.3)
+    ax.set_ylim(y - 0.2, 1.0)
+    ax.axis("off")
+
+
+def _keys(design: Design, stage: int) -> list[str]:
+    parts = describe(design, stage)
+    return [f"{kind}:{text}" for items in parts.values() for text, kind in items]
+
+
+def draw_step(before: Design, after: Design, title_before: str, title_after: str,
+              path: str | Path, stage: int = 1, formats: tuple[str, ...] = (".png",)
+              ) -> list[Path]:
+    """Side by side: ``before`` and ``after``, with what changed outlined on both sides."""
+    kb, ka = _keys(before, stage), _keys(after, stage)
+    cb, ca = Counter(kb), Counter(ka)
+    # a box is "changed" when its kind and text occur a different number of times
+    changed_b = {k for k in cb if cb[k] != ca.get(k, 0)}
+    changed_a = {k for k in ca if ca[k] != cb.get(k, 0)}
+    n = max(len(kb), len(ka))
+    fig, axes = plt.subplots(1, 2, figsize=(10, 0.5 * n + 1.8))
+    draw_design(axes[0], before, title_before, stage, changed_b)
+    draw_design(axes[1], after, title_after, stage, changed_a)
+    fig.suptitle(f"{title_before}  \u2192  {title_after}   (changed boxes outlined)",
+                 fontsize=11)
+    return save_figure(fig, Path(path), formats)
+
+
+def draw_single(design: Design, title: str, path: str | Path, stage: int = 1,
+                formats: tuple[str, ...] = (".png",)) -> list[Path]:
+    """One design's stem, downsampling and block."""
+    n = len(_keys(design, stage))
+    fig, ax = plt.subplots(figsize=(5.5, 0.5 * n + 1.8))
+    draw_design(ax, design, title, stage)
+    return save_figure(fig, Path(path), formats)

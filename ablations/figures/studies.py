@@ -1,0 +1,152 @@
+"""Figures of the studies beside the chain: order effects (each change in three contexts),
+the scale study (the gap ConvNeXt-T minus ResNet-50 per cell) and sweeps.
+``study_figures`` writes each figure's numbers as a CSV of the same name, then draws it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib.pyplot as plt
+import pandas as pd
+
+from ..analysis.contexts import CONTEXTS, order_table
+from .common import save_figure
+from ..analysis.summary import summary_table
+from ..run.store import Store
+from ..studies.names import parse_study
+
+_CONTEXT_COLORS = {CONTEXTS[0]: "#4c72b0", CONTEXTS[1]: "#dd8452", CONTEXTS[2]: "#55a868"}
+_SCALE_UNITS = {"train_images": "training images", "epochs": "epochs",
+                "width": "width multiplier", "resolution": "resolution (px)"}
+
+
+def _with_seeds(context: str, seeds: pd.Series) -> str:
+    """The legend label of a context: its name and how many paired seeds its bars rest on
+    (a range while a study is part-way through)."""
+    n = sorted({int(k) for k in seeds if k > 0})
+    if not n:
+        return context
+    return f"{context}, {n[0]}{'' if len(n) == 1 else f'-{n[-1]}'} seeds"
+
+
+def order_figure(table: pd.DataFrame, path: Path, title: str) -> list[Path]:
+    """Bars of ``contexts.order_table``: per change, its difference in each measured context
+    with the 95% paired-t interval (contexts without a number get no bars and no legend; each
+    legend entry says its seeds)."""
+    cols = [c for c in CONTEXTS if table[c].notna().any()]
+    fig, ax = plt.subplots(figsize=(9, 0.55 * len(table) + 1.5))
+    rows = table.iloc[::-1]  # the first change at the top
+    bars = rows[cols].rename(columns={c: _with_seeds(c, table[c + " seeds"]) for c in cols})
+    xerr = [[(rows[c] - rows[c + " lo"]).fillna(0).tolist(),
+             (rows[c + " hi"] - rows[c]).fillna(0).tolist()] for c in cols]
+    bars.plot.barh(ax=ax, width=0.8, color=[_CONTEXT_COLORS[c] for c in cols], xerr=xerr,
+                   error_kw={"elinewidth": 0.8, "capsize": 1.5, "ecolor": "#333333"})
+    ax.axvline(0, color="black", lw=0.8)
+    ax.set_xlabel("top-1 change (points); whiskers: 95% paired-t interval over seeds")
+    ax.set_ylabel("")
+    ax.set_title(title, fontsize=10)
+    ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.1), ncol=3)
+    ax.grid(alpha=0.3, axis="x")
+    return save_figure(fig, path)
+
+
+def scale_figure(gaps: pd.DataFrame, path: Path, base_name: str) -> list[Path]:
+    """Per axis of ``scale.gap_table``, the gap with its 95% paired-t interval per cell and
+    where the mean gap crosses zero."""
+    from ..analysis.scale import crossing
+
+    axes_names = list(dict.fromkeys(gaps.axis))
+    fig, axes = plt.subplots(1, len(axes_names), figsize=(max(6.5, 3.6 * len(axes_names)), 4.2),
+                             sharey=True, squeeze=False)
+    for ax, axis in zip(axes[0], axes_names):
+        g = gaps[gaps.axis == axis].sort_values("value")
+        ax.errorbar(g.value, g.gap, yerr=[g.gap - g.lo, g.hi - g.gap], fmt="o-", capsize=3,
+                    color="#4c72b0")
+        for r in g.itertuples():
+            ax.annotate(f"{r.gap:+.2f}\n(n={r.seeds})", (r.value, r.hi), fontsize=7,
+                        ha="center", va="bottom", xytext=(0, 3), textcoords="offset points")
+        ax.axhline(0, color="black", lw=0.8)
+        cross = crossing(g)
+        if cross is not None:  # of the mean gaps; the intervals say whether it is real
+            ax.axvline(cross, color="#c44e52", ls="--", lw=1)
+            rounded = float(f"{cross:.2g}")  # two figures: the crossing is an estimate
+            where = f"{rounded:,.0f}" if rounded >= 100 else f"{rounded:g}"
+            ax.text(cross, ax.get_ylim()[0], f" mean gap crosses 0 near {where}",
+                    color="#c44e52", fontsize=7, va="bottom")
+        ax.margins(x=0.12, y=0.15)
+        ax.set_xscale("log", base=2)
+        ax.set_xticks(list(g.value))
+        ax.set_xticklabels([f"{v:g}" for v in g.value], fontsize=8)
+        ax.minorticks_off()
+        ax.set_xlabel(_SCALE_UNITS.get(axis, axis))
+        ax.grid(alpha=0.3)
+    axes[0][0].set_ylabel("top-1 gap, ConvNeXt-T - ResNet-50 (points)")
+    devices = ", ".join(sorted(set(gaps.device)))
+    fig.suptitle(f"Where does ConvNeXt-T overtake ResNet-50 (both modern recipe)?\n"
+                 f"One axis at a time from the {base_name} preset; 95% paired-t intervals "
+                 f"over seeds; trained on {devices}", fontsize=9)
+    return save_figure(fig, path)
+
+
+def sweep_figure(df: pd.DataFrame, study: str, path: Path) -> list[Path]:
+    """Top-1 (mean, min-max) against the swept value, GFLOPs on a second axis."""
+    s = summary_table(df[df.study == study])
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    x = list(range(len(s)))
+    ax.errorbar(x, s.top1_mean, yerr=[s.top1_mean - s.top1_min, s.top1_max - s.top1_mean],
+                fmt="o-", capsize=3, color="#4c72b0", label="top-1")
+    ax.set_xticks(x)
+    ax.set_xticklabels([n.split("=", 1)[-1] for n in s.step_name], fontsize=8)
+    ax.set_xlabel(parse_study(study).subject)
+    ax.set_ylabel("top-1 (%)")
+    ax2 = ax.twinx()
+    ax2.plot(x, s.gflops, "s--", color="#dd8452", label="GFLOPs (224 px)")
+    ax2.set_ylabel("GFLOPs at 224 px")
+    ax.set_title(study, fontsize=10)
+    ax.grid(alpha=0.3)
+    return save_figure(fig, path)
+
+
+def study_figures(df: pd.DataFrame, out: str | Path) -> list[Path]:
+    """The tables (CSV) and figures of the non-chain studies in ``df``: order effects per
+    chain and preset, the scale study per chain, sweeps."""
+    from ..analysis import scale
+
+    out, store = Path(out), Store(out)
+    ids = [parse_study(s) for s in sorted(set(df.study))] if "study" in df else []
+    paths: list[Path] = []
+    for chain_name in sorted({i.subject for i in ids if i.kind in ("one-at-a-time",
+                                                                   "leave-one-out")}):
+        presets = _order_presets(df, chain_name)
+        for preset in presets:
+            table = order_table(df, chain_name, preset, store)
+            stem = out / (f"order_effects_{chain_name}"
+                          + ("" if len(presets) == 1 else f"_{preset}"))
+            paths += _write_csv(table.round(3), stem, index=True)
+            paths += order_figure(table, stem, f"Effect of each change: in the chain, alone, "
+                                               f"and removed ({chain_name}, {preset})")
+    for chain_name in sorted({i.subject for i in ids if i.kind == "scale"}):
+        base, gaps = scale.study_gaps(df, chain_name, store)
+        if not gaps.empty:
+            stem = out / f"scale_{chain_name}"
+            paths += _write_csv(gaps.round(3), stem, index=False)
+            paths += scale_figure(gaps, stem, base.name)
+    for i in ids:
+        if i.kind == "sweep":
+            paths += sweep_figure(df, str(i), out / f"sweep_{i.subject}")
+    return paths
+
+
+def _order_presets(df: pd.DataFrame, chain_name: str) -> list[str]:
+    """The presets at which a chain's order studies have runs."""
+    ids = {s: parse_study(s) for s in set(df.study)}
+    studies = [s for s, i in ids.items()
+               if i.kind in ("one-at-a-time", "leave-one-out") and i.subject == chain_name]
+    return sorted(df[df.study.isin(studies)].preset.unique())
+
+
+def _write_csv(table: pd.DataFrame, stem: Path, index: bool) -> list[Path]:
+    path = stem.with_suffix(".csv")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    table.to_csv(path, index=index)
+    return [path]

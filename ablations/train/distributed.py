@@ -1,0 +1,101 @@
+"""Data-parallel training across processes (``torchrun``), and the launchers that start them.
+
+One process per device. The global batch of the recipe is split evenly between ranks
+(and, with gradient accumulation, between micro-batches), so that N processes compute the
+gradients of the same global batch as one process would: same numbers up to float
+rounding (BatchNorm statistics included when SyncBatchNorm is on). Only rank 0 writes.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+import torch
+import torch.distributed as dist
+
+from ..errors import UserError
+
+
+@dataclass(frozen=True)
+class DistContext:
+    """Where this process sits: its rank among ``world_size`` processes."""
+
+    rank: int = 0
+    world_size: int = 1
+    local_rank: int = 0
+
+    @property
+    def is_main(self) -> bool:
+        """Rank 0 writes results, checkpoints and logs."""
+        return self.rank == 0
+
+    @property
+    def enabled(self) -> bool:
+        return self.world_size > 1
+
+    def barrier(self) -> None:
+        """Wait for every rank (no-op in a single process)."""
+        if self.enabled:
+            dist.barrier()
+
+    def all_reduce_sum(self, t: torch.Tensor) -> torch.Tensor:
+        """Sum of ``t`` over ranks (``t`` itself in a single process)."""
+        if self.enabled:
+            dist.all_reduce(t, op=dist.ReduceOp.SUM)
+        return t
+
+
+SINGLE = DistContext()
+
+
+def from_environment(device: str) -> DistContext:
+    """Join the process group that ``torchrun`` (or submitit) described in the environment.
+
+    nccl on GPUs, gloo on CPUs. Each GPU process uses ``cuda:LOCAL_RANK``. Returns the
+    single-process context when no ``WORLD_SIZE`` > 1 is set.
+    """
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    if world <= 1:
+        return SINGLE
+    rank = int(os.environ.get("RANK", "0"))
+    local = int(os.environ.get("LOCAL_RANK", "0"))
+    if not dist.is_initialized():
+        backend = "nccl" if device.startswith("cuda") else "gloo"
+        if backend == "nccl":
+            torch.cuda.set_device(local)
+        dist.init_process_group(backend=backend)
+    return DistContext(rank, world, local)
+
+
+def device_for(ctx: DistContext, device: str) -> str:
+    """The device of this rank: ``cuda:LOCAL_RANK`` on GPUs, ``cpu`` otherwise."""
+    if device.startswith("cuda") and ctx.enabled:
+        return f"cuda:{ctx.local_rank}"
+    return device
+
+
+def check_sync_bn(sync_bn: bool, device: str) -> None:
+    """SyncBatchNorm is CUDA-only in torch: say so before anything starts."""
+    if sync_bn and not str(device).startswith("cuda"):
+        raise UserError("--sync-bn needs GPUs (torch's SyncBatchNorm runs on CUDA only); "
+                        "allowed on CPU: without --sync-bn (BatchNorm statistics per process)")
+
+
+def micro_batches(global_batch: int, world_size: int, batch_per_device: int | None) -> tuple[int, int]:
+    """(per-rank share of a global batch, gradient-accumulation steps per optimizer step).
+
+    ``batch_per_device`` None means no accumulation. The split must be exact, so that the
+    global batch (and with it the learning rate) is the recipe's.
+    """
+    if global_batch % world_size:
+        raise UserError(f"batch_size={global_batch} does not split over {world_size} "
+                        f"processes; allowed: a multiple of {world_size}")
+    share = global_batch // world_size
+    if batch_per_device is None:
+        return share, 1
+    if batch_per_device < 1 or share % batch_per_device:
+        raise UserError(f"--batch-per-device={batch_per_device}: the per-process share of the "
+                        f"global batch ({share} = {global_batch} / {world_size} processes) must "
+                        "be a multiple of it")
+    return share, share // batch_per_device

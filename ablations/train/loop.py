@@ -1,0 +1,338 @@
+"""One training run: (design, recipe, data, seed) -> metrics, with a checkpoint every epoch.
+
+Everything that trains goes through ``train_run``, whose epoch loop is below in one piece:
+batches to the device, augmentation, ``train_step``, evaluation, checkpoint. A run resumes
+from its last epoch checkpoint; the shuffling, augmentation and global RNG are restored,
+so an interrupted run ends with the same numbers as an uninterrupted one on the same
+machine.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import os
+import platform
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from models import Design, build, costs
+from models.complexity import AnyDesign
+
+from ..data import seed_host_generators
+from ..data.loading import LoadedData
+from ..errors import Stopped, UserError
+from ..system.machine import device_label, peak_memory_mb
+from . import checkpoint
+from .augment import BatchAugment
+from .curves import Curves
+from .distributed import SINGLE, DistContext, check_sync_bn, micro_batches
+from .evaluation import Predictions, evaluate
+from .optim import lr_factor, make_optimizer
+from .recipe import Recipe
+
+
+class TrainingDiverged(RuntimeError):
+    """The loss became NaN or infinite."""
+
+
+@dataclass
+class RunResult:
+    """Final metrics of one run and its per-epoch history."""
+
+    metrics: dict[str, Any]
+    history: list[dict[str, float]] = field(default_factory=list)
+    predictions: "Predictions | None" = None
+    """The last epoch's test predictions (None under several processes)."""
+
+
+@dataclass(frozen=True)
+class RunPaths:
+    """Where one run keeps its state (made by the run store, ``Store.paths``)."""
+
+    folder: Path
+    checkpoint: Path
+    log: Path
+    curves: Path
+    """Folder of the TensorBoard event files."""
+
+
+@dataclass(frozen=True)
+class TrainOptions:
+    """How a run is trained, not what: device, processes, micro-batches, progress bars."""
+
+    device: str = "cpu"
+    dist: DistContext = SINGLE
+    """This process among the data-parallel ones (torchrun); ``SINGLE``: alone."""
+    batch_per_device: int | None = None
+    """Micro-batch per process (gradient accumulation makes up the global batch)."""
+    sync_bn: bool = False
+    """SyncBatchNorm across processes (CUDA only)."""
+    progress: bool = True
+
+
+@dataclass(frozen=True)
+class TrainContext:
+    """Everything one run is trained from: what (design, recipe, data, seed), where its
+    state lives, and how."""
+
+    design: AnyDesign
+    recipe: Recipe
+    data: LoadedData
+    seed: int
+    paths: RunPaths
+    options: TrainOptions = TrainOptions()
+    name: str = "run"
+    """What progress bars and messages call the run, e.g. '[3] patchify-stem s0'."""
+    hparams: dict[str, Any] | None = None
+    """What TensorBoard shows beside the run's curves."""
+
+
+def apply_recipe(design: AnyDesign, recipe: Recipe) -> AnyDesign:
+    """The design as trained: the recipe may set stochastic depth and layer scale.
+
+    A reference Transformer takes only what it has (Swin: stochastic depth; torchvision's
+    ViT: neither), so one recipe serves a chain and its Transformer reference alike.
+    """
+    changes = {}
+    if recipe.drop_path is not None:
+        changes["drop_path"] = recipe.drop_path
+    if recipe.layer_scale is not None:
+        changes["layer_scale"] = recipe.layer_scale
+    if not isinstance(design, Design):
+        changes = {k: v for k, v in changes.items() if hasattr(design, k)}
+    return design.replace(**changes) if changes else design
+
+
+def seed_all(seed: int) -> None:
+    """Seed torch (the model, drop path) and Python's and NumPy's generators (timm's
+    erasing and mixing)."""
+    torch.manual_seed(seed)
+    seed_host_generators(seed)
+
+
+@dataclass
+class Trainer:
+    """What one run trains with: the model, its (DDP / compiled) forward, optimizer,
+    schedule, EMA, and where it stands (history, epoch, seconds)."""
+
+    model: nn.Module
+    """The network being trained (its weights are checkpointed)."""
+    forward: nn.Module
+    """What the step calls: the model, or its DDP / compiled wrapper."""
+    optimizer: torch.optim.Optimizer
+    scheduler: Any
+    """Per-iteration learning-rate schedule (``lr_factor``)."""
+    ema: Any
+    """torch's ``AveragedModel`` (EMA) of the weights, or None."""
+    accum: int
+    """Micro-batches per optimizer step (gradient accumulation)."""
+    iters: int
+    """Optimizer steps per epoch."""
+    augment: BatchAugment
+    history: list[dict[str, float]] = field(default_factory=list)
+    """One row of metrics per finished epoch."""
+    epoch: int = 0
+    """Epochs finished."""
+    train_seconds: float = 0.0
+
+    @property
+    def eval_model(self) -> nn.Module:
+        return self.ema.module if self.ema is not None else self.model
+
+
+def make_trainer(design: AnyDesign, recipe: Recipe, data: LoadedData, seed: int,
+                 dev: torch.device, options: TrainOptions = TrainOptions()) -> Trainer:
+    """Model, optimizer, schedule and EMA of a fresh run (the order of random draws is part
+    of the numerics: seed, build, then everything else)."""
+    dist = options.dist
+    seed_all(seed)  # the same initial weights on every rank
+    model = build(design, num_classes=data.num_classes, in_chans=data.spec.channels,
+                  zero_init_residual=recipe.zero_init_residual)
+    if options.sync_bn and dist.enabled:
+        check_sync_bn(options.sync_bn, dev.type)
+        model = nn.SyncBatchNorm.convert_sync_batchnorm(model)
+    model = model.to(dev)
+    if recipe.channels_last:
+        model = model.to(memory_format=torch.channels_last)
+    optimizer = make_optimizer(model, recipe)
+    _, accum = micro_batches(recipe.batch_size, dist.world_size, options.batch_per_device)
+    forward: nn.Module = model
+    if dist.enabled:
+        from torch.nn.parallel import DistributedDataParallel
+
+        forward = DistributedDataParallel(
+            model, device_ids=[dev.index] if dev.type == "cuda" else None)
+        data.train.shard(dist.rank, dist.world_size)
+        data.test.shard(dist.rank, dist.world_size)
+    if recipe.compile:
+        forward = torch.compile(forward)
+    iters = len(data.train)
+    if iters == 0:
+        raise UserError(f"batch_size={recipe.batch_size} is larger than the training set "
+                        f"({data.train_size} images); allowed: at most {data.train_size}")
+    scheduler = torch.optim.lr_scheduler.LambdaLR(
+        optimizer, lambda it: lr_factor(recipe, it, iters))
+    ema = None
+    if recipe.ema > 0:
+        from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
+
+        ema = AveragedModel(model, multi_avg_fn=get_ema_multi_avg_fn(recipe.ema))
+    if recipe.mixes and (recipe.batch_size // dist.world_size) % 2:
+        raise UserError(f"batch_size={recipe.batch_size} over {dist.world_size} process(es) "
+                        f"gives odd batches, which timm's Mixup refuses; allowed: an even "
+                        f"batch per process, or mixup=0 and cutmix=0")
+    augment = BatchAugment(recipe, data.num_classes, dev)
+    return Trainer(model, forward, optimizer, scheduler, ema, accum, iters, augment)
+
+
+def train_step(trainer: Trainer, x: torch.Tensor, targets: torch.Tensor, recipe: Recipe,
+               dist: DistContext = SINGLE) -> torch.Tensor:
+    """One optimizer step on a device batch of (augmented) images and soft targets, in
+    ``trainer.accum`` micro-batches; returns the summed loss (a device tensor, no sync)."""
+    model, forward, optimizer, accum = trainer.model, trainer.forward, trainer.optimizer, \
+        trainer.accum
+    loss_sum = torch.zeros((), device=x.device)
+    optimizer.zero_grad(set_to_none=True)
+    for i, (xm, tm) in enumerate(zip(x.chunk(accum), targets.chunk(accum))):
+        # DDP averages gradients over ranks once, at the last micro-batch.
+        sync = (forward.no_sync() if dist.enabled and i < accum - 1
+                else contextlib.nullcontext())
+        with sync:
+            with torch.autocast(x.device.type, torch.bfloat16, enabled=recipe.bf16):
+                logits = forward(xm)
+            loss = F.cross_entropy(logits.float(), tm)
+            (loss / accum if accum > 1 else loss).backward()
+        loss_sum += loss.detach() * len(xm)
+    if recipe.grad_clip > 0:
+        nn.utils.clip_grad_norm_(model.parameters(), recipe.grad_clip)
+    optimizer.step()
+    trainer.scheduler.step()
+    if trainer.ema is not None:
+        trainer.ema.update_parameters(model)
+    return loss_sum
+
+
+def train_run(ctx: TrainContext) -> RunResult:
+    """Train ``ctx.design`` with ``ctx.recipe`` on ``ctx.data``, checkpointing every epoch
+    in ``ctx.paths.checkpoint``, which is resumed from (an unreadable one is moved aside
+    and the run starts over).
+
+    With several processes (``ctx.options.dist``, torchrun), each rank trains on its share
+    of every global batch under DistributedDataParallel, in micro-batches of
+    ``batch_per_device`` with gradient accumulation; only rank 0 writes the checkpoint and
+    the TensorBoard curves, and evaluation counts are summed over ranks.
+
+    Raises ``TrainingDiverged`` if the loss stops being finite, ``Stopped`` (saying what is
+    kept) on Ctrl-C or SIGTERM.
+    """
+    recipe, data, opts, dist = ctx.recipe, ctx.data, ctx.options, ctx.options.dist
+    dev = torch.device(opts.device)
+    trainer = _fresh_or_resumed(ctx, dev)
+    curves = Curves(ctx.paths.curves, trainer.epoch, ctx.hparams) if dist.is_main else None
+    _log_line(ctx, f"start at epoch {trainer.epoch}/{recipe.epochs}")
+    predictions = None
+    try:
+        for epoch in range(trainer.epoch, recipe.epochs):
+            data.train.set_epoch(epoch)
+            if dist.enabled:  # per-rank randomness (drop path, mixup), reproducible per epoch
+                seed_all(ctx.seed * 100_003 + epoch * 1_009 + dist.rank)
+            trainer.model.train()
+            loss_sum, seen, t0 = torch.zeros((), device=dev), 0, time.perf_counter()
+            for x, y in _progress(data.train, ctx, epoch, trainer.iters):
+                x, y = data.train.to_device(x, y, dev)
+                x, targets = trainer.augment(x, y)
+                loss_sum += train_step(trainer, x, targets, recipe, dist)
+                seen += len(x)
+            seconds = time.perf_counter() - t0
+            trainer.train_seconds += seconds
+            totals = dist.all_reduce_sum(torch.stack(
+                [loss_sum.double(), loss_sum.new_tensor(seen, dtype=torch.float64)]))
+            loss_total, seen_total = totals.tolist()  # one sync per epoch
+            train_loss = loss_total / max(seen_total, 1)
+            if not math.isfinite(train_loss):
+                raise TrainingDiverged(f"loss is {train_loss} in epoch {epoch + 1}")
+            last = epoch == recipe.epochs - 1 and not dist.enabled
+            top1, top5, kept = evaluate(trainer.eval_model, data.test, dev, recipe.bf16, dist,
+                                        last)
+            predictions = kept if last else predictions
+            trainer.history.append({
+                "epoch": epoch + 1, "train_loss": train_loss, "test_top1": top1,
+                "test_top5": top5, "lr": trainer.optimizer.param_groups[0]["lr"],
+                "epoch_seconds": seconds, "img_per_s": int(seen_total) / seconds})
+            trainer.epoch = epoch + 1
+            if dist.is_main:
+                checkpoint.save(trainer, ctx.paths.checkpoint)
+                curves.epoch(trainer.history[-1])
+            dist.barrier()  # nobody starts the next epoch before the checkpoint is written
+    except KeyboardInterrupt as e:  # Ctrl-C / SIGTERM: say what is kept, then stop
+        kept = (f"its checkpoint after epoch {trainer.epoch}/{recipe.epochs} is kept"
+                if trainer.epoch else "it had no finished epoch")
+        raise Stopped(getattr(e, "code", 130),
+                      f"{ctx.name} was in flight, {kept} ({ctx.paths.folder}); finished runs "
+                      "are kept; rerun the same command to resume") from None
+    finally:
+        if curves is not None:
+            curves.close()
+    if predictions is None and not dist.enabled:  # resumed after the last epoch's checkpoint
+        predictions = evaluate(trainer.eval_model, data.test, dev, recipe.bf16, dist, True)[2]
+    _log_line(ctx, f"finished {recipe.epochs} epochs")
+    return RunResult(_run_metrics(ctx, trainer), trainer.history, predictions)
+
+
+def _fresh_or_resumed(ctx: TrainContext, dev: torch.device) -> Trainer:
+    """A new trainer, resumed from the run's checkpoint where one is (and readable)."""
+    ctx.paths.folder.mkdir(parents=True, exist_ok=True)
+    trainer = make_trainer(ctx.design, ctx.recipe, ctx.data, ctx.seed, dev, ctx.options)
+    path = ctx.paths.checkpoint
+    if not path.exists():
+        return trainer
+    try:
+        checkpoint.resume(trainer, path, dev)
+        return trainer
+    except Exception as e:  # a corrupted checkpoint is moved aside, never trusted
+        bad = checkpoint.move_aside(path)
+        print(f"warning: checkpoint {path} unreadable ({type(e).__name__}); moved to "
+              f"{bad.name}, training from scratch")
+        # fresh: same seed, same draws as a new run
+        return make_trainer(ctx.design, ctx.recipe, ctx.data, ctx.seed, dev, ctx.options)
+
+
+def _progress(loader: Any, ctx: TrainContext, epoch: int, total: int) -> Any:
+    """``loader`` with a progress bar for this epoch (rank 0, when bars are on)."""
+    from tqdm.auto import tqdm
+
+    show = ctx.options.progress and ctx.options.dist.is_main
+    return tqdm(loader, total=total, desc=f"{ctx.name} epoch {epoch + 1}/{ctx.recipe.epochs}",
+                leave=False, disable=not show, dynamic_ncols=True)
+
+
+def _run_metrics(ctx: TrainContext, trainer: Trainer) -> dict[str, Any]:
+    last, data = trainer.history[-1], ctx.data
+    c = costs(ctx.design, resolution=data.spec.resolution, num_classes=data.num_classes,
+              in_chans=data.spec.channels, with_fvcore=False)
+    return {
+        "top1": last["test_top1"], "top5": last["test_top5"], "train_loss": last["train_loss"],
+        "trained_gflops": c.gflops, "trained_params_m": c.params_m,
+        "train_seconds": trainer.train_seconds,
+        "img_per_s": data.train_size * ctx.recipe.epochs / max(trainer.train_seconds, 1e-9),
+        "peak_mem_mb": peak_memory_mb(torch.device(ctx.options.device)),
+        "device": device_label(ctx.options.device), "threads": torch.get_num_threads(),
+        "data_source": data.source,
+        "torch": torch.__version__, "python": platform.python_version(),
+        "machine": platform.machine(),
+    }
+
+
+def _log_line(ctx: TrainContext, text: str) -> None:
+    # The run's log: one line per start, resume and finish (which process, when); rank 0.
+    if ctx.options.dist.is_main:
+        stamp = time.strftime("%Y-%m-%dT%H:%M:%S")
+        with open(ctx.paths.log, "a") as f:
+            f.write(f"{stamp} pid {os.getpid()} {text}\n")

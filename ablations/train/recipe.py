@@ -1,0 +1,343 @@
+"""Training recipes and run presets as data, toggled like the architecture.
+
+A ``Recipe`` says how a model is trained (optimizer, schedule, augmentation, ...). A
+``RunPreset`` says at which scale a roadmap is replayed: data set, resolution, width
+multiplier, epochs, batch size, and the recipe fields it overrides. One preset applies the
+same recipe to every step of a chain (never per-step tuning); only the chain's step -1
+("original recipe") names a different recipe, as in the paper.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..data.catalog import DATASETS, LoaderOptions
+from ..errors import UserError
+
+OPTIMIZERS = ("sgd", "adamw")
+SCHEDULES = ("cosine", "step")
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """How to train. Learning rates are given at ``base_batch`` and scaled linearly."""
+
+    name: str = "convnext"
+    optimizer: str = "adamw"
+    lr: float = 4e-3
+    base_batch: int = 4096
+    min_lr: float = 1e-6
+    momentum: float = 0.9
+    betas: tuple[float, float] = (0.9, 0.999)
+    weight_decay: float = 0.05
+    decay_norm_and_bias: bool = False
+    """Apply weight decay to 1-d parameters (norms, biases, scales) too."""
+    schedule: str = "cosine"
+    warmup_epochs: float = 20.0
+    step_every: float = 30.0
+    """Epochs between step decays (a float, so that short schedules keep their shape)."""
+    step_gamma: float = 0.1
+    epochs: int = 300
+    batch_size: int = 4096
+    label_smoothing: float = 0.1
+    mixup: float = 0.8
+    """Mixup's Beta alpha (0 = off): ``timm.data.Mixup(mixup_alpha=...)``, on each batch."""
+    cutmix: float = 1.0
+    """CutMix's Beta alpha (0 = off)."""
+    mixup_prob: float = 1.0
+    """Probability that a batch is mixed at all (timm's ``prob``)."""
+    mixup_switch_prob: float = 0.5
+    """Probability of CutMix instead of Mixup when both are on (timm's ``switch_prob``)."""
+    mixup_mode: str = "batch"
+    """One mix per batch, pair or element (timm's ``mode``)."""
+    auto_augment: str = "rand-m9-mstd0.5-inc1"  # = PAPER_POLICY
+    """timm's augmentation policy string (Table 5: RandAugment m9, mstd 0.5, increasing
+    ops); "" is off. Applied per image, before mixing."""
+    color_jitter: float = 0.4
+    """Image folders only (timm's ``create_transform``, which skips it when
+    ``auto_augment`` is on, as the official code's arguments do)."""
+    train_interpolation: str = "bicubic"
+    """Image folders only: RandomResizedCrop's interpolation."""
+    crop_pct: float = 0.875
+    """Image folders only: evaluation resizes to resolution / crop_pct, then crops."""
+    random_erasing: float = 0.25
+    """Probability of erasing a rectangle per image (timm's ``re_prob``), before mixing."""
+    re_mode: str = "pixel"
+    """What fills an erased rectangle: per-pixel normal noise (pixel), per-channel (rand)
+    or zeros (const); timm's ``re_mode``."""
+    re_count: int = 1
+    """Rectangles erased per image (timm's ``re_count``)."""
+    crop_padding: int = 0
+    """Random-crop padding for in-memory data sets (pixels)."""
+    flip: bool = True
+    drop_path: float | None = None
+    """Stochastic depth rate; None keeps the design's."""
+    layer_scale: float | None = None
+    """Layer scale init; None keeps the design's."""
+    zero_init_residual: bool = True
+    """Start each residual branch at zero (the last norm's scale or the last conv), as
+    modern ResNet recipes do; designs with layer scale skip it (layer scale does that)."""
+    ema: float = 0.0
+    """EMA decay of the weights (0 = off; the paper turns it off for the roadmap)."""
+    bf16: bool = False
+    channels_last: bool = True
+    compile: bool = False
+    """torch.compile the model for training (same math; pays off on GPUs for long runs)."""
+    grad_clip: float = 0.0
+
+    def __post_init__(self) -> None:
+        for f in dataclasses.fields(self):
+            object.__setattr__(self, f.name, _checked(f.name, f.type, getattr(self, f.name)))
+        for name, allowed in (("mixup_mode", MIXUP_MODES), ("re_mode", ERASE_MODES),
+                              ("train_interpolation", INTERPOLATIONS)):
+            if getattr(self, name) not in allowed:
+                raise UserError(f"recipe.{name}={getattr(self, name)!r}; allowed: "
+                                f"{', '.join(allowed)}")
+        _check_policy(self.auto_augment)
+        if self.optimizer not in OPTIMIZERS:
+            raise UserError(f"recipe.optimizer={self.optimizer!r}; allowed: {', '.join(OPTIMIZERS)}")
+        if self.schedule not in SCHEDULES:
+            raise UserError(f"recipe.schedule={self.schedule!r}; allowed: {', '.join(SCHEDULES)}")
+        for name in ("lr", "epochs", "batch_size", "base_batch"):
+            if not getattr(self, name) > 0:
+                raise UserError(f"recipe.{name}={getattr(self, name)!r}; allowed: > 0")
+        for name in ("weight_decay", "label_smoothing", "mixup", "cutmix", "random_erasing",
+                     "warmup_epochs", "ema", "grad_clip", "min_lr"):
+            if getattr(self, name) < 0:
+                raise UserError(f"recipe.{name}={getattr(self, name)!r}; allowed: >= 0")
+        if not 0 <= self.random_erasing <= 1 or not 0 <= self.label_smoothing < 1:
+            raise UserError(f"recipe.random_erasing={self.random_erasing!r}, recipe.label_smoothing="
+                            f"{self.label_smoothing!r}; allowed: random_erasing in [0, 1], "
+                            "label_smoothing in [0, 1)")
+        for name in ("mixup_prob", "mixup_switch_prob"):
+            if not 0 <= getattr(self, name) <= 1:
+                raise UserError(f"recipe.{name}={getattr(self, name)!r}; allowed: in [0, 1]")
+        if not 0 < self.crop_pct <= 1:
+            raise UserError(f"recipe.crop_pct={self.crop_pct!r}; allowed: in (0, 1]")
+        if self.re_count < 1:
+            raise UserError(f"recipe.re_count={self.re_count!r}; allowed: an integer >= 1")
+        if self.ema >= 1:
+            raise UserError(f"recipe.ema={self.ema}; allowed: 0 (off) or a decay in (0, 1)")
+
+    @property
+    def scaled_lr(self) -> float:
+        """Peak learning rate at this recipe's batch size (linear scaling rule)."""
+        return self.lr * self.batch_size / self.base_batch
+
+    @property
+    def mixes(self) -> bool:
+        """Whether batches are mixed (Mixup or CutMix on)."""
+        return self.mixup_prob > 0 and (self.mixup > 0 or self.cutmix > 0)
+
+    @property
+    def augments_per_image(self) -> bool:
+        """Whether images get RandAugment or random erasing (per image, before mixing)."""
+        return bool(self.auto_augment) or self.random_erasing > 0
+
+    def replace(self, **changes: Any) -> "Recipe":
+        """A copy with ``changes`` (unknown fields raise ``UserError``)."""
+        if "randaugment" in changes:
+            raise UserError("recipe.randaugment was replaced by recipe.auto_augment; allowed: "
+                            "a timm policy string such as rand-m9-mstd0.5-inc1, or '' (off)")
+        _check_fields(Recipe, changes, "recipe")
+        return dataclasses.replace(self, **changes)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain data for JSON."""
+        d = dataclasses.asdict(self)
+        d["betas"] = list(self.betas)
+        return d
+
+    def loader_options(self, eval_batch_size: int, seed: int) -> LoaderOptions:
+        """What the data loaders take from this recipe (they read no recipe themselves)."""
+        return LoaderOptions(self.batch_size, eval_batch_size, seed, self.crop_padding,
+                             self.flip, self.channels_last, self.auto_augment,
+                             self.color_jitter, self.train_interpolation, self.crop_pct)
+
+
+MIXUP_MODES = ("batch", "pair", "elem")
+ERASE_MODES = ("pixel", "rand", "const")
+INTERPOLATIONS = ("bicubic", "bilinear", "random")
+
+_FORMS = {"float": "a number", "int": "an integer", "bool": "true or false", "str": "a string",
+          "float | None": "a number or null", "tuple[float, float]": "two numbers, e.g. [0.9, 0.999]"}
+
+
+def _checked(name: str, kind: str, value: Any) -> Any:
+    """``value`` as field ``name`` of type ``kind`` holds it, or one ``UserError`` line."""
+    def number(v: Any) -> bool:
+        return isinstance(v, (int, float)) and not isinstance(v, bool)
+
+    ok = {"float": number(value), "bool": isinstance(value, bool),
+          "int": number(value) and float(value).is_integer(), "str": isinstance(value, str),
+          "float | None": value is None or number(value),
+          "tuple[float, float]": isinstance(value, (list, tuple)) and len(value) == 2
+          and all(number(v) for v in value)}.get(kind, True)
+    if not ok:
+        raise UserError(f"recipe.{name}={value!r}; allowed: {_FORMS[kind]}")
+    if kind == "int":
+        return int(value)
+    return tuple(float(v) for v in value) if kind == "tuple[float, float]" else value
+
+
+PAPER_POLICY = "rand-m9-mstd0.5-inc1"
+"""Table 5's RandAugment as the official code writes it (timm's policy string)."""
+
+
+@functools.lru_cache(maxsize=32)
+def _check_policy(policy: str) -> None:
+    """A timm policy string must parse (timm's own parser), or one ``UserError`` line."""
+    if policy in ("", PAPER_POLICY):  # known good: no timm (and torch) import for them
+        return
+    from timm.data.auto_augment import rand_augment_transform
+
+    allowed = "'' (off) or a timm RandAugment policy such as rand-m9-mstd0.5-inc1"
+    if not policy.startswith("rand"):
+        raise UserError(f"recipe.auto_augment={policy!r}; allowed: {allowed}")
+    try:
+        rand_augment_transform(policy, {})
+    except Exception as e:  # timm's parser raises AssertionError / ValueError / KeyError
+        raise UserError(f"recipe.auto_augment={policy!r} ({type(e).__name__}: {e}); "
+                        f"allowed: {allowed}") from None
+
+
+RECIPES: dict[str, Recipe] = {
+    # The paper's Table 5 (ImageNet-1K, 300 epochs); EMA off as in the roadmap runs.
+    "convnext": Recipe(),
+    # torchvision's original ResNet recipe: 90 epochs SGD, lr 0.1 at 256, /10 every 30.
+    "resnet-original": Recipe(
+        name="resnet-original", optimizer="sgd", lr=0.1, base_batch=256, weight_decay=1e-4,
+        decay_norm_and_bias=True, schedule="step", warmup_epochs=0.0, step_every=30.0,
+        epochs=90, batch_size=256, label_smoothing=0.0, mixup=0.0, cutmix=0.0,
+        auto_augment="", random_erasing=0.0, drop_path=0.0, zero_init_residual=False,
+    ),
+}
+
+
+def recipe(name: str) -> Recipe:
+    """The named recipe."""
+    try:
+        return RECIPES[name]
+    except KeyError:
+        raise UserError(f"recipe {name!r} is unknown; allowed: {', '.join(RECIPES)}") from None
+
+
+@dataclass(frozen=True)
+class RunPreset:
+    """The scale at which a chain is replayed, applied identically to every step."""
+
+    name: str
+    dataset: str
+    resolution: int
+    channels: int
+    width_multiplier: float
+    epochs: int
+    batch_size: int
+    train_subset: int | None = None
+    """Train on a fixed class-balanced subset of this size (None = all)."""
+    recipe_overrides: dict[str, Any] = field(default_factory=dict)
+    """Recipe fields set for every recipe at this scale (e.g. lr for short schedules)."""
+    eval_batch_size: int = 1024
+    description: str = ""
+
+    def __post_init__(self) -> None:
+        def bad(name: str, allowed: str) -> UserError:
+            return UserError(f"preset.{name}={getattr(self, name)!r}; allowed: {allowed}")
+
+        if self.dataset not in DATASETS:
+            raise bad("dataset", ", ".join(DATASETS))
+        for name in ("resolution", "epochs", "batch_size", "eval_batch_size"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise bad(name, "an integer >= 1")
+        if self.resolution < 32:
+            raise bad("resolution", "an integer >= 32 (five stride-2 stages)")
+        if self.channels not in (1, 3):
+            raise bad("channels", "1 or 3")
+        w = self.width_multiplier
+        if isinstance(w, bool) or not isinstance(w, (int, float)) or not 0 < w <= 4:
+            raise bad("width_multiplier", "a number in (0, 4]")
+        if self.train_subset is not None and (
+                isinstance(self.train_subset, bool) or not isinstance(self.train_subset, int)
+                or self.train_subset < 1):
+            raise bad("train_subset", "null (all) or an integer >= 1")
+        if not isinstance(self.recipe_overrides, dict):
+            raise bad("recipe_overrides", "a mapping of recipe name to field overrides")
+
+    def scale_recipe(self, base: Recipe) -> Recipe:
+        """``base`` at this preset's scale: epochs, batch, warmup and step decay rescaled."""
+        ratio = self.epochs / base.epochs
+        changes: dict[str, Any] = {
+            "epochs": self.epochs,
+            "batch_size": self.batch_size,
+            "warmup_epochs": base.warmup_epochs * ratio,
+        }
+        if base.schedule == "step":
+            changes["step_every"] = base.step_every * ratio
+        changes.update(self.recipe_overrides.get("*", {}))
+        changes.update(self.recipe_overrides.get(base.name, {}))
+        return base.replace(**changes)
+
+    def replace(self, **changes: Any) -> "RunPreset":
+        """A copy with ``changes`` (unknown fields raise ``UserError``)."""
+        _check_fields(RunPreset, changes, "preset")
+        return dataclasses.replace(self, **changes)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain data for JSON."""
+        return dataclasses.asdict(self)
+
+
+RUN_PRESETS: dict[str, RunPreset] = {
+    "smoke": RunPreset(
+        name="smoke", dataset="synthetic", resolution=32, channels=1, width_multiplier=1 / 16,
+        epochs=2, batch_size=32, eval_batch_size=256,
+        recipe_overrides={"*": {"lr": 2e-3, "base_batch": 32, "auto_augment": "",
+                                "random_erasing": 0.0, "mixup": 0.0, "cutmix": 0.0},
+                          "resnet-original": {"lr": 0.05, "base_batch": 32}},
+        description="seconds; synthetic data; for tests",
+    ),
+    # Chosen from the measured frontier in results/frontier/ (accuracy vs CPU minutes of the
+    # modern recipe, depthwise conv and separate downsampling): all 60k training images help most, then optimizer steps (batch
+    # 128 beats 512 at equal epochs); 6 epochs keep one seed of the chain within ~20 min.
+    "quick": RunPreset(
+        name="quick", dataset="fashion-mnist", resolution=32, channels=3,
+        width_multiplier=1 / 8, epochs=6, batch_size=128, train_subset=None,
+        recipe_overrides={
+            # Short training underfits: no heavy augmentation, no stochastic depth.
+            "*": {"auto_augment": "", "random_erasing": 0.0, "mixup": 0.0, "cutmix": 0.0,
+                  "crop_padding": 0, "drop_path": 0.0},
+            "convnext": {"lr": 4e-3, "base_batch": 128},
+            "resnet-original": {"lr": 0.1, "base_batch": 256},
+        },
+        description="real Fashion-MNIST at 32 px (grey repeated to 3 channels), widths / 8, "
+                    "all 60k training images, 6 epochs, flips; AdamW lr 4e-3 at batch 128 "
+                    "(SGD 0.05 for the original recipe)",
+    ),
+    "paper": RunPreset(
+        name="paper", dataset="imagefolder", resolution=224, channels=3, width_multiplier=1.0,
+        epochs=300, batch_size=4096, eval_batch_size=256,
+        recipe_overrides={"resnet-original": {"epochs": 90, "batch_size": 256,
+                                              "step_every": 30.0}},
+        description="ImageNet-1K at 224 with the paper's recipe (needs GPUs: see README)",
+    ),
+}
+
+
+def run_preset(name: str) -> RunPreset:
+    """The named run preset."""
+    try:
+        return RUN_PRESETS[name]
+    except KeyError:
+        raise UserError(f"run preset {name!r} is unknown; allowed: {', '.join(RUN_PRESETS)}") from None
+
+
+def _check_fields(cls: type, changes: dict[str, Any], what: str) -> None:
+    names = {f.name for f in dataclasses.fields(cls)}
+    unknown = sorted(set(changes) - names)
+    if unknown:
+        raise UserError(f"{what}: unknown field(s) {', '.join(unknown)}; allowed: "
+                        f"{', '.join(sorted(names))}")
