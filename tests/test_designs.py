@@ -143,3 +143,29 @@ def test_a_sweep_over_an_old_field_name_warns_and_is_labelled_by_the_new_one():
                                    sweep_spec="activations=all,one")
     assert label == "sweep:activation_count"
     assert [s.design.activation_count for s in steps] == ["all", "one"]
+
+
+def test_the_compute_matched_study_holds_every_variant_at_the_base_cost():
+    from ablations.studies.designs import MATCH_TOLERANCE, one_at_a_time
+    from ablations.run.runner import plan
+    from ablations.train.recipe import run_preset
+    from models import costs
+
+    matched, plain = one_at_a_time(CHAIN, match_flops=True), one_at_a_time(CHAIN)
+    base = costs(matched[0].design, with_fvcore=False).gflops
+    by_name = {s.name: s for s in plain}
+    assert "only-width-96" in by_name and "only-width-96" not in {s.name for s in matched}
+    far = 0
+    for s in matched[1:]:
+        g = costs(s.design, with_fvcore=False).gflops
+        assert abs(g / base - 1) <= MATCH_TOLERANCE, (s.name, g)
+        unmatched = costs(by_name[s.name].design, with_fvcore=False).gflops
+        far += abs(unmatched / base - 1) > MATCH_TOLERANCE
+        assert s.changes == by_name[s.name].changes
+    assert far >= 5  # the confound it removes: inverted bottleneck alone was 31.5 GFLOPs
+    # a change that costs nothing keeps its design, so its stored runs are reused
+    quick = run_preset("quick")
+    same = [n for n in ("only-gelu", "only-bn-to-ln")
+            if plan("a", [by_name[n]], quick, [0])[0].hash
+            == plan("b", [next(s for s in matched if s.name == n)], quick, [0])[0].hash]
+    assert same == ["only-gelu", "only-bn-to-ln"]

@@ -68,7 +68,7 @@ def pairs_of(study: str, steps: pd.DataFrame) -> list[Pair]:
         return float(pb) - float(pa) if ok else None
 
     kind = parse_study(study).kind
-    if kind in ("one-at-a-time", "scale"):
+    if kind in ("one-at-a-time", "one-at-a-time-matched", "scale"):
         base = rows[0]
         return [Pair(r["step"], r["step_name"], base["step_name"]) for r in rows[1:]]
     if kind == "transformers":  # each Transformer against the chain's endpoint

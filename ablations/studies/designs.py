@@ -1,6 +1,7 @@
 """Study designs beyond the ordered chain, as lists of steps for the same runner and store.
 
-- one-at-a-time: the chain's modern-recipe ResNet plus each single change alone;
+- one-at-a-time: the chain's modern-recipe ResNet plus each single change alone (and
+  compute-matched: each variant's widths rescaled to the base's GFLOPs);
 - leave-one-out: the chain's last design minus each single change;
 - custom chains: a user-written ordered list of changes (Python, YAML or TOML);
 - sweeps: one toggle over a list of values;
@@ -15,6 +16,7 @@ trained in any study is not trained again) and the plots treat them alike.
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 from typing import Any
 
@@ -25,8 +27,10 @@ from models.roadmap import DEFAULT_CHAIN, Step, chain, find_step, get_chain
 from ..errors import UserError, check_file_name
 from .names import alone, removed, study_id
 
-STUDIES = ("chain", "one-at-a-time", "leave-one-out", "custom", "sweep", "transformers",
-           "scale")
+STUDIES = ("chain", "one-at-a-time", "one-at-a-time-matched", "leave-one-out", "custom",
+           "sweep", "transformers", "scale")
+MATCH_TOLERANCE = 0.05
+"""A compute-matched variant's GFLOPs (224 px) are within this fraction of its context's."""
 
 
 def _step(paper: Step | None, **fields: Any) -> Step:
@@ -40,24 +44,61 @@ def _changes_of(step: Step) -> dict[str, Any]:
     return {f: getattr(step.design, f) for f in step.changes if f != "recipe"}
 
 
-def one_at_a_time(chain_name: str = DEFAULT_CHAIN) -> list[Step]:
+def one_at_a_time(chain_name: str = DEFAULT_CHAIN, match_flops: bool = False) -> list[Step]:
     """The modern-recipe ResNet, then each later main step's change applied to it alone.
 
-    A change that cannot stand alone (the design it gives is invalid) is left out.
+    A change that cannot stand alone (the design it gives is invalid) is left out. With
+    ``match_flops`` every variant's widths are rescaled (the paper's own compensation, as
+    ResNeXt-ify widens) until its GFLOPs at 224 px are within ``MATCH_TOLERANCE`` of the
+    base's; a change of the widths themselves is left out (matching would undo it).
     """
     steps = chain(chain_name)
     base = steps[1]
+    source = "one-at-a-time-matched" if match_flops else "one-at-a-time"
     out = [_step(base, index=0, name=base.name, title=base.title, design=base.design,
-                 recipe=base.recipe, changes=(), source="one-at-a-time")]
+                 recipe=base.recipe, changes=(), source=source)]
+    target = _gflops(base.design)
     for s in steps[2:]:
         try:
             design = base.design.replace(**_changes_of(s))
         except ValueError:
             continue
-        out.append(_step(s, index=s.index, name=alone(s.name), title=f"only: {s.title}",
-                         design=design, recipe=base.recipe, changes=s.changes,
-                         source="one-at-a-time"))
+        title = f"only: {s.title}"
+        if match_flops:
+            if "widths" in s.changes:
+                continue
+            design, m = matched_widths(design, target)
+            title += f" (widths x{m:.2f})"
+        out.append(_step(s, index=s.index, name=alone(s.name), title=title, design=design,
+                         recipe=base.recipe, changes=s.changes, source=source))
     return out
+
+
+@functools.lru_cache(maxsize=256)
+def _gflops(design: Design) -> float:
+    from models import costs
+
+    return costs(design, with_fvcore=False).gflops
+
+
+def matched_widths(design: Design, target_gflops: float) -> tuple[Design, float]:
+    """``design`` with every width scaled by the multiplier that brings its GFLOPs (224 px)
+    closest to ``target_gflops``, and that multiplier; a ``UserError`` where rounding the
+    widths cannot come within ``MATCH_TOLERANCE``."""
+    m, best = 1.0, (abs(_gflops(design) / target_gflops - 1), 1.0, design)
+    for _ in range(6):  # FLOPs grow about as the square of the widths
+        g = _gflops(design.scaled(m))
+        m *= (target_gflops / g) ** 0.5
+        candidate = design.scaled(m)
+        miss = abs(_gflops(candidate) / target_gflops - 1)
+        if miss < best[0]:
+            best = (miss, m, candidate)
+        if miss < MATCH_TOLERANCE / 5:
+            break
+    if best[0] > MATCH_TOLERANCE:
+        raise UserError(f"no width multiplier brings {_gflops(design):.2f} GFLOPs within "
+                        f"{MATCH_TOLERANCE:.0%} of {target_gflops:.2f}")
+    return best[2], best[1]
 
 
 def leave_one_out(chain_name: str = DEFAULT_CHAIN) -> list[Step]:
@@ -216,6 +257,9 @@ def study_steps(study: str, chain_name: str, custom: str | None = None,
         return chain_name, chain(chain_name)
     if study == "one-at-a-time":
         return study_id("one-at-a-time", chain_name), one_at_a_time(chain_name)
+    if study == "one-at-a-time-matched":
+        return (study_id("one-at-a-time-matched", chain_name),
+                one_at_a_time(chain_name, match_flops=True))
     if study == "leave-one-out":
         return study_id("leave-one-out", chain_name), leave_one_out(chain_name)
     if study == "custom":

@@ -11,7 +11,8 @@ ALONE_PREFIX = "only-"
 """One-at-a-time: the step that applies one change alone to the modern-recipe ResNet."""
 REMOVED_PREFIX = "without-"
 """Leave-one-out: the chain's last design with one change undone."""
-KINDS = ("one-at-a-time", "leave-one-out", "transformers", "scale", "sweep")
+KINDS = ("one-at-a-time", "one-at-a-time-matched", "leave-one-out", "transformers", "scale",
+         "sweep")
 """The kinds whose id carries a subject after a colon (a chain's name, a swept field)."""
 
 
