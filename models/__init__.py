@@ -17,6 +17,7 @@ _WHERE = {
     "PRESETS": "presets", "preset": "presets",  # deprecated names (go in 0.3)
     "TRANSFORMERS": "transformers", "SwinDesign": "transformers", "ViTDesign": "transformers",
     "Costs": "complexity", "costs": "complexity", "count_params": "complexity",
+    "gflops_by_part": "complexity",
     "Block": "blocks", "ROLES": "blocks",
     "ConvSpec": "blocks", "block_plan": "blocks", "needs_projection": "blocks",
     "activation_after_add": "blocks",

@@ -6,6 +6,7 @@ names covers ResNet-50 and ConvNeXt-T alike (see ``models.weights`` for the key 
 
 from __future__ import annotations
 
+import warnings
 from collections import OrderedDict
 from dataclasses import dataclass
 
@@ -125,10 +126,22 @@ def conv_unit(
     return nn.Sequential(layers)
 
 
-ROLES = ("spatial", "expand", "project")
-"""What each of a block's three convs does: ``spatial`` (the k x k conv, depthwise or
-grouped), ``expand`` (the 1x1 conv into the hidden width: 4x wider in an inverted bottleneck,
-4x narrower in ResNet's bottleneck) and ``project`` (the 1x1 conv back to the block's width)."""
+ROLES = ("spatial", "to_hidden", "from_hidden")
+"""What each of a block's three convs does, named the same way in every design:
+
+- ``spatial``: the k x k conv (depthwise or grouped), the only one that mixes pixels;
+- ``to_hidden``: the 1x1 conv from the block's width to its hidden width, 4x wider in an
+  inverted bottleneck (ConvNeXt's first MLP layer: its GELU, and GRN in V2, follow it; feature
+  collapse is measured on its output) and 4x narrower in ResNet's bottleneck (it reduces);
+- ``from_hidden``: the 1x1 conv from the hidden width back to the block's width, the last
+  conv of the residual branch (ResNet's expanding 1x1, ConvNeXt's projecting one).
+
+Forward order (``block_plan``): ResNet's bottleneck ``to_hidden -> spatial -> from_hidden``,
+ConvNeXt's inverted one ``spatial -> to_hidden -> from_hidden``."""
+
+RENAMED_ROLES = {"expand": "to_hidden", "project": "from_hidden"}
+"""Old role name -> new one ('expand' also named ResNet's reducing 1x1 conv). ``Block.unit``
+still takes the old names, with a FutureWarning, until 0.3."""
 
 
 @dataclass(frozen=True)
@@ -136,7 +149,8 @@ class ConvSpec:
     """One conv of a block and what follows it (a plan, shared by the builder and diagrams).
 
     ``role`` is one of ``ROLES``; ``name`` is the conv unit's module name (``conv1``..``conv3``
-    by position in the forward pass, so that state-dict keys do not depend on the design)."""
+    by position in the forward pass, whatever the role, so that state-dict keys do not depend
+    on the design)."""
 
     role: str
     name: str
@@ -155,23 +169,27 @@ class ConvSpec:
 
 
 def block_plan(design: Design, in_ch: int, out_ch: int, stride: int) -> list[ConvSpec]:
-    """The three convs of a block in forward order (ResNet: expand -> spatial -> project;
-    the depthwise conv moved up: spatial -> expand -> project), with what follows each:
+    """The three convs of a block in forward order, with what follows each (``ROLES``).
+
+    ResNet's bottleneck runs ``to_hidden -> spatial -> from_hidden`` (the 3x3 conv at the
+    hidden width); once the depthwise conv moved up (``spatial_position='top'``),
+    ``spatial -> to_hidden -> from_hidden`` (the k x k conv at the block's input width).
+    After the convs:
 
     - a norm after every conv, or with ``norm_count='one'`` after the spatial conv only;
-    - an activation after the two convs before ``project``, or with ``activation_count='one'``
-      after ``expand`` only (the MLP's GELU), GRN (V2) beside it.
+    - an activation after every conv but ``from_hidden``, or with ``activation_count='one'``
+      after ``to_hidden`` only (the MLP's GELU); GRN (V2) after ``to_hidden``'s activation.
     """
     d = design
     hidden = d.hidden_for(out_ch)
     if d.spatial_position == "middle":
-        order = ("expand", "spatial", "project")
+        order = ("to_hidden", "spatial", "from_hidden")
         spatial_ch = hidden
     else:
-        order = ("spatial", "expand", "project")
+        order = ("spatial", "to_hidden", "from_hidden")
         spatial_ch = in_ch
     shapes = {"spatial": (spatial_ch, spatial_ch, d.kernel_size, stride),
-              "expand": (in_ch, hidden, 1, 1), "project": (hidden, out_ch, 1, 1)}
+              "to_hidden": (in_ch, hidden, 1, 1), "from_hidden": (hidden, out_ch, 1, 1)}
     groups = spatial_ch if d.groups == "depthwise" else d.groups
     all_norms, all_acts = d.norm_count == "all", d.activation_count == "all"
     specs = []
@@ -181,14 +199,15 @@ def block_plan(design: Design, in_ch: int, out_ch: int, stride: int) -> list[Con
             role, f"conv{position + 1}", cin, cout, k, s,
             groups=groups if role == "spatial" else 1,
             norm=all_norms or role == "spatial",
-            act=role != "project" if all_acts else role == "expand",
-            grn=d.grn and role == "expand"))
+            act=role == "to_hidden" or (all_acts and role == "spatial"),
+            grn=d.grn and role == "to_hidden"))
     return specs
 
 
 def plan_text(design: Design, specs: list[ConvSpec]) -> str:
     """The block's ops in order, e.g. 'dwconv7x7 -> LN -> conv1x1 4x -> GELU -> conv1x1 /4
-    -> layer scale -> (+)' (stride as '/2' on the conv that strides)."""
+    -> layer scale -> (+)': a 1x1 conv shows how it changes the width ('4x', '/4'), the conv
+    that strides shows its stride ('conv3x3 stride 2')."""
     norm = "BN" if design.norm == "batch" else "LN"
     act = "ReLU" if design.activation == "relu" else "GELU"
     ops = []
@@ -240,7 +259,7 @@ class Block(nn.Module):
     (ConvNeXt V2 adds GRN after the GELU and drops layer scale.) The three conv units are
     registered as conv1..conv3 in forward order, whatever their role, so that the state-dict
     keys stay the same for every design (``models.weights`` maps them to torchvision's and
-    timm's); ``unit(role)`` finds one by what it does.
+    timm's); ``roles`` names them in that order and ``unit(role)`` finds one by what it does.
     """
 
     def __init__(
@@ -253,10 +272,8 @@ class Block(nn.Module):
             self.add_module(spec.name, conv_unit(
                 d, spec.in_ch, spec.out_ch, kernel_size=spec.kernel_size, stride=spec.stride,
                 groups=spec.groups, norm=spec.norm, act=spec.act, grn=spec.grn))
-        # Forward order: expand, spatial, project in a ResNet bottleneck; spatial, expand,
-        # project once the depthwise conv moved up.
-        self.roles = tuple(spec.role for spec in specs)
-        self._names = {spec.role: spec.name for spec in specs}
+        self.roles = tuple(spec.role for spec in specs)  # of conv1, conv2, conv3
+        self._unit_names = {spec.role: spec.name for spec in specs}
         self.layer_scale = LayerScale(out_ch, d.layer_scale) if d.layer_scale > 0 else None
         self.drop_path = DropPath(drop_path) if drop_path > 0 else None
         if needs_projection(in_ch, out_ch, stride):
@@ -267,19 +284,27 @@ class Block(nn.Module):
         self.ops = plan_text(d, specs)
 
     def unit(self, role: str) -> nn.Sequential:
-        """The conv unit (conv, its norm / activation / GRN) that plays ``role`` (``ROLES``)."""
-        if role not in self._names:
+        """The conv unit (conv, its norm / activation / GRN) that plays ``role`` (``ROLES``;
+        the old names of ``RENAMED_ROLES`` too, with a FutureWarning, until 0.3)."""
+        if role in RENAMED_ROLES:
+            new = RENAMED_ROLES[role]
+            warnings.warn(f"Block.unit({role!r}) is deprecated and goes in 0.3: use "
+                          f"unit({new!r}) (the roles are {', '.join(ROLES)})",
+                          FutureWarning, stacklevel=2)
+            role = new
+        if role not in self._unit_names:
             raise ValueError(f"role={role!r}; allowed: {', '.join(ROLES)}")
-        return getattr(self, self._names[role])
+        return getattr(self, self._unit_names[role])
 
     def extra_repr(self) -> str:
         return f"ops: {self.ops}"
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         identity = x if self.shortcut is None else self.shortcut(x)
-        y = x
-        for role in self.roles:  # e.g. spatial -> expand -> project, as the paper draws it
-            y = getattr(self, self._names[role])(y)
+        # conv1..conv3 are the units in forward order (block_plan), as the paper draws them.
+        y = self.conv1(x)  # ResNet: to_hidden 1x1 (reduces) | ConvNeXt: spatial dw 7x7
+        y = self.conv2(y)  # ResNet: spatial 3x3             | ConvNeXt: to_hidden 1x1 (4x)
+        y = self.conv3(y)  # both: from_hidden 1x1, back to the block's width
         if self.layer_scale is not None:
             y = self.layer_scale(y)
         if self.drop_path is not None:

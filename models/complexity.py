@@ -12,6 +12,8 @@ values; ``bmm`` or fused attention kernels) are counted in ``gflops`` like any l
 as torchvision, timm and the Swin/DeiT papers count them. ``attention_gflops`` is that part
 alone: a conv + linear only count (``gflops - attention_gflops``) would miss it, and it is
 what grows quadratically with the number of tokens in a global-attention ViT.
+
+``gflops_by_part`` splits a ConvNet's ``gflops`` into stem, stages and head (same counter).
 """
 
 from __future__ import annotations
@@ -64,15 +66,45 @@ def paper_gflops(model: torch.nn.Module, resolution: int = 224, in_chans: int = 
 def count_gflops(model: torch.nn.Module, resolution: int = 224,
                  in_chans: int = 3) -> tuple[float, float]:
     """(all multiply-adds, those of attention matmuls) in GMACs, for one image."""
+    counter = _counted_forward(model, resolution, in_chans)
+    per_op = counter.get_flop_counts().get("Global", {})
+    attention = sum(n for op, n in per_op.items()
+                    if any(name in str(op) for name in _ATTENTION_OPS))
+    return counter.get_total_flops() / 2 / 1e9, attention / 2 / 1e9
+
+
+def _counted_forward(model: torch.nn.Module, resolution: int,
+                     in_chans: int) -> FlopCounterMode:
+    # One forward pass of one zero image under torch's FLOP counter, the shortcuts of
+    # fast_conv off: the paper counts every tap of every kernel, also those on padding.
     model = model.eval()
     x = torch.zeros(1, in_chans, resolution, resolution, device=_device_of(model))
     counter = FlopCounterMode(display=False)
     with counter, torch.no_grad(), plain_convolutions(model):
         model(x)
-    per_op = counter.get_flop_counts().get("Global", {})
-    attention = sum(n for op, n in per_op.items()
-                    if any(name in str(op) for name in _ATTENTION_OPS))
-    return counter.get_total_flops() / 2 / 1e9, attention / 2 / 1e9
+    return counter
+
+
+def gflops_by_part(
+    design: Design, resolution: int = 224, num_classes: int = 1000, in_chans: int = 3
+) -> dict[str, float]:
+    """Where a ConvNet's FLOPs go: GFLOPs (the paper's convention, counted as ``costs``
+    counts them, on the meta device) of ``stem``, ``stage 1`` .. ``stage 4`` (each with its
+    separate downsampling layer, when the design has one) and ``head``, in forward order.
+
+    The parts sum to ``costs(design, resolution, num_classes, in_chans).gflops``.
+    """
+    if not isinstance(design, Design):
+        raise TypeError(f"gflops_by_part() splits a models.Design (stem, stages, head), "
+                        f"got {type(design).__name__}")
+    with torch.device("meta"):
+        model = build(design, num_classes=num_classes, in_chans=in_chans)
+    per_module = _counted_forward(model, resolution, in_chans).get_flop_counts()
+    root = type(model).__name__  # the counter names modules "ConvNet.stages.0", ...
+    stages = {f"stage {i + 1}": f"stages.{i}" for i in range(len(model.stages))}
+    paths = {"stem": "stem", **stages, "head": "head"}
+    return {part: sum(per_module.get(f"{root}.{path}", {}).values()) / 2 / 1e9
+            for part, path in paths.items()}
 
 
 def fvcore_gflops(model: torch.nn.Module, resolution: int = 224, in_chans: int = 3) -> float:

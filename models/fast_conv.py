@@ -5,15 +5,17 @@ same result:
 
 1. a 1x1 stride-1 conv on a channels_last tensor as a matmul (``F.linear``) on the NHWC view
    (on GPUs only where no BatchNorm follows: ``Conv.matmul_on_gpu``);
-2. a stride-1 "same" conv on a map smaller than its kernel with the taps that only ever meet
-   zero padding cropped (a 7x7 depthwise conv on 1x1 maps becomes a 1x1 one);
+2. a stride-1 "same" conv with the taps that only ever meet zero padding cropped, on maps
+   under about half its kernel (kernel > 2 * size - 1: a 7x7 conv on 3x3 maps runs as a 5x5
+   one, a 7x7 depthwise conv on 1x1 maps as a 1x1 one);
 3. a depthwise 1x1 conv (what 2. can leave) as a per-channel scale and shift;
 4. on CPU, a depthwise stride-1 conv on tiny maps (2x2, or 4x4 with kernels >= 5) with its
    weight gradient as a sum over taps (``_DepthwiseSmallMap``).
 
-Each module's ``shortcuts`` attribute switches them (a build option: ``use_shortcuts``);
-``plain_convolutions(model)`` turns them off for one model inside a block (FLOP counting,
-which counts every tap, and measuring what they buy). Nothing is process-wide.
+Each module's ``shortcuts`` attribute switches them (on by default; ``use_shortcuts(model,
+False)`` sets it for every ``Conv`` of a built model); ``plain_convolutions(model)`` turns
+them off for one model inside a block (FLOP counting, which counts every tap, and measuring
+what they buy). Nothing is process-wide.
 """
 
 from __future__ import annotations
@@ -99,13 +101,16 @@ class Conv(nn.Conv2d):
     """``nn.Conv2d`` (same parameters, same math) with the module's four shortcuts.
 
     * The 1x1 matmul: on the NHWC view ``F.linear`` needs no copy and is about twice as fast
-      as the convolution kernel on CPU, forward and backward (measured, ``ablations.bench``).
+      as the convolution kernel on CPU, forward and backward (measured with
+      ``python -m ablations bench``).
     * The cropped kernel: a stride-1 "same" conv on a map smaller than its kernel only ever
       reaches the central ``2 * size - 1`` taps; the others multiply zero padding, so the
       output and the gradients are the same (zero for the cropped taps).
     * The depthwise 1x1 as a scale, and the depthwise weight gradient on tiny CPU maps.
     Each is skipped for shapes where it does not apply, so the module is a drop-in
-    ``nn.Conv2d`` (state-dict keys, init and FLOP counts are unchanged).
+    ``nn.Conv2d`` (state-dict keys and init are unchanged). A FLOP counter sees fewer FLOPs
+    where a kernel is cropped or a 1x1 depthwise conv is a scale: ``models.costs`` counts
+    inside ``plain_convolutions``.
     """
 
     shortcuts: bool = True

@@ -1,7 +1,7 @@
 """Named models: points of the design space (the ResNet, ConvNeXt and ConvNeXt V2 families)
 and the reference Transformers, by the names torchvision and timm give them.
 
-"Preset" means a run preset (a training scale, ``ablations.recipe``) everywhere else; the
+"Preset" means a run preset (a training scale, ``ablations.train.recipe``) everywhere else; the
 named models were called presets before 0.2 (``models.presets`` is the deprecated alias)."""
 
 from __future__ import annotations

@@ -13,7 +13,7 @@ from .transformers import SwinDesign, ViTDesign
 
 
 class ConvNet(nn.Module):
-    """stem -> four stages -> head. ``design`` is kept for inspection and weight loading."""
+    """stem -> four stages -> head. ``design`` is kept for inspection (``stage_channels``)."""
 
     def __init__(self, design: Design, num_classes: int = 1000, in_chans: int = 3,
                  zero_init_residual: bool = False) -> None:
@@ -90,7 +90,11 @@ def _init_weights(model: nn.Module, design: Design) -> None:
                 nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
                 if m.bias is not None:
                     nn.init.zeros_(m.bias)
-            else:  # nn.Linear keeps PyTorch's default, as torchvision's ResNet does
+            else:
+                # nn.Linear: the weight keeps the draw of PyTorch's default init, as in
+                # torchvision's ResNet; the bias is drawn again from the distribution of
+                # PyTorch's default (uniform within 1 / sqrt(fan_in)): no change of
+                # distribution, kept so that the numbers of past runs stay bit-identical.
                 bound = 1 / math.sqrt(m.in_features)
                 nn.init.uniform_(m.bias, -bound, bound)
         elif isinstance(m, (nn.BatchNorm2d, nn.BatchNorm1d, nn.LayerNorm)):
@@ -102,7 +106,7 @@ def _init_weights(model: nn.Module, design: Design) -> None:
 def _zero_last_layer(block: Block) -> None:
     # Zero the last norm's scale of the residual branch, or, with no norm there, the last
     # conv: the block starts as the identity (Goyal et al. 2017; timm's zero_init_last).
-    last = block.unit("project")
+    last = block.unit("from_hidden")
     target = last.norm if hasattr(last, "norm") else last.conv
     nn.init.zeros_(target.weight)
     if target.bias is not None:

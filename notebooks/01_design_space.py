@@ -19,12 +19,6 @@
 # Every step of *A ConvNet for the 2020s* is one field of one frozen dataclass, `models.Design`. A network is a function of a design. This notebook builds every step of the ResNet-50 → ConvNeXt-T roadmap, counts it, draws it, and shows where the FLOPs go.
 
 # %%
-import os, sys
-from pathlib import Path
-ROOT = Path.cwd().parent if Path.cwd().name == "notebooks" else Path.cwd()
-sys.path.insert(0, str(ROOT))
-import torch
-torch.set_num_threads(2)
 # %matplotlib inline
 
 # %%
@@ -66,7 +60,7 @@ print(f"{len(table.dropna(subset=['paper GFLOPs'])) - len(off)} of "
 
 # %%
 import matplotlib.pyplot as plt
-from ablations.diagram import draw_design
+from ablations.figures.diagram import draw_design
 from models.roadmap import parent_step
 for name in ('inverted-bottleneck', 'kernel-7', 'separate-downsampling'):
     after = step(name)
@@ -81,19 +75,9 @@ for name in ('inverted-bottleneck', 'kernel-7', 'separate-downsampling'):
 # Per stage and stem/head, for the two ends of the roadmap and the patchify stem between them.
 
 # %%
-from torch.utils.flop_counter import FlopCounterMode
-def flops_by_part(design):
-    with torch.device('meta'):
-        model = build(design).eval()
-        x = torch.zeros(1, 3, 224, 224)
-    counter = FlopCounterMode(display=False)
-    with counter, torch.no_grad():
-        model(x)
-    counts = counter.get_flop_counts()
-    parts = {'stem': 'stem', **{f'stage {i + 1}': f'stages.{i}' for i in range(4)}, 'head': 'head'}
-    return {label: sum(counts.get(f'ConvNet.{p}', {}).values()) / 2e9 for label, p in parts.items()}
+from models import gflops_by_part
 ends = ['modern-recipe', 'patchify-stem', chain(DEFAULT_CHAIN)[-1].name]
-parts = pd.DataFrame({name: flops_by_part(step(name).design) for name in ends})
+parts = pd.DataFrame({name: gflops_by_part(step(name).design) for name in ends})
 parts.round(3)
 
 # %%

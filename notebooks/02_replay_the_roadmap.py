@@ -19,12 +19,11 @@
 # The committed quick replay (`results/quick`, real Fashion-MNIST) next to the paper's ImageNet numbers, with a paired interval and a verdict for every step, then a couple of steps re-run live.
 
 # %%
-import os, sys
+import os
 from pathlib import Path
-ROOT = Path.cwd().parent if Path.cwd().name == "notebooks" else Path.cwd()
-sys.path.insert(0, str(ROOT))
 import torch
-torch.set_num_threads(2)
+torch.set_num_threads(2)  # the live cells train small models on the CPU: more threads add little
+ROOT = Path.cwd().parent if Path.cwd().name == "notebooks" else Path.cwd()  # results/ is read from it
 # %matplotlib inline
 
 # %%
@@ -34,9 +33,9 @@ BIG = os.environ.get("NOTEBOOK_BIG") == "1"
 
 # %%
 import pandas as pd
-from ablations.recipe import run_preset
-from ablations.report import summary_table
-from ablations.store import Store, load
+from ablations.train.recipe import run_preset
+from ablations.analysis.summary import summary_table
+from ablations.run.store import Store, load
 from models.roadmap import DEFAULT_CHAIN
 RESULTS = ROOT / 'results' / 'quick'
 df = load(RESULTS)
@@ -62,8 +61,8 @@ display(Image(filename=str(RESULTS / 'accuracy_vs_gflops.png')))
 # Each step against the one before it on the same seeds: the mean difference with its 95% paired-t interval, the verdict (seed noise and test-set noise both ruled out, Holm-corrected), and the paper's own step gain. Then the rank correlation of our gains with the paper's, with its interval (the same numbers as `python -m ablations stats`).
 
 # %%
-from ablations import stats
-from ablations.agreement import format_agreement, paper_agreement
+from ablations.analysis import stats
+from ablations.analysis.agreement import format_agreement, paper_agreement
 steps = stats.study_stats(df, DEFAULT_CHAIN, 'quick', Store(RESULTS))
 print(format_agreement(paper_agreement(df, DEFAULT_CHAIN, 'quick')))
 steps[['step', 'step_name', 'seeds', 'delta', 't_lo', 't_hi', 'verdict', 'paper_delta']].round(2)
@@ -74,7 +73,7 @@ steps[['step', 'step_name', 'seeds', 'delta', 't_lo', 't_hi', 'verdict', 'paper_
 
 # %% tags=["live"]
 import tempfile
-from ablations import runner
+from ablations.run import ExecuteOptions, plan, run
 from ablations.data import load as load_images
 from models.roadmap import find_step
 try:
@@ -88,5 +87,5 @@ elif not BIG:
     p = p.replace(train_subset=4000, epochs=2)
 live_steps = [find_step(DEFAULT_CHAIN, n) for n in ('modern-recipe', 'separate-downsampling')]
 out = tempfile.mkdtemp()
-live = runner.execute(runner.plan(DEFAULT_CHAIN, live_steps, p, [0]), out, progress=False)
+live = run(plan(DEFAULT_CHAIN, live_steps, p, [0]), ExecuteOptions(out, progress=False))
 live[['step_name', 'dataset', 'top1', 'train_seconds']]

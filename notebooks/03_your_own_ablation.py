@@ -19,12 +19,9 @@
 # Order matters? One-at-a-time (each change alone on ResNet-50) against the chain, a custom chain in YAML, a sweep, and a comparison plot. Live runs here use the `smoke` preset (synthetic data, seconds); the committed quick runs are made with `python -m ablations run --study one-at-a-time --preset quick`, and `results/quick/order_effects_resnet50-to-convnext-t.png` shows each change in the chain, alone and removed.
 
 # %%
-import os, sys
-from pathlib import Path
-ROOT = Path.cwd().parent if Path.cwd().name == "notebooks" else Path.cwd()
-sys.path.insert(0, str(ROOT))
+import os
 import torch
-torch.set_num_threads(2)
+torch.set_num_threads(2)  # the live cells train small models on the CPU: more threads add little
 # %matplotlib inline
 
 # %%
@@ -35,9 +32,10 @@ BIG = os.environ.get("NOTEBOOK_BIG") == "1"
 # %%
 import tempfile
 import pandas as pd
-from ablations import designs, runner
-from ablations.recipe import run_preset
-from ablations.store import load
+from ablations.studies import designs
+from ablations.run import ExecuteOptions, plan, run
+from ablations.train.recipe import run_preset
+from ablations.run.store import load
 from ablations.studies import study_id
 from models.roadmap import DEFAULT_CHAIN, find_step
 pd.DataFrame(designs.as_step_list(designs.one_at_a_time()))
@@ -53,9 +51,9 @@ out = tempfile.mkdtemp()
 p = run_preset('smoke').replace(epochs=1 if SMOKE else 3)
 names = ['modern-recipe', 'only-gelu', 'only-bn-to-ln', 'only-inverted-bottleneck']
 alone = [s for s in designs.one_at_a_time() if s.name in names]
-runner.execute(runner.plan(study_id('one-at-a-time', DEFAULT_CHAIN), alone, p, [0]), out, progress=False)
+run(plan(study_id('one-at-a-time', DEFAULT_CHAIN), alone, p, [0]), ExecuteOptions(out, progress=False))
 first_steps = [find_step(DEFAULT_CHAIN, n) for n in ('modern-recipe', 'stage-ratio', 'patchify-stem')]
-runner.execute(runner.plan(DEFAULT_CHAIN, first_steps, p, [0]), out, progress=False)
+run(plan(DEFAULT_CHAIN, first_steps, p, [0]), ExecuteOptions(out, progress=False))
 load(out)[['study', 'step_name', 'top1']]
 
 # %% [markdown]
@@ -73,7 +71,7 @@ steps:
 '''
 f = Path(out) / 'micro_first.yaml'; f.write_text(yaml_text)
 custom = designs.load_custom_chain(f)
-runner.execute(runner.plan(custom[0].source, custom, p, [0]), out, progress=False)
+run(plan(custom[0].source, custom, p, [0]), ExecuteOptions(out, progress=False))
 f.write_text(yaml_text.replace('activation: gelu', 'activaton: gelu'))
 try:
     designs.load_custom_chain(f)
@@ -85,8 +83,8 @@ except ValueError as e:
 
 # %% tags=["live"]
 sw = designs.sweep('kernel_size', [3, 7, 11] if SMOKE else [3, 5, 7, 9, 11])
-runner.execute(runner.plan(study_id('sweep', 'kernel_size'), sw, p, [0]), out, progress=False)
-from ablations.plot_studies import study_figures
+run(plan(study_id('sweep', 'kernel_size'), sw, p, [0]), ExecuteOptions(out, progress=False))
+from ablations.figures.studies import study_figures
 from IPython.display import Image, display
 for path in study_figures(load(out), out):
     if path.suffix == '.png':
@@ -97,9 +95,9 @@ for path in study_figures(load(out), out):
 # Two recipes on the same steps, overlaid with the paper.
 
 # %% tags=["live"]
-from ablations.compare import compare_results
+from ablations.figures.compare import compare_results
 out2 = tempfile.mkdtemp()
-runner.execute(runner.plan(DEFAULT_CHAIN, first_steps, p, [0], {'lr': 1e-3}), out2, progress=False)
+run(plan(DEFAULT_CHAIN, first_steps, p, [0], {'lr': 1e-3}), ExecuteOptions(out2, progress=False))
 table, agreement, paths = compare_results({'lr 2e-3': out, 'lr 1e-3': out2}, DEFAULT_CHAIN, Path(out) / 'cmp.png')
 display(Image(filename=str(paths[0])))
 table.dropna(subset=['lr 2e-3_top1']).round(2)

@@ -19,12 +19,11 @@
 # ConvNeXt V2 adds GRN after the GELU of each block: per channel, the L2 norm over space, divided by the mean of those norms over channels; `out = x + γ·(x·N(x)) + β`. It was introduced against *feature collapse*: many dead or redundant channels in the wide hidden layer.
 
 # %%
-import os, sys
+import os
 from pathlib import Path
-ROOT = Path.cwd().parent if Path.cwd().name == "notebooks" else Path.cwd()
-sys.path.insert(0, str(ROOT))
 import torch
-torch.set_num_threads(2)
+torch.set_num_threads(2)  # the live cells train small models on the CPU: more threads add little
+ROOT = Path.cwd().parent if Path.cwd().name == "notebooks" else Path.cwd()  # results/ is read from it
 # %matplotlib inline
 
 # %%
@@ -50,7 +49,7 @@ pd.DataFrame(rows)
 
 # %% tags=["live"]
 import torch.nn.functional as F
-from ablations.collapse import block_feature_stats
+from ablations.analysis.collapse import block_feature_stats
 from ablations.data import make_synthetic
 data = make_synthetic('train', n=256, size=32, channels=3, num_classes=4)
 x = data.images.float() / 255
@@ -78,7 +77,7 @@ pd.DataFrame(results).T.round(3)
 # %%
 import tempfile
 from IPython.display import Image, display
-from ablations.collapse import collapse_figure
+from ablations.figures.collapse import collapse_figure
 collapse = pd.read_csv(ROOT / 'results' / 'quick' / 'collapse.csv')
 paths = collapse_figure(collapse, Path(tempfile.mkdtemp()) / 'collapse')
 display(Image(filename=str(paths[0])))

@@ -19,12 +19,9 @@
 # The paper's question: can a pure ConvNet match hierarchical Transformers? Its roadmap walks towards Swin-T's line (81.3 %, 4.5 GFLOPs). Here torchvision's own Swin and ViT (not reimplemented) sit beside ResNet-50 and ConvNeXt-T: parameters, FLOPs (attention counted), speed, how cost grows with resolution, and our quick Swin-T against our quick ConvNeXt-T.
 
 # %%
-import os, sys
+import os
 from pathlib import Path
-ROOT = Path.cwd().parent if Path.cwd().name == "notebooks" else Path.cwd()
-sys.path.insert(0, str(ROOT))
-import torch
-torch.set_num_threads(2)
+ROOT = Path.cwd().parent if Path.cwd().name == "notebooks" else Path.cwd()  # results/ is read from it
 # %matplotlib inline
 
 # %%
@@ -34,7 +31,7 @@ BIG = os.environ.get("NOTEBOOK_BIG") == "1"
 
 # %%
 import pandas as pd
-from ablations.costs import model_costs
+from ablations.measure.costs import model_costs
 names = ['resnet50', 'convnext_tiny', 'swin_t', 'swin_s', 'swin_b', 'vit_s_16', 'vit_b_16']
 model_costs(names, with_fvcore=False)[['name', 'params_m', 'gflops', 'attention_gflops',
     'published_params_m', 'published_gflops', 'source']]
@@ -64,9 +61,9 @@ display(Image(filename=str(ROOT / 'results' / 'quick' / 'roadmap.png')))
 # Same data, preset, recipe and seeds (paired): the statistics of `python -m ablations stats` (paired t, McNemar on the test images, Holm; verdict). torchvision's Swin pads a feature map smaller than its 7×7 window (the original Swin code shrinks the window instead): at 32 px, stages 2–4 (4×4, 2×2, 1×1 tokens) attend over zero padding.
 
 # %%
-from ablations.store import Store, load
-from ablations import stats
-from ablations.report import summary_table
+from ablations.run.store import Store, load
+from ablations.analysis import stats
+from ablations.analysis.summary import summary_table
 from ablations.studies import study_id
 df = load(ROOT / 'results' / 'quick')
 study = study_id('transformers', DEFAULT_CHAIN)
@@ -88,7 +85,8 @@ bench.pivot_table(index='model', columns='dtype', values='images_per_s').round(0
 # GFLOPs (counted), peak activation memory (counted tensor by tensor on the kernels that ran) and batch-1 latency from 224 to 2240 px, fitted as cost ∝ pixels^k (`python -m ablations scaling`, `results/scaling/`).
 
 # %%
-from ablations.scaling import fit_exponents, scaling_figure
+from ablations.measure.scaling import fit_exponents
+from ablations.figures.scaling import scaling_figure
 import tempfile
 scal = pd.read_csv(ROOT / 'results' / 'scaling' / 'scaling_h200.csv')
 fits = fit_exponents(scal)
@@ -104,7 +102,7 @@ fits.pivot(index='model', columns='metric', values='exponent_largest').round(2)
 # Count any model or step at any size (on the meta device: no memory).
 
 # %% tags=["live"]
-from ablations.scaling import resolve_models, scaling_table
+from ablations.measure.scaling import resolve_models, scaling_table
 models = resolve_models(['convnext_tiny', 'vit_s_16', 'step:move-up-dwconv'])
 sizes = [224, 448] if SMOKE else [224, 448, 896, 1792]
 live = scaling_table(models, sizes, [], memory=False, log=lambda *_: None)

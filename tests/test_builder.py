@@ -103,8 +103,8 @@ def test_block_repr_reads_like_the_papers_figure():
 def test_a_block_names_each_conv_by_its_role_and_runs_them_in_that_order():
     from models import ROLES, Block
 
-    cases = {"resnet50": ("expand", "spatial", "project"),
-             "convnext_tiny": ("spatial", "expand", "project")}
+    cases = {"resnet50": ("to_hidden", "spatial", "from_hidden"),
+             "convnext_tiny": ("spatial", "to_hidden", "from_hidden")}
     for name, roles in cases.items():
         block = next(m for m in build(named_design(name), num_classes=10).modules()
                      if isinstance(m, Block))
@@ -112,11 +112,11 @@ def test_a_block_names_each_conv_by_its_role_and_runs_them_in_that_order():
         called = []
         hooks = [block.unit(r).register_forward_hook(lambda m, i, o, r=r: called.append(r))
                  for r in ROLES]
-        block(torch.randn(1, block.unit("expand")[0].in_channels, 16, 16))
+        block(torch.randn(1, block.unit("to_hidden")[0].in_channels, 16, 16))
         for h in hooks:
             h.remove()
         assert tuple(called) == roles, name  # the forward pass follows the plan's order
     spatial = block.unit("spatial")[0]  # ConvNeXt-T's: the depthwise 7x7 conv
     assert spatial.kernel_size == (7, 7) and spatial.groups == spatial.in_channels
-    with pytest.raises(ValueError, match="role='mlp'; allowed: spatial, expand, project"):
+    with pytest.raises(ValueError, match="role='mlp'; allowed: spatial, to_hidden, from_hidden"):
         block.unit("mlp")

@@ -1,15 +1,19 @@
 """The scale study: cells one axis at a time, paired per cell, the gap per axis."""
 
 import math
+from pathlib import Path
 
 import pandas as pd
 import pytest
 
 from ablations.analysis import scale as scale_gaps
+from ablations.defaults import RESULTS
 from ablations.studies import scale
 from ablations.__main__ import main
 from ablations.errors import UserError
 from ablations.train.recipe import run_preset
+
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def test_grid_parses_and_refuses_what_it_cannot_read():
@@ -30,10 +34,15 @@ def test_cells_change_one_field_each_and_skip_the_base_value():
     assert scale.cell_of("quick+width=0.25", quick) == ("width", 0.25)
 
 
-def test_crossing_is_found_between_the_cells_that_change_sign():
-    rows = pd.DataFrame({"value": [7500, 15000, 30000], "gap": [1.0, -1.0, -2.0]})
+def test_crossing_is_found_between_a_gain_and_a_loss_only():
+    rows = pd.DataFrame({"value": [7500, 15000, 30000], "gap": [1.0, -1.0, -2.0],
+                         "verdict": ["gain", "loss", "loss"]})
     assert scale_gaps.crossing(rows) == pytest.approx(math.sqrt(7500 * 15000))  # midway in log2
-    assert scale_gaps.crossing(rows.assign(gap=[-1.0, -0.5, -2.0])) is None
+    assert scale_gaps.crossing(rows.assign(gap=[-1.0, -0.5, -2.0],
+                                           verdict=["loss"] * 3)) is None
+    # a sign change of the mean gaps with a cell within noise is not a crossing
+    noisy = rows.assign(verdict=["gain", "within noise", "loss"], gap=[0.13, -0.37, -1.1])
+    assert scale_gaps.crossing(noisy) is None
 
 
 def test_estimates_order_cells_cheapest_first():
@@ -79,3 +88,22 @@ def test_result_rows_name_the_gpu(monkeypatch):
     assert device_label("cpu") == "cpu"
     monkeypatch.setattr(torch.cuda, "get_device_name", lambda dev: f"GPU {dev.index}")
     assert device_label("cuda:1") == "cuda:1 (GPU 1)"
+
+
+def test_the_committed_scale_figure_draws_no_crossing_the_verdicts_do_not_support(tmp_path,
+                                                                                 monkeypatch):
+    import matplotlib.pyplot as plt
+
+    from ablations.analysis.scale import study_gaps
+    from ablations.figures import studies as figures
+    from ablations.run.store import Store, load
+
+    _, gaps = study_gaps(load(ROOT / RESULTS), "resnet50-to-convnext-t", Store(ROOT / RESULTS))
+    assert {"train_images", "epochs"} <= set(gaps.axis)
+    drawn = {}
+    monkeypatch.setattr(figures, "save_figure", lambda fig, path: drawn.setdefault("fig", fig))
+    figures.scale_figure(gaps, tmp_path / "scale", "quick")
+    texts = [t.get_text() for ax in drawn["fig"].axes for t in ax.texts]
+    assert not any("changes sign" in t for t in texts)
+    assert sum(t == "no crossing resolved" for t in texts) == len(set(gaps.axis))
+    plt.close(drawn["fig"])

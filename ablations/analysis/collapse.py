@@ -33,7 +33,7 @@ from ..run.store import Store
 def _hidden_layer(block: nn.Module) -> nn.Module:
     # The layer the ConvNeXt V2 paper measures: the expanding 1x1 conv with its activation
     # (and GRN in V2). In a ResNet bottleneck that is the reducing 1x1 conv with its ReLU.
-    return block.unit("expand")
+    return block.unit("to_hidden")
 
 
 def block_feature_stats(model: nn.Module, images: torch.Tensor) -> pd.DataFrame:

@@ -57,15 +57,20 @@ def study_gaps(df: pd.DataFrame, chain_name: str, store: Any = None,
     return base, gap_table(pd.concat(parts, ignore_index=True), rows, chain_name, base)
 
 
+RESOLVED = {"gain": 1, "loss": -1}
+"""The verdicts that resolve a sign (``stats``: the interval excludes zero after Holm)."""
+
+
 def crossing(axis_rows: pd.DataFrame) -> float | None:
-    """Where the gap crosses zero along one axis (linear in log2 of the value between the
-    two cells whose gaps change sign), or None if it keeps its sign."""
+    """Where the gap changes sign along one axis, only where the data resolve it: between
+    two neighbouring cells whose verdicts are of opposite sign (a gain beside a loss),
+    linear in log2 of the value between their mean gaps; None otherwise, also where the
+    mean gaps change sign but an interval includes zero (a cell within noise)."""
     rows = axis_rows.sort_values("value")
     v, g = rows.value.to_numpy(float), rows.gap.to_numpy(float)
+    sign = [RESOLVED.get(verdict, 0) for verdict in rows.verdict]
     for i in range(len(v) - 1):
-        if g[i] == 0:
-            return float(v[i])
-        if g[i] * g[i + 1] < 0:
+        if sign[i] * sign[i + 1] < 0:
             x0, x1 = math.log2(v[i]), math.log2(v[i + 1])
             return float(2 ** (x0 + (x1 - x0) * g[i] / (g[i] - g[i + 1])))
     return None

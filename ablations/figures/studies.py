@@ -51,8 +51,9 @@ def order_figure(table: pd.DataFrame, path: Path, title: str) -> list[Path]:
 
 
 def scale_figure(gaps: pd.DataFrame, path: Path, base_name: str) -> list[Path]:
-    """Per axis of ``scale.gap_table``, the gap with its 95% paired-t interval per cell and
-    where the mean gap crosses zero."""
+    """Per axis of ``analysis.scale.gap_table``, the gap with its 95% paired-t interval per cell, its
+    verdict, and where the gap changes sign (``crossing``: only between a gain and a loss;
+    otherwise the panel says that no crossing is resolved)."""
     from ..analysis.scale import crossing
 
     axes_names = list(dict.fromkeys(gaps.axis))
@@ -67,12 +68,15 @@ def scale_figure(gaps: pd.DataFrame, path: Path, base_name: str) -> list[Path]:
                         ha="center", va="bottom", xytext=(0, 3), textcoords="offset points")
         ax.axhline(0, color="black", lw=0.8)
         cross = crossing(g)
-        if cross is not None:  # of the mean gaps; the intervals say whether it is real
+        if cross is not None:  # between a gain and a loss: the intervals resolve it
             ax.axvline(cross, color="#c44e52", ls="--", lw=1)
             rounded = float(f"{cross:.2g}")  # two figures: the crossing is an estimate
             where = f"{rounded:,.0f}" if rounded >= 100 else f"{rounded:g}"
-            ax.text(cross, ax.get_ylim()[0], f" mean gap crosses 0 near {where}",
+            ax.text(cross, ax.get_ylim()[0], f" gap changes sign near {where}",
                     color="#c44e52", fontsize=7, va="bottom")
+        else:
+            ax.text(0.02, 0.02, "no crossing resolved", transform=ax.transAxes,
+                    fontsize=7, color="#555555", va="bottom")
         ax.margins(x=0.12, y=0.15)
         ax.set_xscale("log", base=2)
         ax.set_xticks(list(g.value))

@@ -8,7 +8,7 @@
 - transformers: the chain's last design beside the Transformers the paper compares it with
   (its target line first), torchvision's own models trained with the same recipe;
 - scale: ResNet-50 (modern recipe) and ConvNeXt-T over a grid of run-preset cells
-  (``ablations.scale``).
+  (``studies.scale``).
 
 Every study reuses ``models.roadmap.Step``, so the runner, the store's cache (a design
 trained in any study is not trained again) and the plots treat them alike.
@@ -274,7 +274,7 @@ def study_steps(study: str, chain_name: str, custom: str | None = None,
         return steps[0].source, steps  # "sweep:<field>", under the field's current name
     if study == "transformers":
         return study_id("transformers", chain_name), transformers(chain_name)
-    if study == "scale":  # the steps; the cells (presets) are ablations.scale's
+    if study == "scale":  # the steps; the cells (presets) are studies.scale's
         from .scale import DEFAULT_STEPS
 
         return study_id("scale", chain_name), [find_step(chain_name, s) for s in DEFAULT_STEPS]
