@@ -124,7 +124,10 @@ def test_todays_plans_find_every_committed_run(folder):
         seeds = sorted(int(s) for s in rows.seed.unique())  # Python ints, as the CLI plans
         planned = _planned(study, preset, seeds)
         committed = set(rows.config_hash)
-        assert committed == planned, (study, preset, len(committed - planned))
+        # every stored run is one today's plan asks for (a study still training has fewer)
+        assert committed <= planned, (study, preset, len(committed - planned))
+        if study == CHAIN:  # complete: a replay of its seeds trains nothing new
+            assert committed == planned and len(seeds) == 5
         for h in committed:  # and each stored spec still hashes to its folder's name
             spec = pd.read_json(ROOT / folder / "runs" / h / "spec.json", typ="series").to_dict()
             spec.pop("labels", None)
