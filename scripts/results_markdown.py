@@ -64,15 +64,20 @@ def study_table(df: pd.DataFrame, store: Store, preset: str) -> str:
     return "\n".join(lines)
 
 
+HEADERS = dict(zip(CONTEXTS, ("in the chain", "alone on ResNet-50",
+                             "alone at ResNet-50's GFLOPs", "kept in ConvNeXt-T (vs removed)")))
+
+
 def contexts_table(folder: str) -> str:
-    """Per change: its gain in the chain, alone on ResNet-50, removed from ConvNeXt-T (a
-    cell on fewer paired seeds than the table's most says its n)."""
+    """Per change: its gain in each context the order-effects table has, with the GFLOPs of
+    the changed design (224 px) beside each estimate (a cell on fewer paired seeds than the
+    table's most says its n)."""
     path = f"{folder}/order_effects_{CHAIN}.csv"
     t = pd.read_csv(path)
-    cols = list(CONTEXTS)
+    cols = [c for c in CONTEXTS if c in t and t[c].notna().any()]
     most = int(t[[c + " seeds" for c in cols]].max().max())
-    lines = ["| change | in the chain | alone on ResNet-50 | removed from ConvNeXt-T | across contexts |",
-             "|---|---|---|---|---|"]
+    lines = ["| change | " + " | ".join(HEADERS[c] for c in cols) + " | across contexts |",
+             "|---|" + "---|" * len(cols) + "---|"]
     for r in t.to_dict("records"):
         cells = []
         for c in cols:
@@ -81,7 +86,8 @@ def contexts_table(folder: str) -> str:
                 continue
             fewer = f" (n={r[c + ' seeds']})" if r[c + " seeds"] < most else ""  # part-way
             interval = _interval(r[c], r[c + " lo"], r[c + " hi"])
-            cells.append(f"{interval} {r[c + ' verdict']}{fewer}")
+            cost = f", {r[c + ' gflops']:.1f} GF" if pd.notna(r.get(c + " gflops")) else ""
+            cells.append(f"{interval} {r[c + ' verdict']}{fewer}{cost}")
         lines.append(f"| {r['change']} | " + " | ".join(cells) + f" | {r['across contexts']} |")
     return "\n".join(lines)
 

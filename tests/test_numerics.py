@@ -98,7 +98,7 @@ def test_a_new_numerics_version_retrains_and_old_rows_are_stale(tmp_path, monkey
     monkeypatch.setattr(identity, "NUMERICS_VERSION", new_version)
     assert runner.plan(CHAIN, [chain(CHAIN)[1]], run_preset("smoke"), [0])[0].hash != old_hash
     assert main(["show", "--out", str(out)]) == 0
-    assert "STALE: 1 rows" in capsys.readouterr().out  # the table says so before a rerun
+    assert "1 STALE rows" in capsys.readouterr().out  # the table says so before a rerun
     _train(out, steps=(1,))
     new = {p.name for p in (out / "runs").iterdir()} - first
     assert len(new) == 1  # trained again under the new version

@@ -171,13 +171,17 @@ def test_the_order_figure_draws_only_the_measured_contexts(tmp_path):
     import matplotlib.pyplot as plt
 
     from ablations.analysis.contexts import CONTEXTS
-    from ablations.figures.studies import order_figure
+    from ablations.figures.studies import _CONTEXT_WORDS, order_figure
 
     nan = float("nan")
     row = {CONTEXTS[0]: 0.5, CONTEXTS[0] + " lo": 0.1, CONTEXTS[0] + " hi": 0.9,
            CONTEXTS[1]: -0.2, CONTEXTS[1] + " lo": -0.6, CONTEXTS[1] + " hi": 0.2,
-           CONTEXTS[2]: nan, CONTEXTS[2] + " lo": nan, CONTEXTS[2] + " hi": nan,
-           CONTEXTS[0] + " seeds": 5, CONTEXTS[1] + " seeds": 3, CONTEXTS[2] + " seeds": 0}
+           CONTEXTS[0] + " verdict": "gain", CONTEXTS[1] + " verdict": "within noise",
+           CONTEXTS[0] + " gflops": 4.5, CONTEXTS[1] + " gflops": 31.5,
+           CONTEXTS[0] + " seeds": 5, CONTEXTS[1] + " seeds": 3}
+    for c in CONTEXTS[2:]:
+        row.update({c: nan, c + " lo": nan, c + " hi": nan, c + " verdict": "", c + " seeds": 0,
+                    c + " gflops": nan})
     table = pd.DataFrame([row, {**row, CONTEXTS[0]: 0.7, CONTEXTS[1] + " seeds": 2}],
                          index=["a", "b"])
     drawn = []
@@ -188,10 +192,16 @@ def test_the_order_figure_draws_only_the_measured_contexts(tmp_path):
     finally:
         plt.close = real_close
     assert {p.suffix for p in paths} == {".png", ".svg"}
-    legend = drawn[0].axes[0].get_legend()
-    # the measured contexts only, each with its seeds (a range while a study is part-way)
-    assert [t.get_text() for t in legend.get_texts()] == [f"{CONTEXTS[0]}, 5 seeds",
-                                                         f"{CONTEXTS[1]}, 2-3 seeds"]
+    ax = drawn[0].axes[0]
+    # the measured contexts only, each saying in words what its bar is, and its seeds
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == [
+        f"{_CONTEXT_WORDS[CONTEXTS[0]]}, 5 seeds", f"{_CONTEXT_WORDS[CONTEXTS[1]]}, 2-3 seeds"]
+    assert all("minus" in _CONTEXT_WORDS[c] or "rescaled" in _CONTEXT_WORDS[c] for c in CONTEXTS)
+    # solid where stats gives a verdict, faded where within noise
+    alphas = sorted({round(p.get_alpha(), 2) for p in ax.patches})
+    assert alphas == [0.35, 1.0]
+    # the cost of the changed design beside its bar
+    assert {t.get_text() for t in ax.texts} == {"4.5 GF", "31.5 GF"}
 
 
 def test_the_order_table_reads_each_change_in_its_three_contexts():
@@ -201,17 +211,26 @@ def test_the_order_table_reads_each_change_in_its_three_contexts():
     levels = {DEFAULT_CHAIN: [("modern-recipe", 90.0), ("stage-ratio", 91.0)],
               f"one-at-a-time:{DEFAULT_CHAIN}": [("modern-recipe", 90.0),
                                                  ("only-stage-ratio", 92.5)],
+              f"one-at-a-time-matched:{DEFAULT_CHAIN}": [("modern-recipe", 90.0),
+                                                         ("only-stage-ratio", 90.5)],
               f"leave-one-out:{DEFAULT_CHAIN}": [("trunc-normal-init", 93.0),
                                                  ("without-stage-ratio", 89.0)]}
+    gflops = {"modern-recipe": 4.09, "stage-ratio": 4.53, "only-stage-ratio": 4.53,
+              "trunc-normal-init": 4.46, "without-stage-ratio": 3.99}
     rows = [{"study": study, "preset": "p", "step": i, "step_name": name, "seed": s,
              "top1": top1 + 0.1 * s * (i + 1), "config_hash": f"{study}{name}{s}",
-             "status": "ok"}
+             "status": "ok", "params_m": 25.0,
+             "gflops": 4.10 if "matched" in study and i else gflops[name]}
             for study, steps in levels.items() for i, (name, top1) in enumerate(steps)
             for s in range(3)]
     table = order_table(pd.DataFrame(rows), DEFAULT_CHAIN, "p")
     row = table.loc[find_step(DEFAULT_CHAIN, "stage-ratio").title]
-    assert [round(row[c], 6) for c in CONTEXTS] == [1.1, 2.6, 3.9]  # treatment - control
-    assert [row[c + " seeds"] for c in CONTEXTS] == [3, 3, 3]
+    # every context is the gain from adding the change: treatment - control
+    assert [round(row[c], 6) for c in CONTEXTS] == [1.1, 2.6, 0.6, 3.9]
+    assert [row[c + " seeds"] for c in CONTEXTS] == [3, 3, 3, 3]
+    # the changed design's GFLOPs beside its reference's, in each context
+    assert [(row[c + " gflops"], row[c + " ref gflops"]) for c in CONTEXTS] == [
+        (4.53, 4.09), (4.53, 4.09), (4.10, 4.09), (3.99, 4.46)]
     assert table.drop(index=row.name)[list(CONTEXTS)].isna().all().all()  # nothing else run
 
 
@@ -227,15 +246,17 @@ def test_the_results_markdown_says_n_where_a_context_has_fewer_seeds(tmp_path):
     markdown = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(markdown)
     row = {"change": "Kernel size 7", "across contexts": "depends"}
-    for c, (delta, seeds, verdict) in zip(CONTEXTS, [(0.5, 5, "gain"), (0.1, 5, "within noise"),
-                                                      (-0.3, 1, "too few seeds")]):
+    measured = [(0.5, 5, "gain", 4.15), (0.1, 5, "within noise", 12.31),
+                (float("nan"), 0, "", float("nan")), (-0.3, 1, "too few seeds", 4.37)]
+    for c, (delta, seeds, verdict, gflops) in zip(CONTEXTS, measured):
         half = 0.2 if seeds > 1 else float("nan")  # one seed: no interval
         row.update({c: delta, c + " lo": delta - half, c + " hi": delta + half,
-                    c + " verdict": verdict, c + " seeds": seeds})
+                    c + " verdict": verdict, c + " seeds": seeds, c + " gflops": gflops})
     pd.DataFrame([row]).to_csv(tmp_path / f"order_effects_{DEFAULT_CHAIN}.csv", index=False)
-    line = markdown.contexts_table(str(tmp_path)).splitlines()[-1]
-    assert line == ("| Kernel size 7 | +0.50 [+0.30, +0.70] gain | +0.10 [-0.10, +0.30] within "
-                    "noise | -0.30 too few seeds (n=1) | depends |")
+    header, _, line = markdown.contexts_table(str(tmp_path)).splitlines()
+    assert "GFLOPs" not in header  # the context that has no numbers gets no column
+    assert line == ("| Kernel size 7 | +0.50 [+0.30, +0.70] gain, 4.2 GF | +0.10 [-0.10, +0.30] "
+                    "within noise, 12.3 GF | -0.30 too few seeds (n=1), 4.4 GF | depends |")
 
 
 def test_a_redrawn_figure_writes_the_same_svg_bytes(tmp_path):

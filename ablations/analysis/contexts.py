@@ -1,6 +1,9 @@
-"""Does order matter? Each change of a chain in its three contexts: its gain in the chain,
-alone on the modern-recipe ResNet (one-at-a-time), and what removing it from the chain's
-last design costs (leave-one-out), each a paired difference over seeds with its verdict."""
+"""Does order matter? Each change of a chain in its contexts: its gain in the chain, alone
+on the modern-recipe ResNet (one-at-a-time), alone at the ResNet's GFLOPs (one-at-a-time,
+compute-matched), and at the end (the chain's last design minus that design with the change
+removed: leave-one-out). Every context reads as the gain from adding the change (> 0: it
+helps), a paired difference over seeds with its verdict, beside the GFLOPs and parameters
+(224 px, full width) of both sides."""
 
 from __future__ import annotations
 
@@ -9,8 +12,11 @@ import pandas as pd
 from ..run.store import Store
 from ..studies.names import alone, removed, study_id
 
-CONTEXTS = ("in chain", "alone (on ResNet)", "removing it (from the end)")
+CONTEXTS = ("in chain", "alone (on ResNet)", "alone, FLOP-matched", "at the end (vs removed)")
 """The table's contexts, in the order the figure draws them."""
+COST_COLUMNS = ("gflops", "params_m")
+"""Per context and side: '<context> gflops' (the changed design's) and '<context> ref
+gflops' (what it is compared with), the same for params_m."""
 
 
 def across_contexts(verdicts: list[str]) -> str:
@@ -41,22 +47,36 @@ def order_table(df: pd.DataFrame, chain_name: str, preset: str,
         t = study_stats(df, study, preset, store)
         return t.set_index("step_name") if not t.empty else t
 
-    sources = {CONTEXTS[0]: (by_name(chain_name), str),
-               CONTEXTS[1]: (by_name(study_id("one-at-a-time", chain_name)), alone),
-               CONTEXTS[2]: (by_name(study_id("leave-one-out", chain_name)), removed)}
+    studies = (chain_name, study_id("one-at-a-time", chain_name),
+               study_id("one-at-a-time-matched", chain_name), study_id("leave-one-out", chain_name))
+    names = (str, alone, alone, removed)
     rows = []
     for s in chain(chain_name)[2:]:
         row = {"change": s.title}
-        for col, (t, name_in) in sources.items():
-            name = name_in(s.name)
+        for col, study, name_in in zip(CONTEXTS, studies, names):
+            t, name = by_name(study), name_in(s.name)
             ok = not t.empty and name in t.index
             for suffix, key in (("", "delta"), (" lo", "t_lo"), (" hi", "t_hi")):
                 row[col + suffix] = float(t.loc[name, key]) if ok else float("nan")
             row[col + " verdict"] = t.loc[name, "verdict"] if ok else ""
             row[col + " seeds"] = int(t.loc[name, "seeds"]) if ok else 0
+            # the changed design: the step itself, or the variant with the change added /
+            # without it removed; its reference: the step before, the base, the full design
+            changed, ref = ((t.loc[name, "treatment"], t.loc[name, "control"]) if ok else ("", ""))
+            if study == studies[3]:
+                changed, ref = ref, changed
+            for key in COST_COLUMNS:
+                row[f"{col} {key}"] = _cost(df, study, preset, changed, key)
+                row[f"{col} ref {key}"] = _cost(df, study, preset, ref, key)
         row["across contexts"] = across_contexts([row[c + " verdict"] for c in CONTEXTS])
         rows.append(row)
     return pd.DataFrame(rows).set_index("change")
 
 
-__all__ = ["CONTEXTS", "across_contexts", "order_table"]
+def _cost(df: pd.DataFrame, study: str, preset: str, step_name: str, key: str) -> float:
+    """GFLOPs or parameters (224 px, full width) of a study's step, as its runs stored them."""
+    rows = df[(df.study == study) & (df.preset == preset) & (df.step_name == step_name)]
+    return float(rows[key].iloc[0]) if len(rows) and key in rows else float("nan")
+
+
+__all__ = ["CONTEXTS", "COST_COLUMNS", "across_contexts", "order_table"]

@@ -7,6 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import matplotlib.pyplot as plt
+from matplotlib.patches import Patch
 import pandas as pd
 
 from ..analysis.contexts import CONTEXTS, order_table
@@ -15,7 +16,13 @@ from ..analysis.summary import summary_table
 from ..run.store import Store
 from ..studies.names import parse_study
 
-_CONTEXT_COLORS = {CONTEXTS[0]: "#4c72b0", CONTEXTS[1]: "#dd8452", CONTEXTS[2]: "#55a868"}
+_CONTEXT_COLORS = dict(zip(CONTEXTS, ("#4c72b0", "#dd8452", "#8c6bb1", "#55a868")))
+_CONTEXT_WORDS = dict(zip(CONTEXTS, (
+    "in the chain: the step minus the step before",
+    "alone: ResNet-50 with it minus ResNet-50",
+    "alone, widths rescaled to ResNet-50's GFLOPs",
+    "at the end: the last step minus it without the change")))
+"""What each context's bar is, in words: every one is the gain from adding the change."""
 _SCALE_UNITS = {"train_images": "training images", "epochs": "epochs",
                 "width": "width multiplier", "resolution": "resolution (px)"}
 
@@ -30,23 +37,44 @@ def _with_seeds(context: str, seeds: pd.Series) -> str:
 
 
 def order_figure(table: pd.DataFrame, path: Path, title: str) -> list[Path]:
-    """Bars of ``contexts.order_table``: per change, its difference in each measured context
-    with the 95% paired-t interval (contexts without a number get no bars and no legend; each
-    legend entry says its seeds)."""
+    """Bars of ``contexts.order_table``: per change, the gain from adding it in each measured
+    context, solid where ``stats`` gives a verdict (gain or loss after Holm), faded where it
+    is within noise, with the unadjusted 95% paired-t interval as whiskers and the GFLOPs of
+    the changed design at the bar's end (contexts without a number get no bars and no legend;
+    each legend entry says what its bar is and its seeds)."""
     cols = [c for c in CONTEXTS if table[c].notna().any()]
-    fig, ax = plt.subplots(figsize=(9, 0.55 * len(table) + 1.5))
     rows = table.iloc[::-1]  # the first change at the top
-    bars = rows[cols].rename(columns={c: _with_seeds(c, table[c + " seeds"]) for c in cols})
-    xerr = [[(rows[c] - rows[c + " lo"]).fillna(0).tolist(),
-             (rows[c + " hi"] - rows[c]).fillna(0).tolist()] for c in cols]
-    bars.plot.barh(ax=ax, width=0.8, color=[_CONTEXT_COLORS[c] for c in cols], xerr=xerr,
-                   error_kw={"elinewidth": 0.8, "capsize": 1.5, "ecolor": "#333333"})
+    fig, ax = plt.subplots(figsize=(10, 0.75 * len(table) + 1.8))
+    height, handles = 0.8 / len(cols), []
+    for k, c in enumerate(cols):
+        y = [i - 0.4 + (len(cols) - 1 - k + 0.5) * height for i in range(len(rows))]
+        real = rows[c + " verdict"].isin(["gain", "loss"])
+        bars = ax.barh(y, rows[c].fillna(0), height=height, color=_CONTEXT_COLORS[c])
+        for bar, is_real in zip(bars, real):
+            bar.set_alpha(1.0 if is_real else 0.35)
+        handles.append(Patch(color=_CONTEXT_COLORS[c],
+                             label=_with_seeds(_CONTEXT_WORDS[c], rows[c + " seeds"])))
+        lo, hi = (rows[c] - rows[c + " lo"]).fillna(0), (rows[c + " hi"] - rows[c]).fillna(0)
+        ax.errorbar(rows[c].fillna(0), y, xerr=[lo, hi], fmt="none", elinewidth=0.7,
+                    capsize=1.5, ecolor="#333333")
+        gflops = rows.get(c + " gflops")
+        for yi, x, top, g in zip(y, rows[c], rows[c + " hi"], gflops if gflops is not None
+                                 else [float("nan")] * len(rows)):
+            if pd.notna(x) and pd.notna(g):
+                ax.text(max(top, x, 0) + 0.05, yi, f"{g:.1f} GF", va="center", fontsize=5.5,
+                        color="#444444")
+    ax.set_yticks(range(len(rows)))
+    ax.set_yticklabels(rows.index, fontsize=8)
     ax.axvline(0, color="black", lw=0.8)
-    ax.set_xlabel("top-1 change (points); whiskers: 95% paired-t interval over seeds")
-    ax.set_ylabel("")
+    ax.set_xlabel("gain from adding the change, top-1 points (> 0: it helps)\n"
+                  "solid: a real gain or loss (stats' verdict, Holm-adjusted); faded: within "
+                  "noise; whiskers: unadjusted 95% paired-t interval; GF: GFLOPs of the "
+                  "changed design (224 px)", fontsize=8)
     ax.set_title(title, fontsize=10)
-    ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.1), ncol=3)
+    ax.legend(handles=handles, fontsize=7.5, loc="upper center", bbox_to_anchor=(0.5, -0.1),
+              ncol=2)
     ax.grid(alpha=0.3, axis="x")
+    ax.margins(x=0.12)
     return save_figure(fig, path)
 
 
@@ -127,8 +155,9 @@ def study_figures(df: pd.DataFrame, out: str | Path) -> list[Path]:
             stem = out / (f"order_effects_{chain_name}"
                           + ("" if len(presets) == 1 else f"_{preset}"))
             paths += _write_csv(table.round(3), stem, index=True)
-            paths += order_figure(table, stem, f"Effect of each change: in the chain, alone, "
-                                               f"and removed ({chain_name}, {preset})")
+            paths += order_figure(table, stem, f"Gain from each change in its contexts: in the "
+                                               f"chain, alone, and at the end ({chain_name}, "
+                                               f"{preset})")
     for chain_name in sorted({i.subject for i in ids if i.kind == "scale"}):
         base, gaps = scale.study_gaps(df, chain_name, store)
         if not gaps.empty:
