@@ -25,7 +25,7 @@ from torch import nn
 from models import Block, Design, build
 
 from ..data import datasets
-from ..data.loader import LoaderOptions
+from ..data.catalog import LoaderOptions
 from ..errors import UserError
 from ..run.store import Store
 

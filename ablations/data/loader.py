@@ -8,8 +8,6 @@ from collections.abc import Iterator
 
 import torch
 
-from .catalog import LoaderOptions  # noqa: F401 (re-exported: loaders take it)
-
 
 class BatchLoader:
     """Batches of ``(images, labels)``; ``to_device`` moves one and normalises it there.
