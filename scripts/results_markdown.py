@@ -55,7 +55,8 @@ def chain_table(df: pd.DataFrame, store: Store, preset: str) -> str:
 def study_table(df: pd.DataFrame, store: Store, preset: str) -> str:
     lines = ["| study | comparison | seeds | delta [95% CI] | p (Holm) | p McNemar | verdict |",
              "|---|---|---|---|---|---|---|"]
-    for study in (study_id("one-at-a-time", CHAIN), study_id("leave-one-out", CHAIN)):
+    for study in (study_id("one-at-a-time", CHAIN), study_id("one-at-a-time-matched", CHAIN),
+                  study_id("leave-one-out", CHAIN)):
         t = stats.study_stats(df, study, preset, store)
         for r in t.itertuples():
             lines.append(f"| {study.split(':')[0]} | {r.treatment} - {r.control} | {r.seeds} | "

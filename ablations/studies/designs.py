@@ -35,9 +35,11 @@ MATCH_TOLERANCE = 0.05
 
 def _step(paper: Step | None, **fields: Any) -> Step:
     """A study's step: ``fields`` (index, name, title, design, recipe, changes, source) with
-    the phase and GFLOPs of the chain step it stands for (``paper``); on no branch."""
+    the phase of the chain step it stands for (``paper``), and the paper's GFLOPs only where
+    it is that step's own design (a variant that borrows a change is not); on no branch."""
+    own = paper is not None and paper.design == fields["design"]
     return Step(phase=paper.phase if paper else "study", paper_top1=None, paper_top1_std=None,
-                paper_gflops=paper.paper_gflops if paper else None, **fields)
+                paper_gflops=paper.paper_gflops if own else None, **fields)
 
 
 def _changes_of(step: Step) -> dict[str, Any]:
