@@ -109,7 +109,7 @@ def test_step_gflops_match_the_paper(name):
 def test_costs_cli_csv_lists_the_main_chain_with_fvcore():
     out = io.StringIO()
     with redirect_stdout(out):
-        assert main(["costs", "--chain", R50, "--format", "csv", "--no-branches"]) == 0
+        assert main(["costs", "--chain", R50, "--format", "csv", "--no-branches", "--fvcore"]) == 0
     df = pd.read_csv(io.StringIO(out.getvalue()))
     assert list(df.columns[:8]) == ["step", "name", "title", "gflops", "params_m",
                                     "fvcore_gflops", "paper_gflops", "paper_top1"]
@@ -117,6 +117,21 @@ def test_costs_cli_csv_lists_the_main_chain_with_fvcore():
     # fvcore also counts norms: always a little above the MAC count
     assert ((df.fvcore_gflops - df.gflops) > 0).all()
     assert ((df.fvcore_gflops - df.gflops) < 0.06).all()
+
+
+def test_costs_of_a_chain_answer_in_seconds_without_fvcore_by_default():
+    import subprocess
+    import sys
+    import time
+
+    t0 = time.perf_counter()
+    p = subprocess.run([sys.executable, "-m", "ablations", "costs", "--chain", R50, "--format",
+                        "csv"], capture_output=True, text=True, timeout=120)
+    seconds = time.perf_counter() - t0
+    assert p.returncode == 0, p.stderr
+    df = pd.read_csv(io.StringIO(p.stdout))
+    assert "fvcore_gflops" not in df.columns and len(df) >= 15
+    assert seconds < 15, f"costs --chain took {seconds:.1f} s"
 
 
 def _rounds_to(value: float, published: float) -> bool:
@@ -156,7 +171,7 @@ def test_costs_at_a_huge_resolution_count_on_meta_without_allocating(capsys):
 
     before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     assert main(["costs", "--models", "convnext_tiny", "--resolution", "50000",
-                 "--format", "csv"]) == 0
+                 "--format", "csv", "--fvcore"]) == 0
     out, err = capsys.readouterr()
     row = pd.read_csv(io.StringIO(out)).iloc[0]
     # exact paper-convention count: FLOPs scale with the pixel count at this size

@@ -17,7 +17,10 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--resolution", type=positive_int, default=224)
     add_format(p)
     p.add_argument("--no-branches", action="store_true", help="main steps only")
-    p.add_argument("--no-fvcore", action="store_true", help="skip fvcore's count (faster)")
+    p.add_argument("--fvcore", action="store_true",
+                   help="also fvcore's count beside ours (a real forward pass per model: about "
+                        "a minute for a whole chain on 2 cores)")
+    p.add_argument("--no-fvcore", action="store_true", help=argparse.SUPPRESS)  # the default now
     p.set_defaults(func=handle)
 
 
@@ -25,13 +28,16 @@ def handle(args: argparse.Namespace) -> None:
     """Print the cost table; notes on what was not counted go to stderr."""
     from ..measure.costs import chain_costs, model_costs
 
+    fvcore = args.fvcore and not args.no_fvcore
     if args.models:
-        df = model_costs(comma_list(args.models), args.resolution, not args.no_fvcore)
+        df = model_costs(comma_list(args.models), args.resolution, fvcore)
     else:
-        df = chain_costs(args.chain, args.resolution, not args.no_branches, not args.no_fvcore)
+        df = chain_costs(args.chain, args.resolution, not args.no_branches, fvcore)
+    if not fvcore:  # not counted: no empty column
+        df = df.drop(columns=["fvcore_gflops"])
     print_table(df, args.format)
     convnets = df[df.attention_gflops == 0] if "attention_gflops" in df else df
-    if not args.no_fvcore and convnets.fvcore_gflops.isna().any():
+    if fvcore and convnets.fvcore_gflops.isna().any():
         print(f"note: fvcore's count is left out at {args.resolution} px (its real forward "
               "pass would need over half of this machine's memory); the paper-convention "
               "counts run on the meta device and are exact", file=sys.stderr)
