@@ -83,7 +83,7 @@ except ValueError as e:
 
 # %% tags=["live"]
 sw = designs.sweep('kernel_size', [3, 7, 11] if SMOKE else [3, 5, 7, 9, 11])
-run(plan(study_id('sweep', 'kernel_size'), sw, p, [0]), ExecuteOptions(out, progress=False))
+run(plan(sw[0].source, sw, p, [0]), ExecuteOptions(out, progress=False))  # 'sweep:kernel_size@convnext_tiny'
 from ablations.figures.studies import study_figures
 from IPython.display import Image, display
 for path in study_figures(load(out), out):

@@ -141,7 +141,7 @@ def test_a_sweep_over_an_old_field_name_warns_and_is_labelled_by_the_new_one():
     with pytest.warns(FutureWarning, match="activation_count"):
         label, steps = study_steps("sweep", "resnet50-to-convnext-t",
                                    sweep_spec="activations=all,one")
-    assert label == "sweep:activation_count"
+    assert label == "sweep:activation_count@convnext_tiny"
     assert [s.design.activation_count for s in steps] == ["all", "one"]
 
 
@@ -169,3 +169,21 @@ def test_the_compute_matched_study_holds_every_variant_at_the_base_cost():
             if plan("a", [by_name[n]], quick, [0])[0].hash
             == plan("b", [next(s for s in matched if s.name == n)], quick, [0])[0].hash]
     assert same == ["only-gelu", "only-bn-to-ln"]
+
+
+def test_two_sweeps_over_different_bases_stay_two_studies(tmp_path):
+    from ablations.analysis.stats import all_stats
+    from ablations.run.store import load
+
+    out = str(tmp_path / "r")
+    for base in ("resnet50", "convnext_tiny"):
+        assert main(["run", "--preset", "smoke", "--study", "sweep", "--sweep",
+                     "kernel_size=3,5", "--sweep-base", base, "--out", out,
+                     "--no-progress", "--epochs", "1"]) == 0
+    df = load(out)
+    assert sorted(set(df.study)) == ["sweep:kernel_size@convnext_tiny",
+                                     "sweep:kernel_size@resnet50"]
+    assert set(all_stats(df).study) == set(df.study)
+    assert main(["plot", "--out", out]) == 0
+    assert {p.name for p in (tmp_path / "r").glob("sweep_*.png")} == {
+        "sweep_kernel_size_on_convnext_tiny.png", "sweep_kernel_size_on_resnet50.png"}

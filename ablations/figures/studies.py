@@ -129,12 +129,16 @@ def sweep_figure(df: pd.DataFrame, study: str, path: Path) -> list[Path]:
                 fmt="o-", capsize=3, color="#4c72b0", label="top-1")
     ax.set_xticks(x)
     ax.set_xticklabels([n.split("=", 1)[-1] for n in s.step_name], fontsize=8)
-    ax.set_xlabel(parse_study(study).subject)
+    field, _, base = parse_study(study).subject.partition("@")
+    ax.set_xlabel(field)
     ax.set_ylabel("top-1 (%)")
     ax2 = ax.twinx()
     ax2.plot(x, s.gflops, "s--", color="#dd8452", label="GFLOPs (224 px)")
     ax2.set_ylabel("GFLOPs at 224 px")
-    ax.set_title(study, fontsize=10)
+    presets = ", ".join(sorted(set(df[df.study == study].preset)))
+    ax.set_title(f"{field} swept on {base or 'the named base model'} ({presets}); top-1 mean, "
+                 f"whiskers: min-max over seeds", fontsize=9)
+    ax.legend(handles=[ax.get_lines()[0], ax2.get_lines()[0]], fontsize=8, loc="lower right")
     ax.grid(alpha=0.3)
     return save_figure(fig, path)
 
@@ -166,7 +170,7 @@ def study_figures(df: pd.DataFrame, out: str | Path) -> list[Path]:
             paths += scale_figure(gaps, stem, base.name)
     for i in ids:
         if i.kind == "sweep":
-            paths += sweep_figure(df, str(i), out / f"sweep_{i.subject}")
+            paths += sweep_figure(df, str(i), out / f"sweep_{i.subject.replace('@', '_on_')}")
     return paths
 
 

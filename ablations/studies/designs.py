@@ -25,7 +25,7 @@ from models.design import RENAMED, current_name, current_names
 from models.roadmap import DEFAULT_CHAIN, Step, chain, find_step, get_chain
 
 from ..errors import UserError, check_file_name
-from .names import alone, removed, study_id
+from .names import alone, removed, study_id, sweep_subject
 
 STUDIES = ("chain", "one-at-a-time", "one-at-a-time-matched", "leave-one-out", "custom",
            "sweep", "transformers", "scale")
@@ -215,11 +215,14 @@ def load_custom_chain(path: str | Path) -> list[Step]:
 
 def sweep(field: str, values: list[Any], base: Design | str = "convnext_tiny",
           recipe: str = "convnext") -> list[Step]:
-    """``base`` with ``field`` set to each of ``values`` (e.g. kernel size 3..11)."""
+    """``base`` with ``field`` set to each of ``values`` (e.g. kernel size 3..11); its study
+    id names the field and the base (``sweep:kernel_size@convnext_tiny``; ``@custom`` for a
+    design that is not a named model), so sweeps over different bases stay apart."""
     field = current_name(field)
     if field not in FIELDS:
         raise UserError(f"sweep: unknown toggle {field!r}; allowed: {', '.join(FIELDS)}")
     design = named_design(base) if isinstance(base, str) else base
+    study = study_id("sweep", sweep_subject(field, base if isinstance(base, str) else "custom"))
     out = []
     for i, v in enumerate(values):
         try:
@@ -228,7 +231,7 @@ def sweep(field: str, values: list[Any], base: Design | str = "convnext_tiny",
             raise UserError(f"sweep {field}: {e}") from None
         label = "-".join(str(x) for x in v) if isinstance(v, (tuple, list)) else str(v)
         out.append(_step(None, index=i, name=f"{field}={label}", title=f"{field} = {v}", design=d,
-                         recipe=recipe, changes=(field,), source=study_id("sweep", field)))
+                         recipe=recipe, changes=(field,), source=study))
     return out
 
 

@@ -41,6 +41,12 @@ def parse_study(text: str) -> StudyId:
     return StudyId("chain", text)
 
 
+def sweep_subject(field: str, base: str) -> str:
+    """A sweep's subject: the swept field and the model it varies, ``kernel_size@convnext_tiny``
+    (sweeps stored before 0.3 name the field alone; they are read as they are)."""
+    return f"{field}@{base}"
+
+
 def alone(step_name: str) -> str:
     """The one-at-a-time step of a chain step."""
     return ALONE_PREFIX + step_name
@@ -52,4 +58,5 @@ def removed(step_name: str) -> str:
 
 
 __all__ = ["ALONE_PREFIX", "REMOVED_PREFIX", "KINDS", "StudyId", "study_id", "parse_study",
+           "sweep_subject",
            "alone", "removed"]
