@@ -1,3 +1,5 @@
+from pathlib import Path
+
 import pytest
 import torch
 
@@ -187,3 +189,23 @@ def test_two_sweeps_over_different_bases_stay_two_studies(tmp_path):
     assert main(["plot", "--out", out]) == 0
     assert {p.name for p in (tmp_path / "r").glob("sweep_*.png")} == {
         "sweep_kernel_size_on_convnext_tiny.png", "sweep_kernel_size_on_resnet50.png"}
+
+
+def test_compare_pairs_the_runs_two_result_sets_share_in_any_study(tmp_path, capsys):
+    import pandas as pd
+
+    root = Path(__file__).resolve().parent.parent / "results"
+    assert main(["compare", f"cpu={root / 'quick'}", f"gpu={root / 'quick-gpu'}", "--out",
+                 str(tmp_path), "--name", "cmp"]) == 0
+    text = capsys.readouterr().out
+    shared = pd.read_csv(tmp_path / "cmp_shared.csv")
+    gpu = pd.read_csv(root / "quick-gpu" / "results.csv")
+    cpu = pd.read_csv(root / "quick" / "results.csv")
+    keys = ["study", "preset", "step_name"]
+    both = gpu[keys].drop_duplicates().merge(cpu[keys].drop_duplicates())
+    assert len(shared) == len(both) >= 2  # every step the two folders share, scale cells too
+    assert shared[["cpu_top1", "gpu_top1", "difference", "lo", "hi"]].notna().all().all()
+    assert (shared.paired_seeds == 3).all()  # the same runs (hash, seed) on both devices
+    assert "steps in every result set (2)" in text
+    assert all(len(v.split(".")[-1]) <= 3 for v in
+               (tmp_path / "cmp.csv").read_text().replace("\n", ",").split(",") if "." in v)

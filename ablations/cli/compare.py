@@ -30,12 +30,23 @@ def handle(args: argparse.Namespace) -> None:
     from ..figures.compare import compare_results
 
     check_file_name(args.name, "--name")
-    table, agreement, written = compare_results(labelled(args.results), args.chain,
-                                                Path(args.out) / args.name)
+    import pandas as pd
+
+    labels = labelled(args.results)
+    table, agreement, written = compare_results(labels, args.chain, Path(args.out) / args.name)
     cols = ["step", "step_name", "paper_top1"] + [c for c in table if c.endswith("_top1")
                                                    and c != "paper_top1"]
-    print(table[cols].round(2).to_string(index=False))
+    if table[cols[3:]].notna().any().any():
+        print(table[cols].round(2).to_string(index=False))
     for label, a in agreement.items():
         print(f"{label}: {format_agreement(a)}")
+    shared = pd.read_csv(written[-1])
+    if shared.empty:
+        print("no step is in every result set")
+    else:
+        print(f"steps in every result set ({len(shared)}), any study; difference = "
+              f"{list(labels)[-1]} - {list(labels)[0]} over the same runs (hash and seed):")
+        keep = [c for c in shared if not c.endswith("_device") and c != "step"]
+        print(shared[keep].round(2).to_string(index=False))
     for p in written:
         print(f"wrote {p}")

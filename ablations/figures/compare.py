@@ -10,15 +10,17 @@ import pandas as pd
 from models.roadmap import chain
 
 from ..analysis.agreement import format_agreement
-from ..analysis.compare import agreements, step_table
+from ..analysis.compare import agreements, shared_steps, step_table
 from ..run.store import load
 from .common import save_figure
 
 
 def compare_results(paths: dict[str, str | Path], chain_name: str, out: str | Path,
                     ) -> tuple[pd.DataFrame, dict[str, dict], list[Path]]:
-    """Overlay result sets on one accuracy-vs-GFLOPs figure; write the delta table as CSV.
-    Returns the table, each set's agreement with the paper, and the files written."""
+    """Overlay result sets on one accuracy-vs-GFLOPs figure; write the chain's delta table
+    as CSV, and every step the sets share, in any study (``shared_steps``), as
+    ``<out>_shared.csv``. Returns the chain table, each set's agreement with the paper, and
+    the files written."""
     results = {label: load(p) for label, p in paths.items()}
     table = step_table(results, chain_name)
     agreement = agreements(results, chain_name)
@@ -44,5 +46,8 @@ def compare_results(paths: dict[str, str | Path], chain_name: str, out: str | Pa
     fig.tight_layout()
     out = Path(out)
     save_figure(fig, out, formats=(".png",))
-    table.to_csv(out.with_suffix(".csv"), index=False)
-    return table, agreement, [out.with_suffix(".png"), out.with_suffix(".csv")]
+    table.round(3).to_csv(out.with_suffix(".csv"), index=False)
+    shared = shared_steps(results)
+    shared_csv = out.with_name(out.name + "_shared.csv")
+    shared.round(3).to_csv(shared_csv, index=False)
+    return table, agreement, [out.with_suffix(".png"), out.with_suffix(".csv"), shared_csv]
