@@ -181,3 +181,25 @@ def test_results_are_written_atomically(tmp_path):
     assert len(store_mod.load(tmp_path)) == 1
     assert not list(tmp_path.glob("*.tmp"))
     assert json.loads((tmp_path / "labels.jsonl").read_text().splitlines()[0])["top1"] == 2.0
+
+
+def test_rows_name_the_cpu_and_replay_says_what_to_expect(tmp_path, capsys):
+    from ablations.analysis.reproduce import expectation
+    from ablations.system.machine import cpu_capability, cpu_model
+
+    out = tmp_path / "ref"
+    assert main(["run", "--preset", "smoke", "--steps=modern-recipe", "--out", str(out),
+                 "--no-progress"]) == 0
+    row = store_mod.load(out).iloc[0]
+    assert row.cpu_model == cpu_model() and row.cpu_capability == cpu_capability() != ""
+    here = (torch.__version__, cpu_model(), cpu_capability())
+    table = store_mod.load(out)
+    assert expectation(table, *here).startswith("expect: bit-identical")
+    other = expectation(table.assign(cpu_model="Another CPU"), *here)
+    assert other.startswith("expect: within noise, not bit-identical") and "Another CPU" in other
+    unknown = expectation(table.drop(columns=["cpu_model", "cpu_capability"]), *here)
+    assert "do not record cpu_model, cpu_capability" in unknown
+    capsys.readouterr()
+    assert main(["replay", "--preset", "smoke", "--steps=modern-recipe", "--reference",
+                 str(out), "--out", str(tmp_path / "fresh"), "--no-progress", "--seeds", "1"]) == 0
+    assert "expect: bit-identical" in capsys.readouterr().out

@@ -32,6 +32,26 @@ def resolve_reference(text: str, given: bool) -> Path | None:
     return reference
 
 
+def expectation(reference: pd.DataFrame, torch_version: str, cpu: str, capability: str) -> str:
+    """What a fresh CPU replay can expect against the reference's rows, said before training:
+    bit-identical where every reference run names this torch, CPU model and vector extension;
+    otherwise within noise, with what differs (or that the rows do not record it)."""
+    rows = reference[reference.get("device", pd.Series("cpu", index=reference.index))
+                     .astype(str).eq("cpu")]
+    here = {"torch": torch_version, "cpu_model": cpu, "cpu_capability": capability}
+    missing = [k for k in here if k not in rows or rows[k].isna().any()]
+    if rows.empty or missing:
+        return (f"expect: within noise; bit-identical only if the committed runs were made on "
+                f"this CPU ({cpu}, {capability}) with torch {torch_version}: their rows do not "
+                f"record {', '.join(missing) or 'a CPU'}")
+    differ = {k: sorted(set(rows[k].astype(str))) for k in here
+              if set(rows[k].astype(str)) != {here[k]}}
+    if not differ:
+        return f"expect: bit-identical (torch {torch_version}, {cpu}, {capability}, as committed)"
+    said = "; ".join(f"{k} {', '.join(v)} there, {here[k]} here" for k, v in differ.items())
+    return f"expect: within noise, not bit-identical ({said})"
+
+
 def import_reference(reference: str | Path, out: str | Path, hashes: set[str]) -> int:
     """Copy the reference's finished runs whose config hash is in ``hashes`` (runs that
     today's code would train to the same numbers) into ``out``, with their table rows;

@@ -48,6 +48,14 @@ def handle(args: argparse.Namespace) -> None:
         n = reproduce.import_reference(reference, args.out, {r.hash for r in runs})
         print(f"seeds {', '.join(map(str, others)) or '-'} from {reference} ({n} runs); "
               f"seed(s) {', '.join(map(str, fresh))} trained here from scratch")
+        if not str(args.device).startswith("cuda"):
+            import torch
+
+            from ..system.machine import cpu_capability, cpu_model
+
+            committed = load(reference)
+            print(reproduce.expectation(committed[committed.study == args.chain],
+                                        torch.__version__, cpu_model(), cpu_capability()))
     if run_command.train(args, fresh) is None:  # queued jobs: report once they are done
         print(f"jobs submitted: when they have finished, `python -m ablations plot --out "
               f"{args.out}` and `stats --out {args.out}` report them")

@@ -28,7 +28,7 @@ from models.complexity import AnyDesign
 from ..data import seed_host_generators
 from ..data.loading import LoadedData
 from ..errors import Stopped, UserError
-from ..system.machine import device_label, peak_memory_mb
+from ..system.machine import cpu_capability, cpu_model, device_label, peak_memory_mb
 from . import checkpoint
 from .augment import BatchAugment
 from .curves import Curves
@@ -326,7 +326,8 @@ def _run_metrics(ctx: TrainContext, trainer: Trainer) -> dict[str, Any]:
         "device": device_label(ctx.options.device), "threads": torch.get_num_threads(),
         "data_source": data.source,
         "torch": torch.__version__, "python": platform.python_version(),
-        "machine": platform.machine(),
+        "machine": platform.machine(), "cpu_model": cpu_model(),
+        "cpu_capability": cpu_capability(),
     }
 
 
