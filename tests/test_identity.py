@@ -132,3 +132,16 @@ def test_todays_plans_find_every_committed_run(folder):
             spec = pd.read_json(ROOT / folder / "runs" / h / "spec.json", typ="series").to_dict()
             spec.pop("labels", None)
             assert identity.config_hash(spec) == h, (study, preset, h)
+
+
+def test_the_constraints_pin_what_the_committed_runs_were_trained_with():
+    import tomllib
+
+    pins = dict(line.strip().split("==") for line in (ROOT / "constraints.txt").read_text()
+                .splitlines() if "==" in line and not line.startswith("#"))
+    rows = pd.read_csv(ROOT / "results" / "quick" / "results.csv")
+    trained = set(rows[rows.device == "cpu"].torch.str.split("+").str[0])
+    assert trained == {pins["torch"]}
+    deps = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
+    torch_req = next(d for d in deps if d.startswith("torch") and not d.startswith("torchvision"))
+    assert "==" not in torch_req and ">=" in torch_req  # the package keeps a range
