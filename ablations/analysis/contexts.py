@@ -50,11 +50,12 @@ def order_table(df: pd.DataFrame, chain_name: str, preset: str,
     studies = (chain_name, study_id("one-at-a-time", chain_name),
                study_id("one-at-a-time-matched", chain_name), study_id("leave-one-out", chain_name))
     names = (str, alone, alone, removed)
+    tables = [by_name(study) for study in studies]  # each study's statistics, once
     rows = []
     for s in chain(chain_name)[2:]:
         row = {"change": s.title}
-        for col, study, name_in in zip(CONTEXTS, studies, names):
-            t, name = by_name(study), name_in(s.name)
+        for col, study, name_in, t in zip(CONTEXTS, studies, names, tables):
+            name = name_in(s.name)
             ok = not t.empty and name in t.index
             for suffix, key in (("", "delta"), (" lo", "t_lo"), (" hi", "t_hi")):
                 row[col + suffix] = float(t.loc[name, key]) if ok else float("nan")
