@@ -42,8 +42,9 @@ def handle(args: argparse.Namespace) -> None:
     reference = reproduce.resolve_reference(args.reference or RESULTS,
                                             given=args.reference is not None)
     fresh = sorted(range(args.seeds))
+    committed = load(reference) if reference is not None else None  # read once
     if reference is not None:
-        others = sorted(set(load(reference).seed.astype(int)) - set(fresh))
+        others = sorted(set(committed.seed.astype(int)) - set(fresh))
         _, runs = run_command.plan(args, others)
         n = reproduce.import_reference(reference, args.out, {r.hash for r in runs})
         print(f"seeds {', '.join(map(str, others)) or '-'} from {reference} ({n} runs); "
@@ -53,19 +54,17 @@ def handle(args: argparse.Namespace) -> None:
 
             from ..system.machine import cpu_capability, cpu_model
 
-            committed = load(reference)
             print(reproduce.expectation(committed[committed.study == args.chain],
                                         torch.__version__, cpu_model(), cpu_capability()))
     if run_command.train(args, fresh) is None:  # queued jobs: report once they are done
-        print(f"jobs submitted: when they have finished, `python -m ablations plot --out "
-              f"{args.out}` and `stats --out {args.out}` report them")
+        run_command.say_jobs_submitted(args.out)
         return
     df = load(args.out)
     for path in draw_results(df, args.out, args.chain):
         print(f"wrote {path}")
     print_stats(df[df.study == args.chain], args.out)
     if reference is not None:
-        table = reproduce.reproduction(df[df.seed.isin(fresh)], load(reference), args.chain,
+        table = reproduce.reproduction(df[df.seed.isin(fresh)], committed, args.chain,
                                        args.preset)
         if not table.empty:
             cols = ["step", "step_name", "seed", "fresh_top1", "reference_same_seed",

@@ -187,5 +187,10 @@ def handle(args: argparse.Namespace) -> None:
     if rows is not None:
         print(summary_table(rows).to_string(index=False))
     elif args.launcher != "none":
-        print(f"jobs submitted: when they have finished, `python -m ablations plot --out "
-              f"{args.out}` and `stats --out {args.out}` report them")
+        say_jobs_submitted(args.out)
+
+
+def say_jobs_submitted(out: str) -> None:
+    """What to run once submitted jobs have finished (run and replay say the same)."""
+    print(f"jobs submitted: when they have finished, `python -m ablations plot --out {out}` "
+          f"and `stats --out {out}` report them")

@@ -54,7 +54,7 @@ def _torchrun(runs: list[PlannedRun], options: ExecuteOptions, nproc: int) -> No
     this process reads the store afterwards)."""
     plan = write_plan(runs, options)
     cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone",
-           f"--nproc_per_node={nproc}", "-m", "ablations.run.worker", str(plan)]
+           f"--nproc_per_node={nproc}", *worker_command(plan)[1:]]  # ranks run the worker
     try:
         rc = subprocess.call(cmd, env={**os.environ, "PYTHONUNBUFFERED": "1"})
     finally:
@@ -63,4 +63,4 @@ def _torchrun(runs: list[PlannedRun], options: ExecuteOptions, nproc: int) -> No
         raise UserError(f"torchrun with {nproc} processes exited with code {rc}")
 
 
-__all__ = ["BACKENDS", "run", "worker_command"]
+__all__ = ["BACKENDS", "run"]
