@@ -57,9 +57,8 @@ def order_figure(table: pd.DataFrame, path: Path, title: str) -> list[Path]:
         lo, hi = (rows[c] - rows[c + " lo"]).fillna(0), (rows[c + " hi"] - rows[c]).fillna(0)
         ax.errorbar(rows[c].fillna(0), y, xerr=[lo, hi], fmt="none", elinewidth=0.7,
                     capsize=1.5, ecolor="#333333")
-        gflops = rows.get(c + " gflops")
-        for yi, x, top, g in zip(y, rows[c], rows[c + " hi"], gflops if gflops is not None
-                                 else [float("nan")] * len(rows)):
+        gflops = rows.get(c + " gflops", pd.Series(float("nan"), index=rows.index))
+        for yi, x, top, g in zip(y, rows[c], rows[c + " hi"], gflops):
             if pd.notna(x) and pd.notna(g):
                 ax.text(max(top, x, 0) + 0.05, yi, f"{g:.1f} GF", va="center", fontsize=5.5,
                         color="#444444")
