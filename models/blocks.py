@@ -43,8 +43,11 @@ class GlobalResponseNorm(nn.Module):
         self.weight = nn.Parameter(torch.zeros(channels))
         self.bias = nn.Parameter(torch.zeros(channels))
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        gx = torch.linalg.vector_norm(x, ord=2, dim=(2, 3), keepdim=True)
+    def forward(self, x: torch.Tensor, visible: torch.Tensor | None = None) -> torch.Tensor:
+        """``visible``: an (N, 1, H, W) 0/1 map; the per-image statistics then come from the
+        visible positions only (masked pretraining, FCMAE), so masked ones cannot leak in."""
+        gx = torch.linalg.vector_norm(x if visible is None else x * visible, ord=2,
+                                      dim=(2, 3), keepdim=True)
         nx = gx / (gx.mean(dim=1, keepdim=True) + self.eps)
         w = self.weight.view(1, -1, 1, 1)
         b = self.bias.view(1, -1, 1, 1)
@@ -314,7 +317,8 @@ class Block(nn.Module):
 
 
 def make_stem(design: Design, in_chans: int) -> nn.Sequential:
-    """ResNet stem (7x7/2 conv, norm, act, 3x3/2 max-pool) or patchify stem (4x4/4 conv, norm)."""
+    """ResNet stem (7x7/2 conv, norm, act, 3x3/2 max-pool) or patchify stem (kxk/k conv, norm;
+    k = ``design.stem_stride``, 4 in the paper)."""
     width = design.stem_width
     bias = design.norm != "batch"
     layers: OrderedDict[str, nn.Module] = OrderedDict()
@@ -324,7 +328,8 @@ def make_stem(design: Design, in_chans: int) -> nn.Sequential:
         layers["act"] = make_activation(design)
         layers["pool"] = nn.MaxPool2d(kernel_size=3, stride=2, padding=1)
     else:
-        layers["conv"] = nn.Conv2d(in_chans, width, 4, stride=4, bias=bias)
+        k = design.stem_stride  # non-overlapping patches: kernel = stride
+        layers["conv"] = nn.Conv2d(in_chans, width, k, stride=k, bias=bias)
         layers["norm"] = make_norm(design, width)
     return nn.Sequential(layers)
 

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from typing import Any, NoReturn, Union
 
 STEMS = ("resnet", "patchify")
+STEM_STRIDES = (1, 2, 4)
 BLOCKS = ("bottleneck", "inverted")
 SPATIAL_POSITIONS = ("middle", "top")
 ACTIVATIONS = ("relu", "gelu")
@@ -50,6 +51,10 @@ class Design:
     stem: str = "resnet"
     """'resnet': 7x7 stride-2 conv, norm, activation, 3x3 stride-2 max-pool;
     'patchify': 4x4 stride-4 conv, norm."""
+    stem_stride: int = 4
+    """Pixels per stem output of the patchify stem (its kernel = its stride). 4 is the paper's;
+    1 or 2 keep a 4 x 4 final grid at 32 / 64 px, which masked pretraining (FCMAE) needs:
+    at 32 px with total stride 32 the whole image is a single mask cell."""
     groups: Union[int, str] = 1
     """Groups of the spatial conv: 1 (dense), an int > 1 (grouped), or 'depthwise'."""
     block: str = "bottleneck"
@@ -135,6 +140,11 @@ class Design:
         return self.norm_count
 
     # Derived quantities used by the builder (kept here so there is one source of truth).
+    @property
+    def total_stride(self) -> int:
+        """Input pixels per output pixel of the last stage (32 for every stem at stride 4)."""
+        return self.stem_stride * 2 ** (NUM_STAGES - 1)
+
     @property
     def stem_width(self) -> int:
         """Channels out of the stem."""
@@ -237,6 +247,12 @@ def validate(design: Design) -> None:
         _fail("widths", design.widths, "every width >= 1")
     _check_choice(design, "stem", STEMS)
     _check_choice(design, "block", BLOCKS)
+    if design.stem_stride not in STEM_STRIDES:
+        _fail("stem_stride", design.stem_stride, " | ".join(map(str, STEM_STRIDES)))
+    if design.stem == "resnet" and design.stem_stride != 4:
+        _fail("stem_stride", design.stem_stride,
+              "4 with the ResNet stem (its conv and pool stride 2 each); other strides need "
+              "stem='patchify'")
     _check_choice(design, "spatial_position", SPATIAL_POSITIONS)
     _check_choice(design, "activation", ACTIVATIONS)
     _check_choice(design, "activation_count", COUNTS)

@@ -46,8 +46,10 @@ class ConvNet(nn.Module):
                 if isinstance(block, Block):
                     _zero_last_layer(block)
 
-    stage_strides: tuple[int, ...] = (4, 8, 16, 32)
-    """Input pixels per output pixel of each stage (every design of the space)."""
+    @property
+    def stage_strides(self) -> tuple[int, ...]:
+        """Input pixels per output pixel of each stage: (4, 8, 16, 32) at the paper's stem."""
+        return tuple(self.design.stem_stride * 2 ** s for s in range(NUM_STAGES))
 
     @property
     def stage_channels(self) -> tuple[int, ...]:

@@ -37,7 +37,8 @@ def describe(design: Design, stage: int = 1) -> dict[str, list[tuple[str, str]]]
         stem = [(f"7x7 conv /2\n3 -> {d.stem_width}", "stem"), (_norm_name(d), "norm"),
                 (_act_name(d), "act"), ("3x3 max-pool /2", "stem")]
     else:
-        stem = [(f"4x4 conv /4 (patchify)\n3 -> {d.stem_width}", "stem"),
+        k = d.stem_stride
+        stem = [(f"{k}x{k} conv /{k} (patchify)\n3 -> {d.stem_width}", "stem"),
                 (_norm_name(d), "norm")]
     plan = stage_plan(d)[stage]
     down = []

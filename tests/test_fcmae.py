@@ -1,0 +1,162 @@
+"""FCMAE with dense masked convolutions: no leak, loss on masked patches only, exact masks."""
+
+import pytest
+import torch
+
+from models import named_design
+from models.design import DesignError
+from models.fcmae import (FCMAE, masked_stage_outputs, random_mask, reconstruction_loss,
+                          stage_visibility, upsample_mask)
+
+# Small V1 and V2 designs at stem stride 1: a 4 x 4 last-stage grid at 32 px.
+V2 = named_design("convnextv2_atto").replace(widths=(8, 16, 32, 64), stem_stride=1)
+V1 = named_design("convnext_tiny").replace(depths=(2, 2, 6, 2), widths=(8, 16, 32, 64),
+                                            stem_stride=1, drop_path=0.0, layer_scale=0.5)
+
+
+def _perturbed_masked_pixels(images, mask, patch):
+    pixel_mask = upsample_mask(mask, patch)  # (N, 1, H, W), 1 = masked
+    noise = torch.randn_like(images) * 3
+    return images + noise * pixel_mask
+
+
+def _randomised(model):
+    # GRN and layer scale start as identities / tiny: give every parameter a random value
+    # so that a leak through any of them shows.
+    with torch.no_grad():
+        for p in model.parameters():
+            p.add_(torch.randn_like(p) * 0.3)
+    return model.eval()
+
+
+@pytest.mark.parametrize("design", [V1, V2], ids=["v1", "v2"])
+def test_no_leak_masked_pixels_leave_visible_features_unchanged_at_every_stage(design):
+    torch.manual_seed(0)
+    model = _randomised(FCMAE(design, in_chans=3, decoder_width=16))
+    images = torch.randn(3, 3, 32, 32)
+    mask = random_mask(3, model.grid(images), 0.6)
+    changed = _perturbed_masked_pixels(images, mask, model.patch)
+    with torch.no_grad():
+        before = masked_stage_outputs(model.encoder, images, mask)
+        after = masked_stage_outputs(model.encoder, changed, mask)
+    for stage, (vis, a, b) in enumerate(zip(stage_visibility(mask), before, after)):
+        assert vis.sum() > 0
+        assert torch.allclose(a * vis, b * vis, atol=1e-5), f"stage {stage + 1} leaks"
+        assert (a * (1 - vis)).abs().max() == 0  # masked positions stay empty
+    # The reconstruction of visible and masked cells alike depends on visible pixels only.
+    with torch.no_grad():
+        assert torch.allclose(model.reconstruct(images, mask), model.reconstruct(changed, mask),
+                              atol=1e-5)
+
+
+@pytest.mark.parametrize("design", [V1, V2], ids=["v1", "v2"])
+def test_leak_check_fails_with_encoder_masking_off(design):
+    torch.manual_seed(0)
+    model = _randomised(FCMAE(design, in_chans=3, decoder_width=16, encoder_masking=False))
+    images = torch.randn(3, 3, 32, 32)
+    mask = random_mask(3, model.grid(images), 0.6)
+    changed = _perturbed_masked_pixels(images, mask, model.patch)
+    visible = 1 - mask.unsqueeze(1)
+    with torch.no_grad():
+        a, b = model.encode(images, mask), model.encode(changed, mask)
+    assert not torch.allclose(a * visible, b * visible, atol=1e-3)
+
+
+def test_loss_counts_masked_patches_only():
+    torch.manual_seed(0)
+    images = torch.randn(2, 3, 32, 32)
+    mask = random_mask(2, (4, 4), 0.6)
+    pred = torch.randn(2, 8 * 8 * 3, 4, 4)
+    base = reconstruction_loss(images, pred, mask)
+    visible = (mask == 0).nonzero()[0]
+    n, i, j = visible.tolist()
+    moved = pred.clone()
+    moved[n, :, i, j] += 100.0  # a visible patch's prediction
+    assert torch.equal(reconstruction_loss(images, moved, mask), base)
+    masked = (mask == 1).nonzero()[0].tolist()
+    moved[masked[0], :, masked[1], masked[2]] += 1.0
+    assert reconstruction_loss(images, moved, mask) > base
+
+
+def test_loss_of_a_perfect_prediction_is_zero():
+    images = torch.randn(2, 3, 32, 32)
+    mask = random_mask(2, (4, 4), 0.6)
+    from models.fcmae import patchify
+    t = patchify(images, 8)
+    t = (t - t.mean(-1, keepdim=True)) / (t.var(-1, keepdim=True) + 1e-6) ** 0.5
+    pred = t.transpose(1, 2).reshape(2, -1, 4, 4)
+    assert reconstruction_loss(images, pred, mask) < 1e-10
+
+
+def test_mask_ratio_and_upsampling_are_exact():
+    torch.manual_seed(1)
+    mask = random_mask(64, (4, 4), 0.6)
+    assert mask.shape == (64, 4, 4)
+    assert (mask.sum(dim=(1, 2)) == 16 - int(16 * 0.4)).all()  # 10 masked, 6 kept per image
+    assert len({tuple(m.flatten().tolist()) for m in mask}) > 50  # a mask per image
+    assert (random_mask(8, (7, 7), 0.6).sum(dim=(1, 2)) == 30).all()  # the paper's 224 px
+    up = upsample_mask(mask, 8)
+    assert up.shape == (64, 1, 32, 32)
+    for i in range(4):
+        for j in range(4):
+            block = up[:, 0, 8 * i:8 * i + 8, 8 * j:8 * j + 8]
+            assert (block == mask[:, i, j, None, None]).all()
+    maps = stage_visibility(mask)
+    assert [m.shape[-1] for m in maps] == [32, 16, 8, 4]
+
+
+def test_mask_and_design_errors_are_one_line():
+    with pytest.raises(DesignError, match="mask_ratio"):
+        random_mask(1, (4, 4), 1.0)
+    with pytest.raises(DesignError, match="keeps no cell"):
+        random_mask(1, (1, 1), 0.6)
+    with pytest.raises(DesignError, match="downsample"):
+        FCMAE(V2.replace(downsample="in_block"))
+    with pytest.raises(DesignError, match="norm"):
+        FCMAE(V2.replace(norm="batch"))
+    with pytest.raises(DesignError, match="stem_stride"):
+        V2.replace(stem_stride=3)
+    with pytest.raises(DesignError, match="stem_stride"):
+        named_design("resnet50").replace(stem_stride=1)
+
+
+def test_stem_stride_sets_the_grid_and_is_counted_in_flops():
+    from models import costs
+    from models.network import build
+    net = build(V2, num_classes=10)
+    assert net.stage_strides == (1, 2, 4, 8)
+    assert net.forward_features(torch.randn(1, 3, 32, 32)).shape[-1] == 4
+    at4 = costs(V2.replace(stem_stride=4), resolution=32, num_classes=10, with_fvcore=False)
+    at1 = costs(V2, resolution=32, num_classes=10, with_fvcore=False)
+    assert 14 < at1.gflops / at4.gflops < 17  # 16x the positions (the head aside)
+
+
+def test_forward_returns_a_finite_loss_and_trains():
+    torch.manual_seed(0)
+    model = FCMAE(V2, decoder_width=16)
+    images = torch.randn(4, 3, 32, 32)
+    opt = torch.optim.AdamW(model.parameters(), lr=1e-2)
+    losses = []
+    for _ in range(5):
+        torch.manual_seed(0)  # the same mask each time
+        loss = model(images)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        losses.append(loss.item())
+    assert all(torch.isfinite(torch.tensor(losses)))
+    assert losses[-1] < losses[0]
+
+
+def test_no_leak_through_grn_statistics():
+    from models.blocks import GlobalResponseNorm
+    torch.manual_seed(0)
+    grn = GlobalResponseNorm(6)
+    with torch.no_grad():
+        grn.weight.normal_()
+        grn.bias.normal_()
+    x = torch.randn(2, 6, 4, 4)
+    visible = (random_mask(2, (4, 4), 0.5) == 0).float().unsqueeze(1)
+    changed = x + torch.randn_like(x) * (1 - visible) * 5
+    assert torch.allclose(grn(x, visible) * visible, grn(changed, visible) * visible)
+    assert not torch.allclose(grn(x) * visible, grn(changed) * visible)  # unmasked stats leak
