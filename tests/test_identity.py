@@ -21,7 +21,8 @@ ROOT = Path(__file__).resolve().parent.parent
 CHAIN = "resnet50-to-convnext-t"
 RECIPE_CHOICES = {"name": "x", "optimizer": "sgd", "schedule": "step", "mixup_mode": "pair",
                   "re_mode": "rand", "train_interpolation": "bilinear", "auto_augment": "",
-                  "betas": (0.8, 0.95), "drop_path": 0.3, "layer_scale": 0.5}
+                  "betas": (0.8, 0.95), "drop_path": 0.3, "layer_scale": 0.5,
+                  "task": "fcmae"}
 
 
 def _hash(design=Design(), recipe=Recipe(), data=DataSpec("synthetic", 32, 1), seed=0):
@@ -66,7 +67,8 @@ def test_every_design_field_enters_the_hash():
         default = getattr(base_design, f)
         others = [v for v in candidates if v != default]
         if not others:  # a field no roadmap varies
-            others = [1e-5] if default is None else [_other_value(default)]
+            others = ([1e-5] if default is None else [1, 2] if f == "stem_stride"
+                      else [_other_value(default)])
         for v in others:
             try:
                 changed = base_design.replace(**{f: v})

@@ -80,6 +80,12 @@ def pairs_of(study: str, steps: pd.DataFrame) -> list[Pair]:
         return [Pair(r["step"], full["step_name"], r["step_name"]) for r in rows[1:]]
     if kind == "sweep":
         return [Pair(r["step"], r["step_name"], rows[0]["step_name"]) for r in rows[1:]]
+    if kind == "fcmae":  # the co-design study's fixed comparisons (studies.fcmae)
+        from ..studies.fcmae import COMPARISONS
+
+        by_name = {r["step_name"]: r for r in rows}
+        return [Pair(by_name[t]["step"], t, c, paper(by_name[c], by_name[t]))
+                for t, c, _ in COMPARISONS if t in by_name and c in by_name]
     main = [r for r in rows if not r.get("branch_of")]
     return [Pair(b["step"], b["step_name"], a["step_name"], paper(a, b))
             for a, b in zip(main, main[1:])]

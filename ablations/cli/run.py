@@ -113,6 +113,10 @@ def plan(args: argparse.Namespace, seeds: list[int]) -> tuple[Any, list]:
                                 sweep_base=args.sweep_base)
     if args.study == "scale":
         return preset, _plan_scale(args, steps, preset, seeds, recipe_changes)
+    if args.study == "fcmae":
+        from ..studies.fcmae import plan_fcmae
+
+        return preset, plan_fcmae(steps, preset, seeds, recipe_changes)
     return preset, runner.plan(study, steps, preset, seeds, recipe_changes)
 
 

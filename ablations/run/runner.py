@@ -53,11 +53,22 @@ class PlannedRun:
     recipe: Recipe
     data: DataSpec
     preset: RunPreset
+    pretrain: "PlannedRun | None" = None
+    """The pretraining run (FCMAE) this run starts from; None: a fresh init."""
 
     @property
     def spec(self) -> dict[str, Any]:
-        """What the run's hash is made of (``identity.run_spec``)."""
-        return identity.run_spec(self.design, self.recipe, self.data, self.seed)
+        """What the run's hash is made of (``identity.run_spec``; a fine-tuning run's also
+        holds its pretraining run's hash, so it changes with everything that one did)."""
+        spec = identity.run_spec(self.design, self.recipe, self.data, self.seed)
+        if self.pretrain is not None:
+            spec["pretrained"] = self.pretrain.hash
+        return spec
+
+    @property
+    def pretraining(self) -> bool:
+        """A pretraining run: no labels, no test accuracy, no row of the results table."""
+        return self.recipe.task != "classify"
 
     @property
     def hash(self) -> str:
@@ -140,11 +151,12 @@ def execute(runs: list[PlannedRun], options: ExecuteOptions, dist: DistContext =
                 if dist.is_main:
                     store.begin(run.hash, {**run.spec, "labels": _identity(run)})
                 bar.set_postfix_str(run.name)
+                init_from = _pretrained_weights(store, run, options, dist, log)
                 t0 = time.perf_counter()
                 try:
                     res, status, reason = train_run(TrainContext(
                         run.design, run.recipe, loaded[key], run.seed, store.paths(run.hash),
-                        train_options, run.name, _hparams(run))), "ok", ""
+                        train_options, run.name, _hparams(run), init_from)), "ok", ""
                 except UserError:  # bad input found while training (an unreadable image)
                     if dist.is_main:
                         store.discard_unstarted(run.hash)
@@ -157,14 +169,50 @@ def execute(runs: list[PlannedRun], options: ExecuteOptions, dist: DistContext =
                     store.finish(run.hash, result, res.history, _predictions(res))
                 dist.barrier()
                 bar.update(1)
-                if status == "ok":
+                if status == "ok" and run.pretraining:
+                    log(f"{run.name}: held-out reconstruction loss "
+                        f"{result.get('test_loss', float('nan')):.4f}  "
+                        f"({result['wall_seconds']:.0f} s)")
+                elif status == "ok":
                     log(f"{run.name}: top-1 {result['top1']:.2f}%  "
                         f"({result['wall_seconds']:.0f} s)")
-            rows[i] = _table_row(run, result)
+            if run.pretraining:  # kept in its run folder, named by the runs it starts
+                continue
+            rows[i] = _table_row(run, result, _pretrain_fields(store, run))
             if dist.is_main:
                 store.add_label(rows[i])
     bar.close()
     return pd.DataFrame([rows[i] for i in sorted(rows)])
+
+
+def _pretrained_weights(store: Store, run: PlannedRun, options: ExecuteOptions,
+                        dist: DistContext, log: Callable[[str], Any]) -> Path | None:
+    """The encoder weights ``run`` starts from, training its pretraining run first if no
+    process has (another process holding it is waited for)."""
+    if run.pretrain is None:
+        return None
+    from ..train.loop import ENCODER_FILE
+
+    path = store.run_dir(run.pretrain.hash) / ENCODER_FILE
+    done = store.finished(run.pretrain.hash)
+    if done is None or done.get("status") != "ok" or not path.exists():
+        execute([run.pretrain], options, dist, log)
+        done = store.finished(run.pretrain.hash)
+    if done is None or done.get("status") != "ok" or not path.exists():
+        raise UserError(f"{run.name}: its pretraining run {run.pretrain.hash} did not finish "
+                        f"({(done or {}).get('reason', 'no encoder weights')}); allowed: a "
+                        "finished pretraining run (rerun the command)")
+    return path
+
+
+def _pretrain_fields(store: Store, run: PlannedRun) -> dict[str, Any]:
+    """What a fine-tuning row says of its pretraining run (hash, minutes, final loss)."""
+    if run.pretrain is None:
+        return {}
+    done = store.finished(run.pretrain.hash) or {}
+    return {"pretrain_hash": run.pretrain.hash,
+            "pretrain_seconds": done.get("train_seconds", float("nan")),
+            "pretrain_test_loss": done.get("test_loss", float("nan"))}
 
 
 def _claimed(store: Store, runs: list[PlannedRun], stored: dict[str, Any], retry_failed: bool,
@@ -284,8 +332,10 @@ def _hparams(run: PlannedRun) -> dict[str, Any]:
             **{f"recipe.{k}": v for k, v in spec["recipe"].items()}}
 
 
-def _table_row(run: PlannedRun, result: dict[str, Any]) -> dict[str, Any]:
-    """The results-table row of a finished run: its identity, the paper's numbers, its result."""
+def _table_row(run: PlannedRun, result: dict[str, Any],
+               extra: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The results-table row of a finished run: its identity, the paper's numbers, its result
+    (and ``extra``: its pretraining run's)."""
     s = run.step
     return {**_identity(run), "paper_top1": s.paper_top1, "paper_gflops": s.paper_gflops,
-            **result}
+            **result, **(extra or {})}

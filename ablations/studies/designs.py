@@ -28,7 +28,7 @@ from ..errors import UserError, check_file_name
 from .names import alone, removed, study_id, sweep_subject
 
 STUDIES = ("chain", "one-at-a-time", "one-at-a-time-matched", "leave-one-out", "custom",
-           "sweep", "transformers", "scale")
+           "sweep", "transformers", "scale", "fcmae")
 MATCH_TOLERANCE = 0.05
 """A compute-matched variant's GFLOPs (224 px) are within this fraction of its context's."""
 
@@ -283,6 +283,10 @@ def study_steps(study: str, chain_name: str, custom: str | None = None,
         from .scale import DEFAULT_STEPS
 
         return study_id("scale", chain_name), [find_step(chain_name, s) for s in DEFAULT_STEPS]
+    if study == "fcmae":  # the cells; their pretraining runs are studies.fcmae's
+        from .fcmae import steps, study_label
+
+        return study_label(), steps()
     raise UserError(f"--study {study!r} is unknown; allowed: {', '.join(STUDIES)}")
 
 

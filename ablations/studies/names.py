@@ -12,7 +12,7 @@ ALONE_PREFIX = "only-"
 REMOVED_PREFIX = "without-"
 """Leave-one-out: the chain's last design with one change undone."""
 KINDS = ("one-at-a-time", "one-at-a-time-matched", "leave-one-out", "transformers", "scale",
-         "sweep")
+         "sweep", "fcmae")
 """The kinds whose id carries a subject after a colon (a chain's name, a swept field)."""
 
 

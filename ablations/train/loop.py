@@ -92,6 +92,8 @@ class TrainContext:
     """What progress bars and messages call the run, e.g. '[3] patchify-stem s0'."""
     hparams: dict[str, Any] | None = None
     """What TensorBoard shows beside the run's curves."""
+    init_from: Path | None = None
+    """Weights to start from (a pretraining run's ``encoder.pt``); None: a fresh init."""
 
 
 def apply_recipe(design: AnyDesign, recipe: Recipe) -> AnyDesign:
@@ -147,14 +149,42 @@ class Trainer:
         return self.ema.module if self.ema is not None else self.model
 
 
+def build_for(design: AnyDesign, recipe: Recipe, data: LoadedData) -> nn.Module:
+    """The network a recipe trains: the classifier, or for ``task='fcmae'`` the masked
+    autoencoder around the design's encoder (``models.fcmae.FCMAE``)."""
+    if recipe.task == "fcmae":
+        from models.fcmae import FCMAE
+
+        return FCMAE(design, in_chans=data.spec.channels, mask_ratio=recipe.mask_ratio,
+                     decoder_width=recipe.decoder_width, norm_pix_loss=recipe.norm_pix_loss,
+                     encoder_masking=recipe.encoder_masking)
+    return build(design, num_classes=data.num_classes, in_chans=data.spec.channels,
+                 zero_init_residual=recipe.zero_init_residual)
+
+
+def load_pretrained(model: nn.Module, path: Path) -> None:
+    """Load a pretraining run's encoder weights into a classifier of the same design. Only
+    the head and GRN may differ (GRN added at fine-tuning starts as the identity; GRN
+    dropped at fine-tuning leaves its weights unused); anything else is a ``UserError``."""
+    state = torch.load(path, map_location="cpu", weights_only=True)
+    missing, unexpected = model.load_state_dict(state, strict=False)
+    allowed = [k for k in (*missing, *unexpected)
+               if not (k.startswith("head.") or ".grn." in k)]
+    if allowed:
+        raise UserError(f"pretrained weights {path}: keys {', '.join(allowed[:4])} do not "
+                        f"match the design; allowed: the same design, GRN and head aside")
+
+
 def make_trainer(design: AnyDesign, recipe: Recipe, data: LoadedData, seed: int,
-                 dev: torch.device, options: TrainOptions = TrainOptions()) -> Trainer:
+                 dev: torch.device, options: TrainOptions = TrainOptions(),
+                 init_from: Path | None = None) -> Trainer:
     """Model, optimizer, schedule and EMA of a fresh run (the order of random draws is part
-    of the numerics: seed, build, then everything else)."""
+    of the numerics: seed, build, then everything else); ``init_from``: pretrained weights."""
     dist = options.dist
     seed_all(seed)  # the same initial weights on every rank
-    model = build(design, num_classes=data.num_classes, in_chans=data.spec.channels,
-                  zero_init_residual=recipe.zero_init_residual)
+    model = build_for(design, recipe, data)
+    if init_from is not None:
+        load_pretrained(model, init_from)
     if options.sync_bn and dist.enabled:
         check_sync_bn(options.sync_bn, dev.type)
         model = nn.SyncBatchNorm.convert_sync_batchnorm(model)
@@ -206,8 +236,8 @@ def train_step(trainer: Trainer, x: torch.Tensor, targets: torch.Tensor, recipe:
                 else contextlib.nullcontext())
         with sync:
             with torch.autocast(x.device.type, torch.bfloat16, enabled=recipe.bf16):
-                logits = forward(xm)
-            loss = F.cross_entropy(logits.float(), tm)
+                out = forward(xm)  # logits, or FCMAE's reconstruction loss
+            loss = out.float() if recipe.task == "fcmae" else F.cross_entropy(out.float(), tm)
             (loss / accum if accum > 1 else loss).backward()
         loss_sum += loss.detach() * len(xm)
     if recipe.grad_clip > 0:
@@ -259,12 +289,18 @@ def train_run(ctx: TrainContext) -> RunResult:
             if not math.isfinite(train_loss):
                 raise TrainingDiverged(f"loss is {train_loss} in epoch {epoch + 1}")
             last = epoch == recipe.epochs - 1 and not dist.enabled
-            top1, top5, kept = evaluate(trainer.eval_model, data.test, dev, recipe.bf16, dist,
-                                        last)
+            if recipe.task == "fcmae":  # no labels: the held-out reconstruction loss
+                top1, top5, kept = math.nan, math.nan, None
+                tested = {"test_loss": reconstruction_loss(trainer.eval_model, data.test, dev)}
+            else:
+                top1, top5, kept = evaluate(trainer.eval_model, data.test, dev, recipe.bf16,
+                                            dist, last)
+                tested = {}
             predictions = kept if last else predictions
             trainer.history.append({
                 "epoch": epoch + 1, "train_loss": train_loss, "test_top1": top1,
-                "test_top5": top5, "lr": trainer.optimizer.param_groups[0]["lr"],
+                "test_top5": top5, **tested,
+                "lr": max(g["lr"] for g in trainer.optimizer.param_groups),
                 "epoch_seconds": seconds, "img_per_s": int(seen_total) / seconds})
             trainer.epoch = epoch + 1
             if dist.is_main:
@@ -280,16 +316,43 @@ def train_run(ctx: TrainContext) -> RunResult:
     finally:
         if curves is not None:
             curves.close()
-    if predictions is None and not dist.enabled:  # resumed after the last epoch's checkpoint
+    if predictions is None and not dist.enabled and recipe.task != "fcmae":
+        # resumed after the last epoch's checkpoint
         predictions = evaluate(trainer.eval_model, data.test, dev, recipe.bf16, dist, True)[2]
+    if recipe.task == "fcmae" and dist.is_main:  # what fine-tuning runs start from
+        torch.save(trainer.model.encoder_state(), ctx.paths.folder / ENCODER_FILE)
     _log_line(ctx, f"finished {recipe.epochs} epochs")
     return RunResult(_run_metrics(ctx, trainer), trainer.history, predictions)
+
+
+ENCODER_FILE = "encoder.pt"
+"""A pretraining run's encoder weights, in its folder (``runs/<hash>/encoder.pt``)."""
+
+TEST_LOSS_IMAGES = 2000
+"""Test images the held-out FCMAE loss is measured on each epoch (the first ones)."""
+
+
+def reconstruction_loss(model: nn.Module, loader: Any, dev: torch.device) -> float:
+    """FCMAE's loss on the first ``TEST_LOSS_IMAGES`` test images under fixed masks (seed 0;
+    the training random streams are left as they were)."""
+    model.eval()
+    total, seen = 0.0, 0
+    with torch.no_grad(), torch.random.fork_rng(devices=[dev] if dev.type == "cuda" else []):
+        torch.manual_seed(0)
+        for x, y in loader:
+            x, _ = loader.to_device(x, y, dev)
+            total += float(model(x)) * len(x)
+            seen += len(x)
+            if seen >= TEST_LOSS_IMAGES:
+                break
+    return total / max(seen, 1)
 
 
 def _fresh_or_resumed(ctx: TrainContext, dev: torch.device) -> Trainer:
     """A new trainer, resumed from the run's checkpoint where one is (and readable)."""
     ctx.paths.folder.mkdir(parents=True, exist_ok=True)
-    trainer = make_trainer(ctx.design, ctx.recipe, ctx.data, ctx.seed, dev, ctx.options)
+    trainer = make_trainer(ctx.design, ctx.recipe, ctx.data, ctx.seed, dev, ctx.options,
+                           ctx.init_from)
     path = ctx.paths.checkpoint
     if not path.exists():
         return trainer
@@ -301,7 +364,8 @@ def _fresh_or_resumed(ctx: TrainContext, dev: torch.device) -> Trainer:
         print(f"warning: checkpoint {path} unreadable ({type(e).__name__}); moved to "
               f"{bad.name}, training from scratch")
         # fresh: same seed, same draws as a new run
-        return make_trainer(ctx.design, ctx.recipe, ctx.data, ctx.seed, dev, ctx.options)
+        return make_trainer(ctx.design, ctx.recipe, ctx.data, ctx.seed, dev, ctx.options,
+                            ctx.init_from)
 
 
 def _progress(loader: Any, ctx: TrainContext, epoch: int, total: int) -> Any:
@@ -317,8 +381,10 @@ def _run_metrics(ctx: TrainContext, trainer: Trainer) -> dict[str, Any]:
     last, data = trainer.history[-1], ctx.data
     c = costs(ctx.design, resolution=data.spec.resolution, num_classes=data.num_classes,
               in_chans=data.spec.channels, with_fvcore=False)
+    extra = {"test_loss": last["test_loss"]} if "test_loss" in last else {}
     return {
         "top1": last["test_top1"], "top5": last["test_top5"], "train_loss": last["train_loss"],
+        **extra,
         "trained_gflops": c.gflops, "trained_params_m": c.params_m,
         "train_seconds": trainer.train_seconds,
         "img_per_s": data.train_size * ctx.recipe.epochs / max(trainer.train_seconds, 1e-9),

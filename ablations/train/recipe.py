@@ -18,6 +18,7 @@ from ..data.catalog import DATASETS, LoaderOptions
 from ..errors import UserError
 
 OPTIMIZERS = ("sgd", "adamw")
+TASKS = ("classify", "fcmae")
 SCHEDULES = ("cosine", "step")
 
 
@@ -87,6 +88,25 @@ class Recipe:
     compile: bool = False
     """torch.compile the model for training (same math; pays off on GPUs for long runs)."""
     grad_clip: float = 0.0
+    layer_decay: float = 1.0
+    """Layer-wise lr decay (ConvNeXt V2 fine-tuning, 'single' rule): block k of the network
+    (stem 1, each downsampling layer and block one more) trains at lr * d^(blocks + 1 - k),
+    the head at lr; 1 = off."""
+    task: str = "classify"
+    """'classify' (cross-entropy on labels) or 'fcmae' (masked-autoencoder pretraining:
+    ``models.fcmae``; no labels, no test accuracy)."""
+    mask_ratio: float = 0.6
+    """FCMAE: share of the last stage's grid cells masked per image."""
+    decoder_width: int = 512
+    """FCMAE: channels of the decoder (the official 512 at ConvNeXt-B)."""
+    norm_pix_loss: bool = True
+    """FCMAE: each target patch normalised by its own mean and variance."""
+    encoder_masking: bool = True
+    """FCMAE: masked convolutions in the encoder; False is the leakage baseline (the encoder
+    sees the whole image, the mask only places mask tokens and the loss)."""
+    random_resized_crop: float = 0.0
+    """In-memory data sets: RandomResizedCrop's smallest area share per image (0 = off;
+    FCMAE pretraining uses 0.2), on the device before erasing and mixing."""
 
     def __post_init__(self) -> None:
         for f in dataclasses.fields(self):
@@ -121,6 +141,17 @@ class Recipe:
             raise UserError(f"recipe.re_count={self.re_count!r}; allowed: an integer >= 1")
         if self.ema >= 1:
             raise UserError(f"recipe.ema={self.ema}; allowed: 0 (off) or a decay in (0, 1)")
+        if self.task not in TASKS:
+            raise UserError(f"recipe.task={self.task!r}; allowed: {', '.join(TASKS)}")
+        for name in ("layer_decay", "mask_ratio"):
+            if not 0 < getattr(self, name) <= 1 or (name == "mask_ratio" and self.mask_ratio == 1):
+                raise UserError(f"recipe.{name}={getattr(self, name)!r}; allowed: in (0, 1"
+                                f"{')' if name == 'mask_ratio' else ']'}")
+        if not 0 <= self.random_resized_crop < 1:
+            raise UserError(f"recipe.random_resized_crop={self.random_resized_crop!r}; "
+                            "allowed: 0 (off) or a smallest area share in (0, 1)")
+        if self.decoder_width < 2:
+            raise UserError(f"recipe.decoder_width={self.decoder_width!r}; allowed: >= 2")
 
     @property
     def scaled_lr(self) -> float:
@@ -215,6 +246,29 @@ RECIPES: dict[str, Recipe] = {
         auto_augment="", random_erasing=0.0, drop_path=0.0, zero_init_residual=False,
     ),
 }
+
+
+# ConvNeXt V2 (arXiv 2301.00808, Table 8; the official main_pretrain.py): FCMAE pretraining.
+RECIPES["fcmae-pretrain"] = Recipe(
+    name="fcmae-pretrain", task="fcmae", lr=1.5e-4, base_batch=256, min_lr=0.0,
+    betas=(0.9, 0.95), weight_decay=0.05, warmup_epochs=40.0, epochs=800, batch_size=4096,
+    label_smoothing=0.0, mixup=0.0, cutmix=0.0, auto_augment="", random_erasing=0.0,
+    random_resized_crop=0.2, flip=True, zero_init_residual=False, drop_path=0.0)
+
+
+# ConvNeXt V2's fine-tuning (Tables 9 / 10, TRAINING.md): AdamW, layer decay 0.9, EMA 0.9999,
+# RandAugment m9, erasing 0.25, batch 1024; per size (lr at 256, weight decay, epochs,
+# warmup, drop path, mixup, cutmix, label smoothing) as printed.
+_FINETUNE_FIELDS = ("lr", "weight_decay", "epochs", "warmup_epochs", "drop_path", "mixup",
+                    "cutmix", "label_smoothing")
+for _size, _values in {"atto": (2e-4, 0.3, 600, 0.0, 0.1, 0.0, 0.0, 0.2),
+                       "femto": (2e-4, 0.05, 600, 0.0, 0.0, 0.3, 0.3, 0.2),
+                       "pico": (2e-4, 0.3, 600, 0.0, 0.0, 0.3, 0.3, 0.2),
+                       "nano": (2e-4, 0.3, 600, 0.0, 0.1, 0.5, 0.5, 0.2),
+                       "tiny": (8e-4, 0.05, 300, 40.0, 0.2, 0.8, 1.0, 0.1)}.items():
+    RECIPES[f"fcmae-finetune-{_size}"] = Recipe(
+        name=f"fcmae-finetune-{_size}", base_batch=256, layer_decay=0.9, ema=0.9999,
+        batch_size=1024, zero_init_residual=False, **dict(zip(_FINETUNE_FIELDS, _values)))
 
 
 def recipe(name: str) -> Recipe:
@@ -316,6 +370,24 @@ RUN_PRESETS: dict[str, RunPreset] = {
         description="real Fashion-MNIST at 32 px (grey repeated to 3 channels), widths / 8, "
                     "all 60k training images, 6 epochs, flips; AdamW lr 4e-3 at batch 128 "
                     "(SGD 0.05 for the original recipe)",
+    ),
+    # The FCMAE co-design study (ablations.studies.fcmae) at CPU scale: ConvNeXt(-V2)-Atto
+    # depths at widths / 5 with stem stride 1 (a 4 x 4 mask grid at 32 px); 10k training
+    # images; learning rates raised for schedules of a few epochs (see results/README).
+    "fcmae-quick": RunPreset(
+        name="fcmae-quick", dataset="fashion-mnist", resolution=32, channels=3,
+        width_multiplier=0.2, epochs=5, batch_size=128, train_subset=10000,
+        recipe_overrides={
+            "*": {"auto_augment": "", "random_erasing": 0.0, "mixup": 0.0, "cutmix": 0.0,
+                  "drop_path": 0.0, "ema": 0.0, "crop_padding": 0},
+            "fcmae-pretrain": {"epochs": 8, "warmup_epochs": 0.5, "lr": 1.5e-3,
+                               "decoder_width": 64},
+            "fcmae-finetune-atto": {"lr": 4e-3, "base_batch": 128, "warmup_epochs": 0.5,
+                                    "weight_decay": 0.05, "label_smoothing": 0.1},
+        },
+        description="Fashion-MNIST at 32 px, 10k training images, ConvNeXt-Atto depths at "
+                    "widths / 5, stem stride 1; FCMAE 8 epochs (lr 1.5e-3 at 256, decoder 64 "
+                    "wide), fine-tuning 5 epochs (AdamW lr 4e-3 at 128, layer decay 0.9)",
     ),
     "paper": RunPreset(
         name="paper", dataset="imagefolder", resolution=224, channels=3, width_multiplier=1.0,
