@@ -160,3 +160,121 @@ def test_no_leak_through_grn_statistics():
     changed = x + torch.randn_like(x) * (1 - visible) * 5
     assert torch.allclose(grn(x, visible) * visible, grn(changed, visible) * visible)
     assert not torch.allclose(grn(x) * visible, grn(changed) * visible)  # unmasked stats leak
+
+
+# --- the study and its recipes -------------------------------------------------------------
+
+def _study_runs(**preset_changes):
+    from ablations.studies.fcmae import plan_fcmae, steps
+    from ablations.train.recipe import run_preset
+    preset = run_preset("fcmae-quick").replace(**preset_changes)
+    return plan_fcmae(steps(), preset, [0, 1])
+
+
+def test_a_fine_tuned_runs_hash_changes_with_its_pretraining_run():
+    runs = {(r.step.name, r.seed): r for r in _study_runs()}
+    ft = runs[("v2-fcmae", 0)]
+    assert ft.pretrain is not None and ft.spec["pretrained"] == ft.pretrain.hash
+    assert ft.pretrain is runs[("pretrain-v2", 0)]
+    # The same fine-tuning from another pretraining run (other epochs) is another run.
+    other = {(r.step.name, r.seed): r for r in _study_runs()}[("v2-fcmae", 0)]
+    assert other.hash == ft.hash  # planning is deterministic
+    from ablations.run.runner import PlannedRun
+    longer = ft.pretrain.recipe.replace(epochs=ft.pretrain.recipe.epochs + 1)
+    pt2 = PlannedRun(ft.pretrain.study, ft.pretrain.step, 0, ft.pretrain.design, longer,
+                     ft.pretrain.data, ft.pretrain.preset)
+    ft2 = PlannedRun(ft.study, ft.step, 0, ft.design, ft.recipe, ft.data, ft.preset, pt2)
+    assert pt2.hash != ft.pretrain.hash and ft2.hash != ft.hash
+    # Supervised and fine-tuned cells of one design differ (start and layer decay).
+    assert runs[("v2-supervised", 0)].hash != ft.hash
+    assert runs[("v2-supervised", 0)].pretrain is None
+
+
+def test_the_study_plans_pretraining_first_and_shares_it():
+    runs = _study_runs()
+    names = [(r.step.name, r.seed) for r in runs]
+    assert len(names) == len(set(names))
+    pretraining = [r for r in runs if r.pretraining]
+    assert sorted({r.step.name for r in pretraining}) == ["pretrain-v1", "pretrain-v1-no-masking",
+                                                         "pretrain-v2"]
+    assert len(pretraining) == 3 * 2  # one per pretraining and seed, shared by its cells
+    for i, r in enumerate(runs):
+        if r.pretrain is not None:
+            assert runs.index(r.pretrain) < i and r.pretrain.seed == r.seed
+    leak = next(r for r in pretraining if r.step.name == "pretrain-v1-no-masking")
+    assert leak.recipe.encoder_masking is False
+    assert all(r.design.stem_stride == 1 for r in runs)  # 32 px: a 4 x 4 mask grid
+    grn_added = next(r for r in runs if r.step.name == "v1-fcmae-grn-added-at-ft")
+    assert grn_added.design.grn and not grn_added.pretrain.design.grn
+
+
+def test_pretraining_recipe_and_its_parameter_groups():
+    from ablations.train.optim import make_optimizer
+    from ablations.train.recipe import recipe
+    from models.fcmae import FCMAE
+    r = recipe("fcmae-pretrain")
+    assert (r.betas, r.lr, r.base_batch, r.warmup_epochs, r.min_lr, r.task) == \
+        ((0.9, 0.95), 1.5e-4, 256, 40.0, 0.0, "fcmae")
+    assert r.random_resized_crop == 0.2 and r.flip and not r.mixes
+    model = FCMAE(V2, decoder_width=16)
+    opt = make_optimizer(model, r)
+    decay = {id(p) for g in opt.param_groups if g["weight_decay"] > 0 for p in g["params"]}
+    named = dict(model.named_parameters())
+    assert id(named["mask_token"]) in decay  # official: the mask token is decayed
+    assert id(named["encoder.stages.0.blocks.0.conv2.grn.weight"]) in decay  # GRN too
+    assert id(named["encoder.stem.norm.weight"]) not in decay  # 1-D params are not
+    assert id(named["proj.bias"]) not in decay
+    assert all(g["lr"] == r.scaled_lr for g in opt.param_groups)
+
+
+def test_layer_decay_scales_each_layers_lr():
+    from ablations.train.optim import layer_id, make_optimizer
+    from ablations.train.recipe import recipe
+    from models.network import build
+    depths = V2.depths  # (2, 2, 6, 2): 12 blocks, head at 13
+    assert layer_id("stem.conv.weight", depths) == 1
+    assert layer_id("stages.0.blocks.1.conv1.conv.weight", depths) == 2
+    assert layer_id("stages.1.downsample.conv.weight", depths) == 3
+    assert layer_id("stages.2.blocks.0.conv1.conv.weight", depths) == 5
+    assert layer_id("head.fc.weight", depths) == 13
+    r = recipe("fcmae-finetune-atto")
+    assert r.layer_decay == 0.9 and r.ema == 0.9999
+    model = build(V2, num_classes=10)
+    opt = make_optimizer(model, r)
+    lr_of = {id(p): g["lr"] for g in opt.param_groups for p in g["params"]}
+    named = dict(model.named_parameters())
+    assert lr_of[id(named["head.fc.weight"])] == pytest.approx(r.scaled_lr)
+    assert lr_of[id(named["stem.conv.weight"])] == pytest.approx(r.scaled_lr * 0.9 ** 12)
+    assert lr_of[id(named["stages.3.blocks.1.conv1.conv.weight"])] == pytest.approx(
+        r.scaled_lr * 0.9)
+
+
+def test_random_resized_crop_keeps_the_shape_and_crops():
+    from ablations.train.augment import random_resized_crop
+    torch.manual_seed(0)
+    x = torch.arange(32.0).repeat(2, 3, 32, 1)  # the column index as value
+    out = random_resized_crop(x, 0.2)
+    assert out.shape == x.shape
+    assert not torch.allclose(out, x)
+    assert out.min() >= 0 and out.max() <= 31
+    same = random_resized_crop(x, 0.999999, ratio=(1.0, 1.0))  # (almost) the whole image
+    assert torch.allclose(same, x, atol=0.6)
+
+
+def test_pretrain_then_finetune_end_to_end(tmp_path):
+    from ablations.run.runner import ExecuteOptions, execute
+    from ablations.studies.fcmae import plan_fcmae, steps
+    from ablations.train.recipe import run_preset
+    preset = run_preset("fcmae-quick").replace(
+        dataset="synthetic", train_subset=64, epochs=1, eval_batch_size=64,
+        recipe_overrides={"*": {"auto_augment": "", "random_erasing": 0.0, "mixup": 0.0,
+                                "cutmix": 0.0, "batch_size": 32, "ema": 0.0},
+                          "fcmae-pretrain": {"epochs": 1, "decoder_width": 16}})
+    cell = [s for s in steps() if s.name == "v2-fcmae-grn-dropped-at-ft"]
+    runs = plan_fcmae(cell, preset, [0])
+    rows = execute(runs[1:], ExecuteOptions(tmp_path, progress=False), log=lambda *_: None)
+    assert len(rows) == 1  # the pretraining run was trained first, but is not a table row
+    row = rows.iloc[0]
+    assert row.pretrain_hash == runs[0].hash and row.status == "ok"
+    assert (tmp_path / "runs" / runs[0].hash / "encoder.pt").exists()
+    assert row.pretrain_test_loss > 0

@@ -114,9 +114,17 @@ def plan(args: argparse.Namespace, seeds: list[int]) -> tuple[Any, list]:
     if args.study == "scale":
         return preset, _plan_scale(args, steps, preset, seeds, recipe_changes)
     if args.study == "fcmae":
-        from ..studies.fcmae import plan_fcmae
+        from ..studies.fcmae import estimate_table, plan_fcmae
+        from ..studies.scale import TRAIN_SIZES
 
-        return preset, plan_fcmae(steps, preset, seeds, recipe_changes)
+        runs = plan_fcmae(steps, preset, seeds, recipe_changes)
+        if not args.no_progress:
+            images = preset.train_subset or TRAIN_SIZES.get(preset.dataset, 50000)
+            print(f"fcmae study: {len(runs)} runs (pretraining runs shared by the cells that "
+                  f"start from them), estimated CPU minutes (one step timed per model on "
+                  f"this machine; training only):\n"
+                  f"{estimate_table(runs, images).to_string(index=False)}")
+        return preset, runs
     return preset, runner.plan(study, steps, preset, seeds, recipe_changes)
 
 

@@ -171,3 +171,61 @@ def _planned(label: str, step: Step, seed: int, recipe: Any, preset: RunPreset,
 def comparison_titles() -> dict[tuple[str, str], str]:
     """(treatment, control) -> what the difference says."""
     return {(t, c): what for t, c, what in COMPARISONS}
+
+
+def step_seconds(run: PlannedRun, batch: int | None = None, repeats: int = 2) -> float:
+    """Measured seconds of one training step of ``run``'s model at its batch size on this
+    machine (random images of its resolution; the fastest of ``repeats`` after a warm-up)."""
+    import time
+
+    import torch
+    import torch.nn.functional as F
+
+    from ..train.optim import make_optimizer
+
+    n = batch or run.recipe.batch_size
+    classes = 100 if run.data.dataset == "cifar100" else 10
+    x = torch.randn(n, run.data.channels, run.data.resolution, run.data.resolution)
+    y = torch.randint(0, classes, (n,))
+    with torch.random.fork_rng():
+        from models.fcmae import FCMAE
+        from models.network import build
+
+        model = (FCMAE(run.design, run.data.channels, run.recipe.mask_ratio,
+                       run.recipe.decoder_width) if run.pretraining
+                 else build(run.design, num_classes=classes, in_chans=run.data.channels))
+        opt = make_optimizer(model, run.recipe)
+        best = float("inf")
+        for i in range(repeats + 1):
+            t0 = time.perf_counter()
+            out = model(x)
+            loss = out if run.pretraining else F.cross_entropy(out, y)
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            if i:
+                best = min(best, time.perf_counter() - t0)
+    return best
+
+
+def estimate_table(runs: list[PlannedRun], train_images: int) -> "Any":
+    """Estimated CPU minutes per cell and per pretraining run, before anything trains: the
+    measured seconds of one step (``step_seconds``, per distinct model) x steps per epoch x
+    epochs (training only; evaluation adds about a tenth). Cheapest first, as planned."""
+    import pandas as pd
+
+    timed: dict[tuple, float] = {}
+    rows: dict[str, dict[str, Any]] = {}
+    for r in runs:
+        key = (r.design, r.pretraining, r.recipe.batch_size, r.recipe.decoder_width)
+        if key not in timed:
+            timed[key] = step_seconds(r)
+        minutes = timed[key] * (train_images // r.recipe.batch_size) * r.recipe.epochs / 60
+        row = rows.setdefault(r.step.name, {"cell": r.step.name, "runs": 0, "cpu_minutes": 0.0,
+                                            "starts_from": r.pretrain.step.name
+                                            if r.pretrain else ""})
+        row["runs"] += 1
+        row["cpu_minutes"] += minutes
+    table = pd.DataFrame(list(rows.values()))
+    table["cpu_minutes"] = table.cpu_minutes.round(1)
+    return table
