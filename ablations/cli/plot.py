@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from .common import add_chain, add_results_folder
+from .common import add_chain, add_results_folder, comma_list
 
 
 def add_parser(sub: Any) -> None:
@@ -13,13 +13,44 @@ def add_parser(sub: Any) -> None:
     p = sub.add_parser("plot", help="draw the figures of a results folder")
     add_results_folder(p)
     add_chain(p)
+    p.add_argument("--style", choices=("all", "paper"), default="all",
+                   help="all: every figure of the folder; paper: Figure 2 in the paper's "
+                        "style only (figure2.png / .pdf)")
+    p.add_argument("--format", help="--style paper: comma-separated file formats "
+                                    "(png, svg, pdf; default png,pdf)")
+    p.add_argument("--width", type=float, default=11.0,
+                   help="--style paper: figure width in inches (default: %(default)s)")
+    p.add_argument("--steps", help="--style paper: comma-separated step names to draw "
+                                   "(default: all)")
     p.set_defaults(func=handle)
 
 
+FORMATS = ("png", "svg", "pdf")
+
+
 def handle(args: argparse.Namespace) -> None:
-    """The chain's figures (where the folder holds the chain) and every study's."""
-    from ..figures.folder import draw_results
+    """The chain's figures (where the folder holds the chain) and every study's, or with
+    ``--style paper`` Figure 2 alone."""
+    from ..errors import UserError
+    from ..figures.folder import draw_paper_figure, draw_results
     from ..run.store import load
 
-    for path in draw_results(load(args.out), args.out, args.chain):
+    df = load(args.out)
+    if args.style == "all":
+        paths = draw_results(df, args.out, args.chain)
+    else:
+        formats = comma_list(args.format or "png,pdf")
+        bad = [f for f in formats if f not in FORMATS]
+        if bad or not formats:
+            raise UserError(f"--format {args.format!r}; allowed: a comma-separated list of "
+                            f"{', '.join(FORMATS)}")
+        if not 2 <= args.width <= 40:
+            raise UserError(f"--width {args.width}; allowed: 2 to 40 (inches)")
+        paths = draw_paper_figure(df, args.out, comma_list(args.steps or "") or None,
+                                  args.width, tuple(f".{f}" for f in formats))
+        if not paths:
+            raise UserError(f"{args.out}: no runs of a Figure 2 chain; allowed: a results "
+                            "folder with runs of resnet50-to-convnext-t or "
+                            "resnet200-to-convnext-b")
+    for path in paths:
         print(f"wrote {path}")

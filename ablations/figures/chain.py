@@ -15,7 +15,7 @@ import pandas as pd
 from models.roadmap import DEFAULT_CHAIN, chain
 
 from ..analysis.summary import summary_table
-from .common import save_figure
+from .common import place_labels, save_figure
 from ..errors import UserError
 from ..analysis.agreement import format_agreement
 from ..run.store import Store
@@ -85,6 +85,7 @@ def _ours_panel(ax: plt.Axes, s: pd.DataFrame, y: list[int], label: str,
                       f"({target.ours_seeds} seeds)")
         right = max(right, target.ours_mean)
     ax.set_xlim(base, right + 2.2)
+    ax.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(prune="upper"))
     ax.set_yticks(y)
     ax.set_yticklabels(s.label, fontsize=9)
     seeds = int(s.seeds.max()) if len(s) else 0
@@ -206,13 +207,6 @@ def gain_vs_paper_figure(stats: pd.DataFrame, agreement: dict, path: Path,
         ax.errorbar(d.paper_delta, d.delta, yerr=yerr, fmt="none", ecolor="#777777",
                     elinewidth=1, capsize=2, zorder=2)
         ax.scatter(d.paper_delta, d.delta, c=colors, s=40, zorder=3)
-        placed: list[tuple[float, float]] = []
-        for r in d.itertuples():  # a label next to a labelled point goes to the other side
-            near = any(abs(r.paper_delta - x) < 0.2 and abs(r.delta - y) < 0.2 for x, y in placed)
-            ax.annotate(str(r.step), (r.paper_delta, r.delta), xytext=(-6 if near else 5, 3),
-                        textcoords="offset points", fontsize=8, weight="bold",
-                        ha="right" if near else "left")
-            placed.append((r.paper_delta, r.delta))
         lim = float(max(d.paper_delta.abs().max(), d.t_hi.abs().max(skipna=True),
                         d.t_lo.abs().max(skipna=True), d.delta.abs().max())) * 1.1 + 0.2
         ax.plot([-lim, lim], [-lim, lim], ls="--", color="#999999", lw=0.8, label="y = x")
@@ -222,15 +216,21 @@ def gain_vs_paper_figure(stats: pd.DataFrame, agreement: dict, path: Path,
     ax.axvline(0, color="black", lw=0.6)
     handles = [plt.Line2D([], [], marker="o", ls="", color=c, label=v)
                for v, c in VERDICT_COLORS.items() if v in set(d.verdict)]
-    ax.legend(handles=handles, fontsize=8, loc="upper left")
-    ax.set_xlabel("paper's step gain (ImageNet-1K top-1 points)")
+    ax.legend(handles=handles, fontsize=8, loc="upper left", title="verdict (as stats)",
+              title_fontsize=8)
+    ax.set_xlabel("paper's step gain (ImageNet-1K top-1 points)\nwhiskers: our 95% paired-t "
+                  "interval over seeds; label: step index (key below)")
     ax.set_ylabel(f"our step gain (points), {ours_label}")
     summary = format_agreement(agreement)
     ax.set_title(f"Step gains vs the paper's ({chain_name})\n{summary}", fontsize=10)
     ax.grid(alpha=0.3)
+    ax.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(prune="lower"))
     key = "   ".join(f"{r.step}: {r.step_name}" for r in d.itertuples())
-    fig.tight_layout(rect=(0, 0.08, 1, 1))
+    fig.tight_layout(rect=(0, 0.1, 1, 1))
     fig.text(0.5, 0.01, textwrap_key(key, 120), ha="center", va="bottom", fontsize=7)
+    if len(d):  # once the layout is final: no label on another
+        place_labels(ax, list(d.paper_delta), list(d.delta), [str(v) for v in d.step],
+                     fontsize=8, weight="bold")
     return save_figure(fig, path)
 
 
@@ -248,6 +248,7 @@ def accuracy_vs_gflops(summary: pd.DataFrame, path: Path, chain_name: str, ours_
     s = _steps_with_phase(summary, chain_name)
     main = s[s.step_name.isin([m.name for m in chain(chain_name)])].reset_index(drop=True)
     fig, axes = plt.subplots(1, 2, figsize=(13, 5.5))
+    labels = []
     for ax, ycol, err, title in ((axes[0], "top1_mean", True, ours_label),
                                  (axes[1], "paper_top1", False, "paper, ImageNet-1K")):
         d = main.dropna(subset=[ycol]).reset_index(drop=True)
@@ -260,16 +261,7 @@ def accuracy_vs_gflops(summary: pd.DataFrame, path: Path, chain_name: str, ours_
             ax.errorbar(gx, d[ycol], yerr=d.top1_std.fillna(0), fmt="none", ecolor="#444444",
                         elinewidth=1, capsize=2)
         ax.scatter(gx, d[ycol], c=colors, s=36, zorder=3)
-        # Many steps share a FLOP count: label with the step index only, alternating sides
-        # within each column of points (ordered by accuracy) so that labels do not collide.
-        column = gx.round(1)
-        for _, idx in d.groupby(column).groups.items():
-            ordered = sorted(idx, key=lambda i: d[ycol][i])
-            for k, i in enumerate(ordered):
-                dx = 7 if k % 2 == 0 else -7
-                ax.annotate(str(d.step[i]), (gx[i], d[ycol][i]), fontsize=8, weight="bold",
-                            xytext=(dx, -3), textcoords="offset points",
-                            ha="left" if dx > 0 else "right")
+        labels.append((ax, list(gx), list(d[ycol]), [str(v) for v in d.step]))
         _target_point(ax, target, ours=ycol == "top1_mean")
         ax.set_xlabel("GFLOPs at 224x224 (paper convention: conv + linear + attention MACs)")
         ax.set_ylabel("top-1 (%)")
@@ -277,8 +269,10 @@ def accuracy_vs_gflops(summary: pd.DataFrame, path: Path, chain_name: str, ours_
         ax.grid(alpha=0.3)
     key = "   ".join(f"{r.step}: {r.label}" for r in main.itertuples())
     fig.suptitle(f"Accuracy vs GFLOPs along {chain_name}", fontsize=11)
-    fig.tight_layout(rect=(0, 0.07, 1, 1))
-    fig.text(0.5, 0.01, textwrap_key(key), ha="center", va="bottom", fontsize=7.5)
+    fig.tight_layout(rect=(0, 0.12, 1, 0.95))
+    fig.text(0.5, 0.01, textwrap_key(key, 170), ha="center", va="bottom", fontsize=7.5)
+    for ax, xs, ys, texts in labels:  # once the layout is final: no label on another
+        place_labels(ax, xs, ys, texts, fontsize=8, weight="bold")
     return save_figure(fig, path)
 
 

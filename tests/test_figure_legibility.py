@@ -1,0 +1,51 @@
+"""Every figure function, drawn on committed data: no two text labels overlap and no legend
+covers a data point (``tests/legibility.py``: matplotlib's rendered bounding boxes)."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from ablations.figures import common
+
+from legibility import legend_covered_points, overlapping_labels
+
+ROOT = Path(__file__).resolve().parents[1]
+QUICK = ROOT / "results" / "quick"
+
+
+@pytest.fixture
+def problems(monkeypatch):
+    found: dict[str, list[str]] = {}
+
+    def check(fig, path):
+        issues = [f"labels overlap: {a!r} / {b!r}" for a, b in overlapping_labels(fig)]
+        issues += [f"legend covers {p}" for p in legend_covered_points(fig)]
+        if issues:
+            found[Path(path).name] = issues
+    monkeypatch.setattr(common, "FIGURE_CHECKS", [check])
+    return found
+
+
+def _report(found):
+    return "\n".join(f"{name}: {'; '.join(v[:4])}" for name, v in sorted(found.items()))
+
+
+def test_the_results_folder_figures_are_legible(problems, tmp_path):
+    from ablations.figures.folder import draw_results
+    from ablations.run.store import load
+    out = tmp_path / "quick"
+    shutil.copytree(QUICK, out, ignore=shutil.ignore_patterns("*.png", "*.svg", "*.pdf"))
+    draw_results(load(out), out, "resnet50-to-convnext-t")
+    assert not problems, _report(problems)
+
+
+def test_the_paper_figure_is_legible(problems, tmp_path):
+    from ablations.figures.paper_figure import paper_figure, regimes_of
+    from ablations.run.store import load
+    regimes = regimes_of(load(QUICK), ("resnet50-to-convnext-t", "resnet200-to-convnext-b"),
+                         QUICK)
+    paper_figure(regimes, tmp_path / "figure2", formats=(".png",))
+    assert not problems, _report(problems)
