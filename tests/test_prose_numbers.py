@@ -1,0 +1,138 @@
+"""The numbers in README.md and results/README.md's prose that the results determine are
+checked against the committed tables: each claim below is a sentence fragment whose numbers
+are computed here from results.csv / stats.csv / the scale tables and must appear verbatim
+(whitespace aside). A stale number fails the test; one rounding path per number (2 decimals,
+as the tables print them)."""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+CHAIN = "resnet50-to-convnext-t"
+
+
+@lru_cache(maxsize=None)
+def _rows(folder: str) -> pd.DataFrame:
+    df = pd.read_csv(ROOT / folder / "results.csv")
+    return df[df.status == "ok"]
+
+
+@lru_cache(maxsize=None)
+def _stats(folder: str) -> pd.DataFrame:
+    return pd.read_csv(ROOT / folder / "stats.csv")
+
+
+@lru_cache(maxsize=None)
+def _scale(folder: str) -> pd.DataFrame:
+    return pd.read_csv(ROOT / folder / f"scale_{CHAIN}.csv")
+
+
+def mean(step: str, study: str = CHAIN, preset: str = "quick", folder: str = "results/quick"
+         ) -> float:
+    r = _rows(folder)
+    top1 = r[(r.study == study) & (r.preset == preset) & (r.step_name == step)].top1
+    assert len(top1), (study, preset, step)
+    return round(float(top1.mean()), 2)
+
+
+def seeds(step: str, study: str = CHAIN, preset: str = "quick") -> int:
+    r = _rows("results/quick")
+    return int(((r.study == study) & (r.preset == preset) & (r.step_name == step)).sum())
+
+
+def step_index(step: str) -> int:
+    r = _rows("results/quick")
+    return int(r[(r.study == CHAIN) & (r.step_name == step)].step.iloc[0])
+
+
+def interval(study: str, treatment: str, preset: str = "quick") -> str:
+    s = _stats("results/quick")
+    row = s[(s.study == study) & (s.preset == preset) & (s.treatment == treatment)].iloc[0]
+    return f"{row.delta:+.2f} [{row.t_lo:+.2f}, {row.t_hi:+.2f}] ({row.verdict})"
+
+
+def gap(axis: str, value: float, folder: str = "results/quick", full: bool = True) -> str:
+    t = _scale(folder)
+    row = t[(t.axis == axis) & (t["value"] == value)].iloc[0]
+    return f"{row.gap:+.2f} [{row.lo:+.2f}, {row.hi:+.2f}]" if full else f"{row.gap:+.2f}"
+
+
+def _cell_mean(step: str, cell: str, folder: str) -> float:
+    return mean(step, f"scale:{CHAIN}", cell, folder)
+
+
+def _fmt(v: float) -> str:
+    return f"{v:.2f}"
+
+
+def claims() -> list[tuple[str, str]]:
+    """(file, fragment): the fragment with the numbers computed from the tables."""
+    t, r = mean("trunc-normal-init"), mean("modern-recipe")
+    sep = mean("separate-downsampling")
+    swin = mean("swin_t", f"transformers:{CHAIN}")
+    kaiming_to_trunc = interval(CHAIN, "trunc-normal-init")
+    alone = interval(f"one-at-a-time:{CHAIN}", "only-trunc-normal-init")
+    gpu_r, gpu_c = (_cell_mean(s, "quick", "results/quick-gpu")
+                    for s in ("modern-recipe", "trunc-normal-init"))
+    cpu_r, cpu_c = (_cell_mean(s, "quick", "results/quick")
+                    for s in ("modern-recipe", "trunc-normal-init"))
+    return [
+        ("README.md", f"ConvNeXt-T ({_fmt(t)}% top-1, mean of {seeds('trunc-normal-init')} "
+                      f"seeds) ends {_fmt(r - t)} points below the modern-recipe ResNet-50 it "
+                      f"starts from ({_fmt(r)}%)"),
+        ("results/README.md", f"ConvNeXt-T (step {step_index('trunc-normal-init')}, ConvNeXt's "
+                              f"truncated-normal init) ends {_fmt(r - t)} points below the "
+                              f"modern-recipe ResNet-50 ({_fmt(t)} vs {_fmt(r)})"),
+        ("results/README.md", f"ends {_fmt(r - sep)} below it ({_fmt(sep)})"),
+        ("results/README.md", "Kaiming -> truncated normal "
+                              + kaiming_to_trunc.replace(" (loss)", "") + " (loss)"),
+        ("results/README.md", alone.replace(" (within noise)", "") + ", within noise ("
+                              f"{_fmt(mean('only-trunc-normal-init', f'one-at-a-time:{CHAIN}'))}"
+                              f" vs {_fmt(r)})"),
+        ("results/README.md", f"separate downsampling ({_fmt(sep)}, still with the Kaiming "
+                              f"init), is {_fmt(sep - swin)} above Swin-T ({_fmt(swin)})"),
+        ("results/README.md", f"moves from {gap('train_images', 7500)} at 7.5k"),
+        ("results/README.md", f"to {gap('train_images', 60000)} at 60k"),
+        ("results/README.md", f"{gap('epochs', 12)} at 12 and {gap('epochs', 24)} at 24"),
+        ("results/README.md", f"At 48 px instead of 32 the gap widens to "
+                              f"{gap('resolution', 48)} (loss)"),
+        ("results/README.md", f"ResNet-50 {_fmt(gpu_r)} and ConvNeXt-T {_fmt(gpu_c)} (3-seed "
+                              f"means; CPU {_fmt(cpu_r)} and {_fmt(cpu_c)}), a gap of "
+                              f"{gap('resolution', 32, 'results/quick-gpu')} against the CPU's "
+                              f"{gap('train_images', 60000)}"),
+        ("results/README.md", f"{gap('resolution', 64, 'results/quick-gpu', False)} at 64 px "
+                              f"and {gap('resolution', 96, 'results/quick-gpu', False)} at 96 px"),
+    ]
+
+
+def minutes_per_seed() -> tuple[str, str, str]:
+    """(min, max, median) minutes per seed of the chain: its 16 runs' wall times of a seed
+    summed and halved (two one-thread workers)."""
+    r = _rows("results/quick")
+    per = r[(r.study == CHAIN) & (r.preset == "quick")].groupby("seed").wall_seconds.sum()
+    per = per / 2 / 60
+    return f"{per.min():.1f}", f"{per.max():.1f}", f"{per.median():.1f}"
+
+
+def timing_claims() -> list[tuple[str, str]]:
+    lo, hi, median = minutes_per_seed()
+    return [("README.md", f"{lo}-{hi} minutes per seed for the committed seeds on this "
+                          f"project's 2-core machine, median {median}"),
+            ("README.md", f"{lo}-{hi} minutes per seed for the committed seeds (median "
+                          f"{median}: the 16 runs' wall times of a seed summed and halved)")]
+
+
+def _normalised(text: str) -> str:
+    return re.sub(r"\s+", " ", text)
+
+
+@pytest.mark.parametrize("file, fragment", claims() + timing_claims())
+def test_prose_number_matches_the_tables(file, fragment):
+    text = _normalised((ROOT / file).read_text())
+    assert _normalised(fragment) in text, f"{file}: expected the fragment {fragment!r}"
