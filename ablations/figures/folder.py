@@ -7,11 +7,13 @@ from pathlib import Path
 
 import pandas as pd
 
+from models.roadmap import CHAINS
+
 from . import chain as chain_figures
 from . import studies as study_figures
 
 
-REGIMES = ("resnet50-to-convnext-t", "resnet200-to-convnext-b")
+REGIMES = tuple(CHAINS)
 """The chains Figure 2 has a panel for (ResNet-50 -> ConvNeXt-T, ResNet-200 -> ConvNeXt-B)."""
 
 

@@ -1,0 +1,26 @@
+"""``report``: one self-contained HTML page of a results folder (``report.html``)."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from .common import add_chain, add_results_folder
+
+
+def add_parser(sub: Any) -> None:
+    """The ``report`` sub-command's options."""
+    p = sub.add_parser("report", help="write one self-contained HTML page of a results "
+                                      "folder (report.html: charts, diagrams, statistics)")
+    add_results_folder(p)
+    add_chain(p)
+    p.add_argument("--file", help="where to write the page (default: <out>/report.html)")
+    p.set_defaults(func=handle)
+
+
+def handle(args: argparse.Namespace) -> None:
+    """Build the page and say where it is and how big."""
+    from ..figures.report import build_report
+
+    path = build_report(args.out, args.file, args.chain)
+    print(f"wrote {path} ({path.stat().st_size / 1e6:.1f} MB)")
