@@ -21,6 +21,12 @@ def _texts(fig):
         for axis in (ax.xaxis, ax.yaxis):
             if not ax.axison or not axis.get_visible():
                 hidden.update(id(t) for t in axis.findobj(matplotlib.text.Text))
+                continue
+            lo, hi = sorted(axis.get_view_interval())
+            for tick in axis.get_major_ticks() + axis.get_minor_ticks():
+                # ticks beyond the view limits exist as objects but are not drawn
+                if not lo - 1e-9 * abs(hi - lo) <= tick.get_loc() <= hi + 1e-9 * abs(hi - lo):
+                    hidden.update((id(tick.label1), id(tick.label2)))
     return [t for t in fig.findobj(matplotlib.text.Text)
             if t.get_visible() and t.get_text().strip() and id(t) not in hidden]
 

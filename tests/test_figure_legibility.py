@@ -49,3 +49,48 @@ def test_the_paper_figure_is_legible(problems, tmp_path):
                          QUICK)
     paper_figure(regimes, tmp_path / "figure2", formats=(".png",))
     assert not problems, _report(problems)
+
+
+RESULTS = ROOT / "results"
+
+
+@pytest.mark.parametrize("table", sorted(p.name for p in RESULTS.glob("bench_*.csv")
+                                         if not p.name.startswith("bench_data")))
+def test_the_bench_figures_are_legible(problems, tmp_path, table):
+    import pandas as pd
+
+    from ablations.figures.bench import bench_figures
+    bench_figures(pd.read_csv(RESULTS / table), tmp_path, table.removesuffix(".csv")
+                  .removeprefix("bench_"))
+    assert not problems, _report(problems)
+
+
+@pytest.mark.parametrize("table", ["scaling_cpu.csv", "scaling_h200.csv"])
+def test_the_scaling_figures_are_legible(problems, tmp_path, table):
+    import pandas as pd
+
+    from ablations.figures.scaling import scaling_figure
+    from ablations.measure import scaling
+    df = pd.read_csv(RESULTS / "scaling" / table)
+    scaling_figure(df, scaling.fit_exponents(df), tmp_path / "scaling", "cost vs resolution")
+    assert not problems, _report(problems)
+
+
+def test_the_gpu_scale_and_compare_figures_are_legible(problems, tmp_path):
+    from ablations.figures.compare import compare_results
+    from ablations.figures.folder import draw_results
+    from ablations.run.store import load
+    gpu = tmp_path / "quick-gpu"
+    shutil.copytree(RESULTS / "quick-gpu", gpu,
+                    ignore=shutil.ignore_patterns("*.png", "*.svg", "*.pdf"))
+    draw_results(load(gpu), gpu, "resnet50-to-convnext-t")
+    compare_results({"cpu": QUICK, "gpu": gpu}, "resnet50-to-convnext-t", tmp_path / "cmp")
+    assert not problems, _report(problems)
+
+
+def test_the_collapse_figure_is_legible(problems, tmp_path):
+    import pandas as pd
+
+    from ablations.figures.collapse import collapse_figure
+    collapse_figure(pd.read_csv(QUICK / "collapse.csv"), tmp_path / "collapse", "collapse")
+    assert not problems, _report(problems)
