@@ -6,7 +6,8 @@ from pathlib import Path
 
 import matplotlib
 
-matplotlib.use("Agg")  # files only: no display is needed or opened
+if "inline" not in matplotlib.get_backend():  # a notebook keeps its inline figures
+    matplotlib.use("Agg")  # files only: no display is needed or opened
 import matplotlib.pyplot as plt  # noqa: E402
 from collections.abc import Callable  # noqa: E402
 
