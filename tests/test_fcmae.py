@@ -270,11 +270,20 @@ def test_pretrain_then_finetune_end_to_end(tmp_path):
         recipe_overrides={"*": {"auto_augment": "", "random_erasing": 0.0, "mixup": 0.0,
                                 "cutmix": 0.0, "batch_size": 32, "ema": 0.0},
                           "fcmae-pretrain": {"epochs": 1, "decoder_width": 16}})
-    cell = [s for s in steps() if s.name == "v2-fcmae-grn-dropped-at-ft"]
-    runs = plan_fcmae(cell, preset, [0])
-    rows = execute(runs[1:], ExecuteOptions(tmp_path, progress=False), log=lambda *_: None)
-    assert len(rows) == 1  # the pretraining run was trained first, but is not a table row
-    row = rows.iloc[0]
-    assert row.pretrain_hash == runs[0].hash and row.status == "ok"
-    assert (tmp_path / "runs" / runs[0].hash / "encoder.pt").exists()
-    assert row.pretrain_test_loss > 0
+    cells = [s for s in steps() if s.name in ("v2-fcmae-grn-dropped-at-ft", "v2-fcmae",
+                                                 "v1-supervised")]
+    runs = plan_fcmae(cells, preset, [0])
+    pretraining = [r for r in runs if r.pretraining]
+    assert len(pretraining) == 1  # shared by both V2 cells
+    fine_tuning = [r for r in runs if not r.pretraining]
+    rows = execute(fine_tuning, ExecuteOptions(tmp_path, progress=False), log=lambda *_: None)
+    assert len(rows) == 3  # the pretraining run was trained first, but is not a table row
+    tuned = rows[rows.step_name != "v1-supervised"]
+    assert (tuned.pretrain_hash == pretraining[0].hash).all() and (rows.status == "ok").all()
+    assert (tmp_path / "runs" / pretraining[0].hash / "encoder.pt").exists()
+    assert (tuned.pretrain_test_loss > 0).all()
+    # The collapse measure reads the pretrained encoder and the supervised checkpoint.
+    from ablations.analysis.collapse import fcmae_collapse_table
+    collapse = fcmae_collapse_table(tmp_path, images=16)
+    assert set(collapse.model) == {"FCMAE V2 (pretrained)", "supervised V1"}
+    assert len(collapse) == 2 * sum(V2.depths) and collapse.cosine_distance.between(0, 1).all()

@@ -116,3 +116,56 @@ def collapse_table(out: str | Path, steps: dict[str, str], data_dir: str | None 
     return pd.concat(rows, ignore_index=True)
 
 
+
+
+FCMAE_MODELS = {"FCMAE V1 (pretrained)": ("v1-fcmae", "pretrained"),
+                "FCMAE V2 (pretrained)": ("v2-fcmae", "pretrained"),
+                "supervised V1": ("v1-supervised", "trained"),
+                "supervised V2": ("v2-supervised", "trained")}
+"""The collapse figure of the FCMAE study (the V2 paper's Fig. 4): label -> (cell, which
+weights: its pretraining run's encoder or its own trained ones)."""
+
+
+def fcmae_collapse_table(out: str | Path, data_dir: str | None = None,
+                         images: int = 1000) -> pd.DataFrame:
+    """Feature statistics per block of the FCMAE study's pretrained encoders (each
+    ``v1-fcmae`` / ``v2-fcmae`` row's pretraining run, ``encoder.pt``) and of its supervised
+    V1 / V2 runs (their checkpoints), on ``images`` test images; one row per run and block."""
+    from ..train.loop import ENCODER_FILE
+
+    store = Store(out)
+    table = store.table()
+    rows = []
+    images_of: dict[str, torch.Tensor] = {}
+    for label, (cell, weights) in FCMAE_MODELS.items():
+        runs = table[(table.step_name == cell) & (table.status == "ok")]
+        for run in runs.drop_duplicates("config_hash").itertuples():
+            source = run.pretrain_hash if weights == "pretrained" else run.config_hash
+            spec = store.spec(source)
+            design = Design.from_dict(spec["design"], stored=True)
+            if weights == "pretrained":
+                path = store.run_dir(source) / ENCODER_FILE
+                state = torch.load(path, map_location="cpu", weights_only=True) \
+                    if path.exists() else None
+            else:
+                ckpt = store.paths(source).checkpoint
+                state = (torch.load(ckpt, map_location="cpu", weights_only=True)["model"]
+                         if ckpt.exists() else None)
+            if state is None:
+                continue
+            model = build(design, num_classes=10, in_chans=spec["data"]["channels"])
+            missing, unexpected = model.load_state_dict(state, strict=False)
+            if unexpected or any(not k.startswith("head.") for k in missing):
+                raise UserError(f"run {source}: its weights do not fit its design "
+                                f"({(unexpected or missing)[0]}); allowed: a run of this code")
+            key = json.dumps(spec["data"], sort_keys=True)
+            if key not in images_of:
+                images_of[key] = _test_images(spec, data_dir, images)
+            stats = block_feature_stats(model, images_of[key])
+            stats.insert(0, "seed", int(run.seed))
+            stats.insert(0, "step_name", cell)
+            stats.insert(0, "model", label)
+            rows.append(stats)
+    if not rows:
+        raise UserError(f"no FCMAE study runs with weights in {out}")
+    return pd.concat(rows, ignore_index=True)

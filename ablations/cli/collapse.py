@@ -16,6 +16,9 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--steps", default="ConvNeXt-T (V1)=trunc-normal-init,V2 block (GRN)=grn",
                    help="comma-separated [LABEL=]STEP_NAME of finished runs")
     p.add_argument("--images", type=positive_int, default=256, help="test images used")
+    p.add_argument("--study", choices=("steps", "fcmae"), default="steps",
+                   help="fcmae: the FCMAE study's pretrained V1 / V2 encoders and supervised "
+                        "V1 / V2 runs (the V2 paper's Fig. 4; --steps ignored)")
     p.add_argument("--data-dir", help="folder of the data set (default: the usual places)")
     p.set_defaults(func=handle)
 
@@ -25,9 +28,19 @@ def handle(args: argparse.Namespace) -> None:
     from ..analysis.collapse import collapse_table
     from ..figures.collapse import collapse_figure
 
-    df = collapse_table(args.out, labelled(comma_list(args.steps)), args.data_dir, args.images)
+    if args.study == "fcmae":
+        from ..analysis.collapse import fcmae_collapse_table
+
+        df = fcmae_collapse_table(args.out, args.data_dir, args.images)
+        title = (f"Feature collapse per block, FCMAE study ({args.images} test images; "
+                 "expansion-MLP activations after GELU / GRN)")
+    else:
+        df = collapse_table(args.out, labelled(comma_list(args.steps)), args.data_dir,
+                            args.images)
+        title = ""
     path = Path(args.out) / "collapse.csv"
     df.to_csv(path, index=False)
     summary = df.groupby(["model", "seed"])[["cosine_distance", "dead_share"]].mean()
     print_table(summary.reset_index().round(4), "table")
-    print("wrote", path, *collapse_figure(df, path.with_suffix("")))
+    print("wrote", path, *collapse_figure(df, path.with_suffix(""), title,
+                                          normalised=args.study == "fcmae"))
