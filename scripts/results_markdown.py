@@ -108,6 +108,10 @@ def scale_table(folder: str) -> str:
 def main() -> None:
     folder = sys.argv[1]
     df, store = load(folder), Store(folder)
+    if CHAIN not in set(df.study) and any(s.startswith("fcmae:") for s in set(df.study)):
+        print(fcmae_markdown(folder))
+        print(stats.provenance_line(df))
+        return
     preset = sorted(df.preset.unique())[0]
     print(chain_table(df, store, preset))
     a = agreement.paper_agreement(df, CHAIN, preset)
@@ -122,6 +126,40 @@ def main() -> None:
     per_seed = chain_rows.groupby("seed").wall_seconds.sum() / 60
     print("\nper-seed sum of run wall times (min):", per_seed.round(1).to_dict())
     print(stats.provenance_line(df))
+
+
+def fcmae_markdown(folder: str) -> str:
+    """The FCMAE co-design study's two tables: per cell (top-1, seeds, minutes, the paper's
+    ConvNeXt-B top-1) and per comparison (paired delta, 95% interval, verdict, paper)."""
+    from ablations.studies.fcmae import cells, comparison_titles, study_label
+
+    df, store = load(folder), Store(folder)
+    label = study_label()
+    rows = df[(df.study == label) & (df.status == "ok")]
+    preset = sorted(rows.preset.unique())[0]
+    lines = ["| cell | pretrained as | seeds | top-1 mean | std | min / run (fine-tune) "
+             "| min / run (pretraining) | paper top-1 (ConvNeXt-B) |",
+             "|---|---|---|---|---|---|---|---|"]
+    for c in cells():
+        g = rows[rows.step_name == c.name]
+        if g.empty:
+            lines.append(f"| {c.name} | {c.pretraining.name if c.pretraining else '-'} | 0 "
+                         f"| not run | | | | {c.paper_top1:.1f} |")
+            continue
+        pt = (f"{g.pretrain_seconds.median() / 60:.1f}" if c.pretraining
+              and "pretrain_seconds" in g else "-")
+        lines.append(f"| {c.name} | {c.pretraining.name if c.pretraining else '-'} | "
+                     f"{len(g)} | {g.top1.mean():.2f} | {g.top1.std():.2f} | "
+                     f"{g.wall_seconds.median() / 60:.1f} | {pt} | {c.paper_top1:.1f} |")
+    t = stats.study_stats(df, label, preset, store)
+    titles = comparison_titles()
+    lines += ["", "| comparison | what it tests | seeds | delta [95% CI] | p (Holm) | p McNemar "
+              "| verdict | paper delta |", "|---|---|---|---|---|---|---|---|"]
+    for r in t.itertuples():
+        lines.append(f"| {r.treatment} - {r.control} | {titles[(r.treatment, r.control)]} | "
+                     f"{r.seeds} | {_interval(r.delta, r.t_lo, r.t_hi)} | {_p(r.p_holm)} | "
+                     f"{_p(r.p_mcnemar)} | {r.verdict} | {_f(r.paper_delta)} |")
+    return "\n".join(lines)
 
 
 if __name__ == "__main__":
