@@ -293,29 +293,56 @@ def _target_point(ax: plt.Axes, target: Target | None, ours: bool) -> None:
 
 
 def training_curves(df: pd.DataFrame, store: Store, path: Path, chain_name: str) -> list[Path]:
-    """Test top-1 per epoch of every step (mean over seeds)."""
+    """Test top-1 per epoch of every step (mean over seeds), one panel per phase of the
+    chain so that few lines share a panel; each panel repeats the step before its phase in
+    grey, the curve its steps change."""
     curves = []
     for row in df[df.get("status", "ok") == "ok"].itertuples():
         h = store.history(row.config_hash)
         if not h.empty:
-            h = h.assign(step=row.step, step_name=row.step_name)
-            curves.append(h)
-    fig, ax = plt.subplots(figsize=(8, 5))
-    if curves:
-        all_h = pd.concat(curves)
-        cmap = plt.get_cmap("viridis")
-        steps = sorted(all_h.step.unique())
-        for k, step in enumerate(steps):
-            h = all_h[all_h.step == step].groupby("epoch").test_top1.mean()
-            name = all_h[all_h.step == step].step_name.iloc[0]
+            curves.append(h.assign(step=row.step, step_name=row.step_name))
+    phases = {st.name: st.phase for st in chain(chain_name, branches=True)}
+    if not curves:
+        fig, ax = plt.subplots(figsize=(8, 5))
+        ax.set_title(f"Training curves, {chain_name}: no histories", fontsize=10)
+        return save_figure(fig, path)
+    all_h = pd.concat(curves)
+    steps = sorted(all_h.step.unique())
+    names = {st: all_h[all_h.step == st].step_name.iloc[0] for st in steps}
+    groups: list[tuple[str, list]] = []
+    for st in steps:
+        phase = phases.get(names[st], "baseline")
+        phase = "training" if phase == "baseline" else phase
+        if not groups or groups[-1][0] != phase:
+            groups.append((phase, []))
+        groups[-1][1].append(st)
+    cols = 3
+    rows_n = math.ceil(len(groups) / cols)
+    fig, axes = plt.subplots(rows_n, cols, figsize=(13, 3.3 * rows_n), sharey=True,
+                             squeeze=False)
+    colors = [c for k, c in enumerate(plt.get_cmap("tab10").colors) if k != 7]  # no grey
+    previous = None
+    for ax, (phase, members) in zip(axes.flat, groups):
+        shown = ([previous] if previous is not None else []) + members
+        for k, st in enumerate(shown):
+            h = all_h[all_h.step == st].groupby("epoch").test_top1.mean()
+            grey = st == previous
             ax.plot(h.index, h.values, marker="o", ms=3, lw=1.2,
-                    color=cmap(k / max(1, len(steps) - 1)), label=f"{step} {name}")
-        ax.legend(fontsize=7, ncol=2, loc="lower right")
-    ax.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))
-    ax.set_xlabel("epoch")
-    ax.set_ylabel("test top-1 (%)")
-    ax.set_title(f"Training curves, {chain_name} (mean over seeds)", fontsize=10)
-    ax.grid(alpha=0.3)
+                    color="#aaaaaa" if grey else colors[k % len(colors)],
+                    label=f"{st} {names[st]}" + (" (before)" if grey else ""))
+        previous = members[-1]
+        ax.set_title(phase, fontsize=10)
+        ax.legend(fontsize=7, loc="lower right")
+        ax.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))
+        ax.set_xlabel("epoch", fontsize=8)
+        ax.grid(alpha=0.3)
+    for ax in list(axes.flat)[len(groups):]:
+        ax.axis("off")
+    for ax in axes[:, 0]:
+        ax.set_ylabel("test top-1 (%)")
+    fig.suptitle(f"Training curves, {chain_name} (mean over seeds; grey: the step before "
+                 "the phase)", fontsize=10)
+    fig.tight_layout()
     return save_figure(fig, path)
 
 
