@@ -163,7 +163,10 @@ def roadmap_figure(steps: pd.DataFrame, chain_name: str) -> Any:
 
     labels = [f"{r.step} {r.title}" for r in steps.itertuples()]
     low, high = float(steps["min"].min()), float(steps["max"].max())
-    floor = float(max(0, math.floor(low - 1.5)))  # bars start here: the differences show
+    # Bars start at step 0 (the modern-recipe ResNet), as in Figure 2: a bar's length is
+    # the gain (or loss) over it, never an artefact of a cut axis.
+    zero = steps[steps.step == 0]
+    floor = float(zero["mean"].iloc[0]) if len(zero) else float(steps["mean"].iloc[0])
     fig = go.Figure()
     for verdict, color in VERDICT_COLORS.items():
         part = steps[steps.verdict == verdict]
@@ -182,9 +185,9 @@ def roadmap_figure(steps: pd.DataFrame, chain_name: str) -> Any:
             hoverinfo="text"))
     fig.update_layout(
         title=f"Modernizing a ResNet: {chain_name} (mean test top-1, min-max over seeds; "
-              "colour: verdict vs the step before)",
+              f"bars from step 0 at {floor:.2f}; colour: verdict vs the step before)",
         barmode="overlay", height=32 * len(steps) + 160, margin={"l": 260, "r": 30, "t": 60},
-        xaxis={"title": "test top-1 (%)", "range": [floor, high + 0.6]},
+        xaxis={"title": "test top-1 (%)", "range": [min(low, floor) - 0.6, high + 0.6]},
         yaxis={"categoryorder": "array", "categoryarray": labels[::-1]},
         legend={"title": "verdict", "orientation": "h", "y": -0.12}, hoverlabel={"align": "left"})
     return fig
