@@ -22,6 +22,10 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--name", help="file name without suffix (default: diagram_<step or model>)")
     p.add_argument("--format", default="png", choices=("png", "svg", "pdf"),
                    help="file format (default: %(default)s)")
+    p.add_argument("--overview", action="store_true",
+                   help="every step of the chain in one figure: its network (stem, stages, "
+                        "downsampling, head) and block, what it changes outlined "
+                        "(default name: <chain>_changes)")
     p.set_defaults(func=handle)
 
 
@@ -35,10 +39,13 @@ def handle(args: argparse.Namespace) -> None:
     from ..errors import check_file_name
     from ..figures import diagram
 
-    name = args.name or f"diagram_{args.model or args.step}"
+    name = args.name or (f"{args.chain}_changes" if args.overview
+                         else f"diagram_{args.model or args.step}")
     check_file_name(name, "--name")
     path, formats = Path(args.out) / name, (f".{args.format}",)
-    if args.model:
+    if args.overview:
+        paths = diagram.draw_chain_changes(args.chain, path, formats=formats)
+    elif args.model:
         paths = diagram.draw_single(named_design(args.model), args.model, path, args.stage - 1,
                                     formats)
     else:
