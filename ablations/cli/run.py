@@ -108,7 +108,10 @@ def plan(args: argparse.Namespace, seeds: list[int]) -> tuple[Any, list]:
 
     preset = preset_of(args)
     recipe_changes = parse_overrides(args.recipe_set, "recipe-set")
-    study, steps = select_steps(args.study, args.chain, comma_list(args.steps or ""),
+    keys = comma_list(args.steps or "")
+    if not keys and args.study == "chain" and preset.steps:  # the preset's own set (lab)
+        keys = list(preset.steps)
+    study, steps = select_steps(args.study, args.chain, keys,
                                 args.branches, custom=args.custom, sweep_spec=args.sweep,
                                 sweep_base=args.sweep_base)
     if args.study == "scale":

@@ -296,6 +296,9 @@ class RunPreset:
     """Recipe fields set for every recipe at this scale (e.g. lr for short schedules)."""
     eval_batch_size: int = 1024
     description: str = ""
+    steps: tuple[str, ...] = ()
+    """The chain steps this preset trains when no ``--steps`` are given (empty: all); the
+    lab preset's lesson set."""
 
     def __post_init__(self) -> None:
         def bad(name: str, allowed: str) -> UserError:
@@ -370,6 +373,25 @@ RUN_PRESETS: dict[str, RunPreset] = {
         description="real Fashion-MNIST at 32 px (grey repeated to 3 channels), widths / 8, "
                     "all 60k training images, 6 epochs, flips; AdamW lr 4e-3 at batch 128 "
                     "(SGD 0.05 for the original recipe)",
+    ),
+    # A class's lab (issue 28): the lesson's steps x 3 paired seeds in about 10 minutes on 2
+    # cores; 10k training images, 4 epochs (measured: results/README.md, "The lab preset").
+    "lab": RunPreset(
+        name="lab", dataset="fashion-mnist", resolution=32, channels=3,
+        width_multiplier=1 / 8, epochs=4, batch_size=128, train_subset=10000,
+        recipe_overrides={
+            "*": {"auto_augment": "", "random_erasing": 0.0, "mixup": 0.0, "cutmix": 0.0,
+                  "crop_padding": 0, "drop_path": 0.0},
+            "convnext": {"lr": 4e-3, "base_batch": 128},
+            "resnet-original": {"lr": 0.1, "base_batch": 256},
+        },
+        description="a class's lab: Fashion-MNIST at 32 px, widths / 8, 10k training images, "
+                    "4 epochs; by default the lesson's 8 steps (original and modern recipe, "
+                    "patchify stem, width 96, inverted bottleneck, BN -> LN, separate "
+                    "downsampling, ConvNeXt-T)",
+        steps=("resnet50-original", "modern-recipe", "patchify-stem", "width-96",
+               "inverted-bottleneck", "bn-to-ln", "separate-downsampling",
+               "trunc-normal-init"),
     ),
     # The FCMAE co-design study (ablations.studies.fcmae) at CPU scale: ConvNeXt(-V2)-Atto
     # depths at widths / 5 with stem stride 1 (a 4 x 4 mask grid at 32 px); 10k training
