@@ -286,4 +286,12 @@ def test_pretrain_then_finetune_end_to_end(tmp_path):
     from ablations.analysis.collapse import fcmae_collapse_table
     collapse = fcmae_collapse_table(tmp_path, images=16)
     assert set(collapse.model) == {"FCMAE V2 (pretrained)", "supervised V1"}
+    # Without checkpoints (a fresh clone), the kept weights are enough.
+    from ablations.analysis.collapse import keep_weights
+    kept = keep_weights(tmp_path, ["v1-supervised"])
+    assert len(kept) == 1
+    for ckpt in (tmp_path / "runs").glob("*/checkpoint.pt"):
+        ckpt.unlink()
+    again = fcmae_collapse_table(tmp_path, images=16)
+    assert again.cosine_distance.tolist() == collapse.cosine_distance.tolist()
     assert len(collapse) == 2 * sum(V2.depths) and collapse.cosine_distance.between(0, 1).all()

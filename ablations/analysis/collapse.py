@@ -118,6 +118,33 @@ def collapse_table(out: str | Path, steps: dict[str, str], data_dir: str | None 
 
 
 
+def trained_weights(store: Store, run_hash: str) -> dict | None:
+    """A finished run's model weights: its ``weights.pt``, else its checkpoint's model."""
+    kept = store.paths(run_hash).weights
+    if kept.exists():
+        return torch.load(kept, map_location="cpu", weights_only=True)
+    ckpt = store.paths(run_hash).checkpoint
+    if ckpt.exists():
+        return torch.load(ckpt, map_location="cpu", weights_only=True)["model"]
+    return None
+
+
+def keep_weights(out: str | Path, steps: list[str]) -> list[Path]:
+    """Write ``weights.pt`` (model weights alone) beside the checkpoint of every finished run
+    of ``steps`` in the store ``out``, so that a clone without checkpoints can still measure
+    them; the files written."""
+    store = Store(out)
+    table = store.table()
+    written = []
+    for run in table[table.step_name.isin(steps)].drop_duplicates("config_hash").itertuples():
+        path = store.paths(run.config_hash).weights
+        state = trained_weights(store, run.config_hash)
+        if state is not None and not path.exists():
+            torch.save(state, path)
+            written.append(path)
+    return written
+
+
 FCMAE_MODELS = {"FCMAE V1 (pretrained)": ("v1-fcmae", "pretrained"),
                 "FCMAE V2 (pretrained)": ("v2-fcmae", "pretrained"),
                 "supervised V1": ("v1-supervised", "trained"),
@@ -131,8 +158,6 @@ def fcmae_collapse_table(out: str | Path, data_dir: str | None = None,
     """Feature statistics per block of the FCMAE study's pretrained encoders (each
     ``v1-fcmae`` / ``v2-fcmae`` row's pretraining run, ``encoder.pt``) and of its supervised
     V1 / V2 runs (their checkpoints), on ``images`` test images; one row per run and block."""
-    from ..train.loop import ENCODER_FILE
-
     store = Store(out)
     table = store.table()
     rows = []
@@ -144,13 +169,11 @@ def fcmae_collapse_table(out: str | Path, data_dir: str | None = None,
             spec = store.spec(source)
             design = Design.from_dict(spec["design"], stored=True)
             if weights == "pretrained":
-                path = store.run_dir(source) / ENCODER_FILE
+                path = store.paths(source).encoder
                 state = torch.load(path, map_location="cpu", weights_only=True) \
                     if path.exists() else None
             else:
-                ckpt = store.paths(source).checkpoint
-                state = (torch.load(ckpt, map_location="cpu", weights_only=True)["model"]
-                         if ckpt.exists() else None)
+                state = trained_weights(store, source)
             if state is None:
                 continue
             model = build(design, num_classes=10, in_chans=spec["data"]["channels"])

@@ -20,6 +20,10 @@ def add_parser(sub: Any) -> None:
                    help="fcmae: the FCMAE study's pretrained V1 / V2 encoders and supervised "
                         "V1 / V2 runs (the V2 paper's Fig. 4; --steps ignored)")
     p.add_argument("--data-dir", help="folder of the data set (default: the usual places)")
+    p.add_argument("--keep-weights", action="store_true",
+                   help="write each measured run's model weights as runs/<hash>/weights.pt "
+                        "(small, committable), so that a clone without checkpoints can measure "
+                        "them again")
     p.set_defaults(func=handle)
 
 
@@ -29,8 +33,12 @@ def handle(args: argparse.Namespace) -> None:
     from ..figures.collapse import collapse_figure
 
     if args.study == "fcmae":
-        from ..analysis.collapse import fcmae_collapse_table
+        from ..analysis.collapse import FCMAE_MODELS, fcmae_collapse_table, keep_weights
 
+        if args.keep_weights:
+            cells = sorted({cell for cell, kind in FCMAE_MODELS.values() if kind == "trained"})
+            for path in keep_weights(args.out, cells):
+                print("wrote", path)
         df = fcmae_collapse_table(args.out, args.data_dir, args.images)
         title = (f"Feature collapse per block, FCMAE study ({args.images} test images; "
                  "expansion-MLP activations after GELU / GRN)")

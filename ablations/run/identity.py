@@ -65,6 +65,11 @@ class RunFiles:
     """TensorBoard event files."""
     CLAIM = ".claim"
     """An OS lock held by the process training the run."""
+    ENCODER = "encoder.pt"
+    """A pretraining run's encoder weights (FCMAE), what its fine-tuning runs start from."""
+    WEIGHTS = "weights.pt"
+    """A finished run's model weights alone (no optimizer): small enough to commit, read
+    where the checkpoint is gone (``collapse --keep-weights`` writes it)."""
 
 
 def design_dict(design: AnyDesign) -> dict[str, Any]:

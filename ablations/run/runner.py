@@ -191,9 +191,7 @@ def _pretrained_weights(store: Store, run: PlannedRun, options: ExecuteOptions,
     process has (another process holding it is waited for)."""
     if run.pretrain is None:
         return None
-    from ..train.loop import ENCODER_FILE
-
-    path = store.run_dir(run.pretrain.hash) / ENCODER_FILE
+    path = store.paths(run.pretrain.hash).encoder
     done = store.finished(run.pretrain.hash)
     if done is None or done.get("status") != "ok" or not path.exists():
         execute([run.pretrain], options, dist, log)

@@ -202,7 +202,8 @@ def run_paths(folder: Path) -> RunPaths:
     """The state files of the run folder ``folder`` (``Store.paths`` of its hash)."""
     folder = Path(folder)
     return RunPaths(folder, folder / RunFiles.CHECKPOINT, folder / RunFiles.LOG,
-                    folder / RunFiles.CURVES)
+                    folder / RunFiles.CURVES, folder / RunFiles.ENCODER,
+                    folder / RunFiles.WEIGHTS)
 
 
 def _label_key(row: dict[str, Any]) -> tuple:

@@ -61,6 +61,10 @@ class RunPaths:
     log: Path
     curves: Path
     """Folder of the TensorBoard event files."""
+    encoder: Path
+    """A pretraining run's encoder weights, written when it finishes."""
+    weights: Path
+    """The model weights alone, where kept (``collapse --keep-weights``)."""
 
 
 @dataclass(frozen=True)
@@ -320,13 +324,10 @@ def train_run(ctx: TrainContext) -> RunResult:
         # resumed after the last epoch's checkpoint
         predictions = evaluate(trainer.eval_model, data.test, dev, recipe.bf16, dist, True)[2]
     if recipe.task == "fcmae" and dist.is_main:  # what fine-tuning runs start from
-        torch.save(trainer.model.encoder_state(), ctx.paths.folder / ENCODER_FILE)
+        torch.save(trainer.model.encoder_state(), ctx.paths.encoder)
     _log_line(ctx, f"finished {recipe.epochs} epochs")
     return RunResult(_run_metrics(ctx, trainer), trainer.history, predictions)
 
-
-ENCODER_FILE = "encoder.pt"
-"""A pretraining run's encoder weights, in its folder (``runs/<hash>/encoder.pt``)."""
 
 TEST_LOSS_IMAGES = 2000
 """Test images the held-out FCMAE loss is measured on each epoch (the first ones)."""
