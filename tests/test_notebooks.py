@@ -3,6 +3,7 @@
 is never rewritten by the tests), and every cell that is not live prints today what the
 committed file shows."""
 
+import re
 from pathlib import Path
 
 import pytest
@@ -13,7 +14,7 @@ jupytext = pytest.importorskip("jupytext")
 
 NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
 NAMES = ["01_design_space", "02_replay_the_roadmap", "03_your_own_ablation", "04_convnext_v2",
-         "05_convnext_vs_transformers"]
+         "05_convnext_vs_transformers", "06_lesson"]
 LIVE = "live"  # the tag of cells that train or measure live (their outputs differ in smoke)
 
 
@@ -38,6 +39,48 @@ def unsynced(py: Path, ipynb: Path) -> list[int]:
     a, b = _cells(jupytext.read(py)), _cells(nbformat.read(ipynb, as_version=4))
     return [i for i in range(max(len(a), len(b)))
             if i >= len(a) or i >= len(b) or a[i] != b[i]]
+
+
+LESSON = "06_lesson"
+SIGNED = re.compile(r"(?<![\w.\[])[+-]\d+\.\d{2}\b")
+INTERVAL = re.compile(r"\[[+-]?\d+\.\d{2}, [+-]?\d+\.\d{2}\]")
+
+
+def differences_without_interval(book) -> list[str]:
+    """Printed lines of ``book`` with a signed accuracy difference (e.g. +0.62) but no 95%
+    interval ([lo, hi]) on the same line: what the lesson never prints."""
+    bad = []
+    for cell in book.cells:
+        if cell.cell_type != "code":
+            continue
+        for text in _texts(cell):
+            for line in text.splitlines():
+                if SIGNED.search(INTERVAL.sub("", line)) and not INTERVAL.search(line):
+                    bad.append(line.strip())
+    return bad
+
+
+def test_the_interval_check_catches_a_bare_difference():
+    book = nbformat.v4.new_notebook()
+    cell = nbformat.v4.new_code_cell("print('x')")
+    cell.outputs = [nbformat.v4.new_output("stream", name="stdout",
+                                           text="gain +0.62 points\nok +0.62 [-0.41, +1.65]\n")]
+    book.cells = [cell]
+    assert differences_without_interval(book) == ["gain +0.62 points"]
+
+
+def test_the_lessons_solutions_are_hidden_by_default():
+    book = nbformat.read(NOTEBOOKS / f"{LESSON}.ipynb", as_version=4)
+    solutions = [c for c in book.cells if "solution" in c.metadata.get("tags", [])]
+    assert len(solutions) >= 3
+    assert all(c.metadata.get("jupyter", {}).get("source_hidden") for c in solutions)
+    prompts = [c for c in book.cells if c.cell_type == "markdown" and "Predict first" in c.source]
+    assert len(prompts) >= 6
+
+
+def test_the_lessons_committed_outputs_print_no_bare_difference():
+    book = nbformat.read(NOTEBOOKS / f"{LESSON}.ipynb", as_version=4)
+    assert not differences_without_interval(book), differences_without_interval(book)
 
 
 def test_every_notebook_has_its_source_and_they_are_in_sync():
@@ -75,6 +118,8 @@ def test_notebook_runs_and_its_committed_outputs_are_todays(name, monkeypatch):
     errors = [o for c in book.cells if c.cell_type == "code" for o in c.get("outputs", [])
               if o.get("output_type") == "error"]
     assert not errors
+    if name == LESSON:
+        assert not differences_without_interval(book), differences_without_interval(book)
     compared = 0
     for old, new in zip(committed.cells, book.cells):
         if old.cell_type != "code" or LIVE in old.metadata.get("tags", []):

@@ -51,8 +51,9 @@ def step_index(step: str) -> int:
     return int(r[(r.study == CHAIN) & (r.step_name == step)].step.iloc[0])
 
 
-def interval(study: str, treatment: str, preset: str = "quick") -> str:
-    s = _stats("results/quick")
+def interval(study: str, treatment: str, preset: str = "quick",
+             folder: str = "results/quick") -> str:
+    s = _stats(folder)
     row = s[(s.study == study) & (s.preset == preset) & (s.treatment == treatment)].iloc[0]
     return f"{row.delta:+.2f} [{row.t_lo:+.2f}, {row.t_hi:+.2f}] ({row.verdict})"
 
@@ -120,6 +121,28 @@ def minutes_per_seed() -> tuple[str, str, str]:
     return f"{per.min():.1f}", f"{per.max():.1f}", f"{per.median():.1f}"
 
 
+def lab_and_fcmae_claims() -> list[tuple[str, str]]:
+    def bare(study, treatment, preset, folder):
+        return interval(study, treatment, preset, folder).rsplit(" (", 1)[0]
+
+    fc = "fcmae:convnextv2_atto"
+    return [
+        ("README.md", f"the modern recipe ({bare(CHAIN, 'modern-recipe', 'lab', 'results/lab')},"
+                      " gain) and separate"),
+        ("README.md", f"downsampling ({bare(CHAIN, 'separate-downsampling', 'lab', 'results/lab')}"
+                      ", gain)"),
+        ("README.md", f"the init step ({bare(CHAIN, 'trunc-normal-init', 'lab', 'results/lab')})"),
+        ("results/README.md", "V2 + FCMAE beats V2 from scratch, "
+                              + bare(fc, "v2-fcmae", "fcmae-quick", "results/fcmae")),
+        ("results/README.md", bare(fc, "v1-fcmae", "fcmae-quick", "results/fcmae")
+         + ": within noise"),
+        ("results/README.md", "at fine-tuning costs " + bare(fc, "v2-fcmae-grn-dropped-at-ft",
+                                                            "fcmae-quick", "results/fcmae")),
+        ("results/README.md", "fine-tuning from it is no worse, " + bare(
+            fc, "v1-fcmae-no-masking", "fcmae-quick", "results/fcmae")),
+    ]
+
+
 def timing_claims() -> list[tuple[str, str]]:
     lo, hi, median = minutes_per_seed()
     return [("README.md", f"{lo}-{hi} minutes per seed for the committed seeds on this "
@@ -132,7 +155,7 @@ def _normalised(text: str) -> str:
     return re.sub(r"\s+", " ", text)
 
 
-@pytest.mark.parametrize("file, fragment", claims() + timing_claims())
+@pytest.mark.parametrize("file, fragment", claims() + timing_claims() + lab_and_fcmae_claims())
 def test_prose_number_matches_the_tables(file, fragment):
     text = _normalised((ROOT / file).read_text())
     assert _normalised(fragment) in text, f"{file}: expected the fragment {fragment!r}"
