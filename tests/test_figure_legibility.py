@@ -94,3 +94,18 @@ def test_the_collapse_figure_is_legible(problems, tmp_path):
     from ablations.figures.collapse import collapse_figure
     collapse_figure(pd.read_csv(QUICK / "collapse.csv"), tmp_path / "collapse", "collapse")
     assert not problems, _report(problems)
+
+
+def test_the_fcmae_figures_are_legible(problems, tmp_path):
+    import pandas as pd
+
+    from ablations.figures.collapse import collapse_figure
+    from ablations.figures.studies import study_figures
+    from ablations.run.store import load
+    fcmae = tmp_path / "fcmae"
+    shutil.copytree(RESULTS / "fcmae", fcmae, ignore=shutil.ignore_patterns(
+        "*.png", "*.svg", "*.pt", "tb"))
+    assert study_figures(load(fcmae), fcmae)
+    collapse_figure(pd.read_csv(RESULTS / "fcmae" / "collapse.csv"), tmp_path / "collapse",
+                    "collapse", normalised=True)
+    assert not problems, _report(problems)

@@ -12,6 +12,7 @@ import pandas as pd
 
 from ..analysis.contexts import CONTEXTS, order_table
 from .common import save_figure
+from .chain import VERDICT_COLORS
 from ..analysis.summary import summary_table
 from ..run.store import Store
 from ..studies.names import parse_study
@@ -170,7 +171,51 @@ def study_figures(df: pd.DataFrame, out: str | Path) -> list[Path]:
     for i in ids:
         if i.kind == "sweep":
             paths += sweep_figure(df, str(i), out / f"sweep_{i.subject.replace('@', '_on_')}")
+        if i.kind == "fcmae":
+            from ..analysis.stats import study_stats
+
+            for preset in sorted(df[df.study == str(i)].preset.unique()):
+                table = study_stats(df, str(i), preset, store)
+                if not table.empty:
+                    paths += fcmae_figure(table, out / f"fcmae_{i.subject}", preset)
     return paths
+
+
+def fcmae_figure(table: pd.DataFrame, path: Path, preset: str) -> list[Path]:
+    """The FCMAE study's comparisons: our paired delta with its 95% t interval, coloured by
+    the verdict of ``stats`` (Holm), beside the paper's ConvNeXt-B delta."""
+    from ..studies.fcmae import comparison_titles
+
+    titles = comparison_titles()
+    t = table.reset_index(drop=True)
+    y = list(range(len(t)))[::-1]
+    fig, ax = plt.subplots(figsize=(10, 0.55 * len(t) + 1.6))
+    ax.axvline(0, color="black", lw=0.8)
+    for yi, r in zip(y, t.itertuples()):
+        color = VERDICT_COLORS.get(r.verdict, "#888888")
+        ax.plot([r.t_lo, r.t_hi], [yi, yi], color=color, lw=2.2, solid_capstyle="butt")
+        ax.plot([r.delta], [yi], "o", color=color, ms=6)
+        if pd.notna(r.paper_delta):
+            ax.plot([r.paper_delta], [yi], marker="D", color="black", ms=5, ls="", mfc="white")
+    ax.set_yticks(y)
+    ax.set_yticklabels([f"{titles.get((r.treatment, r.control), r.treatment)}\n"
+                        f"{r.treatment} - {r.control}" for r in t.itertuples()], fontsize=7.5)
+    lo = min(float(t.t_lo.min()), float(t.paper_delta.min(skipna=True)), -0.5)
+    hi = max(float(t.t_hi.max()), float(t.paper_delta.max(skipna=True)), 0.5)
+    ax.set_xlim(lo - 0.3, hi + 0.3)
+    ax.set_xlabel("top-1 difference (points); ours: mean over paired seeds and its 95% "
+                  "paired-t interval")
+    handles = [plt.Line2D([], [], marker="o", color=c, lw=2.2, label=f"ours: {v}")
+               for v, c in VERDICT_COLORS.items() if v in set(t.verdict)]
+    handles.append(plt.Line2D([], [], marker="D", color="black", mfc="white", ls="",
+                              label="paper, ConvNeXt-B (ImageNet-1K)"))
+    ax.legend(handles=handles, fontsize=7.5, loc="upper left", bbox_to_anchor=(1.01, 1.0),
+              title="verdict (as stats, Holm)", title_fontsize=7.5)
+    seeds = int(t.seeds.max())
+    ax.set_title(f"FCMAE x block co-design at preset {preset} ({seeds} seeds)", fontsize=10)
+    ax.grid(alpha=0.3, axis="x")
+    fig.tight_layout()
+    return save_figure(fig, path)
 
 
 def _order_presets(df: pd.DataFrame, chain_name: str) -> list[str]:
