@@ -137,3 +137,12 @@ def test_the_notebooks_are_committed_run_with_their_figures():
         assert images, f"{name} is committed without its figures"
         assert all(c.get("execution_count") for c in book.cells if c.cell_type == "code"), \
             f"{name} is committed with cells that were not run"
+
+
+def test_the_committed_outputs_carry_no_warning():
+    for name in NAMES:
+        book = nbformat.read(NOTEBOOKS / f"{name}.ipynb", as_version=4)
+        for cell in book.cells:
+            for o in cell.get("outputs", []):
+                text = o.get("text", "") if o.get("output_type") == "stream" else ""
+                assert "Warning" not in text and o.get("name") != "stderr", (name, text[:200])
