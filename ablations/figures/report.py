@@ -161,7 +161,7 @@ def roadmap_figure(steps: pd.DataFrame, chain_name: str) -> Any:
     tooltip per step (``step_tooltip``)."""
     import plotly.graph_objects as go
 
-    labels = [f"{r.step} {r.title}" for r in steps.itertuples()]
+    labels = [f"{r.step} {r.title}: {r.mean:.2f}" for r in steps.itertuples()]
     low, high = float(steps["min"].min()), float(steps["max"].max())
     # Bars start at step 0 (the modern-recipe ResNet), as in Figure 2: a bar's length is
     # the gain (or loss) over it, never an artefact of a cut axis.
@@ -179,8 +179,6 @@ def roadmap_figure(steps: pd.DataFrame, chain_name: str) -> Any:
             error_x={"type": "data", "symmetric": False, "thickness": 1, "width": 3,
                      "array": (part["max"] - part["mean"]).round(4).tolist(),
                      "arrayminus": (part["mean"] - part["min"]).round(4).tolist()},
-            text=[f"{v:.2f}" for v in part["mean"]], textposition="inside",
-            insidetextanchor="start",
             hovertext=[step_tooltip(r) for r in part.to_dict("records")],
             hoverinfo="text"))
     fig.update_layout(
