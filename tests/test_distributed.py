@@ -123,3 +123,17 @@ def test_replay_under_torchrun_plots_once_after_the_ranks(tmp_path):
     assert p.returncode == 0, p.stderr[-3000:]
     assert p.stdout.count(f"wrote {out / 'roadmap.png'}") == 1
     assert (out / "roadmap.png").exists()
+
+
+def test_a_damaged_checkpoint_under_two_processes_is_moved_aside_once(tmp_path):
+    out = tmp_path / "out"
+    first = _cli(BASE + ["--out", str(out)])
+    assert first.returncode == 0, first.stderr
+    (run,) = list((out / "runs").iterdir())
+    (run / "result.json").unlink()  # unfinished again, with a damaged last checkpoint
+    (run / "checkpoint.pt").write_bytes(b"not a checkpoint")
+    again = _cli(BASE + ["--out", str(out), "--nproc", "2"])
+    assert again.returncode == 0, again.stderr[-3000:]
+    assert again.stdout.count("unreadable") == 1  # rank 0 alone moved it
+    assert (run / "checkpoint.corrupt").read_bytes() == b"not a checkpoint"
+    assert (run / "result.json").exists()

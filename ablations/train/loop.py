@@ -350,23 +350,37 @@ def reconstruction_loss(model: nn.Module, loader: Any, dev: torch.device) -> flo
 
 
 def _fresh_or_resumed(ctx: TrainContext, dev: torch.device) -> Trainer:
-    """A new trainer, resumed from the run's checkpoint where one is (and readable)."""
+    """A new trainer, resumed from the run's checkpoint where one is (and readable).
+
+    Under several processes every rank reads the checkpoint, the ranks agree whether all of
+    them could, and only then does rank 0 alone move an unreadable one aside while the others
+    wait: all ranks start fresh together, none finds the file gone under it."""
+    dist = ctx.options.dist
     ctx.paths.folder.mkdir(parents=True, exist_ok=True)
     trainer = make_trainer(ctx.design, ctx.recipe, ctx.data, ctx.seed, dev, ctx.options,
                            ctx.init_from)
     path = ctx.paths.checkpoint
-    if not path.exists():
+    exists = path.exists()
+    dist.barrier()  # every rank has looked before anyone may move it
+    if not exists:
         return trainer
+    error: Exception | None = None
     try:
         checkpoint.resume(trainer, path, dev)
-        return trainer
     except Exception as e:  # a corrupted checkpoint is moved aside, never trusted
+        error = e
+    failed = dist.all_reduce_sum(torch.tensor(float(error is not None), device=dev))
+    if float(failed) == 0:
+        return trainer
+    if dist.is_main:
         bad = checkpoint.move_aside(path)
-        print(f"warning: checkpoint {path} unreadable ({type(e).__name__}); moved to "
-              f"{bad.name}, training from scratch")
-        # fresh: same seed, same draws as a new run
-        return make_trainer(ctx.design, ctx.recipe, ctx.data, ctx.seed, dev, ctx.options,
-                            ctx.init_from)
+        why = type(error).__name__ if error is not None else "unreadable on another rank"
+        print(f"warning: checkpoint {path} unreadable ({why}); moved to {bad.name}, "
+              "training from scratch")
+    dist.barrier()
+    # fresh: same seed, same draws as a new run
+    return make_trainer(ctx.design, ctx.recipe, ctx.data, ctx.seed, dev, ctx.options,
+                        ctx.init_from)
 
 
 def _progress(loader: Any, ctx: TrainContext, epoch: int, total: int) -> Any:
