@@ -34,6 +34,10 @@ def results(tmp_path_factory):
         "name: ../../etc\nstart: resnet50\nsteps:\n  - {name: s, changes: {kernel_size: 7}}\n")
     (files / "not_yaml.yaml").write_text("steps: [unclosed\n")
     (files / "bad.toml").write_text("name = \n")
+    from ablations.data import folders
+    jpg = folders.write_jpeg_folder(files / "jpg-mismatch", classes=2, per_class=2, size=32)
+    val = sorted((Path(jpg) / "val").iterdir())
+    val[-1].rename(val[-1].with_name("a-class-train-lacks"))
     half = files / "half-fashion"
     half.mkdir()
     with gzip.open(half / "t10k-images-idx3-ubyte.gz", "wb") as f:
@@ -105,6 +109,10 @@ CASES = [
     (["bench", "--tag", "../../x"], "--tag='../../x'"),
     (["bench", "--device", "cuda"], "no CUDA device"),
     (["bench-plot", "--csv", "{f}/nowhere.csv"], "no such file"),
+    (["run", "--recipe-set", "warmup_epochs=1e9"], "recipe.warmup_epochs=1e+09 is more than"),
+    (["run", "--set", "train_subset=100000"], "train_subset=100000 is more than the 512"),
+    (["run", "--dataset", "imagefolder", "--data-dir", "{f}/jpg-mismatch"],
+     "val/ and train/ hold different classes"),
 ]
 
 

@@ -54,6 +54,15 @@ def load_data(spec: DataSpec, data_dir: str | None, options: LoaderOptions,
         train_set = folders.image_folder(data_dir, "train", spec.resolution, True, o)
         test_set = folders.image_folder(data_dir, "test", spec.resolution, False, o)
         mean, std = datasets.STATS["imagefolder"]
+        if test_set.classes != train_set.classes:
+            # ImageFolder numbers classes by their sorted names in each folder: other names
+            # in val/ would give its images other labels than train/'s
+            only_val = sorted(set(test_set.classes) - set(train_set.classes))
+            only_train = sorted(set(train_set.classes) - set(test_set.classes))
+            raise UserError(f"imagefolder: val/ and train/ hold different classes (only in "
+                            f"val/: {', '.join(only_val[:5]) or '-'}; only in train/: "
+                            f"{', '.join(only_train[:5]) or '-'}); allowed: the same class "
+                            "folders in both")
         if spec.channels != 3:
             raise UserError(f"imagefolder: the images are read as RGB (3 channels) but the "
                             f"preset asks for channels={spec.channels}; add --set channels=3")
@@ -61,7 +70,12 @@ def load_data(spec: DataSpec, data_dir: str | None, options: LoaderOptions,
             spec, folders.FolderLoader(train_set, mean, std, True, o, workers),
             folders.FolderLoader(test_set, mean, std, False, o, workers),
             len(train_set.classes), len(train_set), str(Path(data_dir).resolve()))
-    train = datasets.subset(datasets.load(spec.dataset, "train", data_dir), spec.train_subset)
+    full = datasets.load(spec.dataset, "train", data_dir)
+    if spec.train_subset is not None and spec.train_subset > len(full.labels):
+        raise UserError(f"preset.train_subset={spec.train_subset} is more than the "
+                        f"{len(full.labels)} training images of {spec.dataset}; allowed: at "
+                        f"most {len(full.labels)}, or null (all)")
+    train = datasets.subset(full, spec.train_subset)
     test = datasets.load(spec.dataset, "test", data_dir)
     mean, std = datasets.STATS[spec.dataset]
     loaders = [datasets.TensorLoader(datasets.prepare(part.images, spec.resolution,

@@ -95,10 +95,19 @@ def plan(study: str, steps: list[Step], preset: RunPreset, seeds: list[int],
             r = preset.scale_recipe(named_recipe(step.recipe))
             if recipe_changes:
                 r = r.replace(**recipe_changes)
+            check_schedule(r)
             design = apply_recipe(scale_design(step.design, preset.width_multiplier), r)
             design = design.at_resolution(preset.resolution)  # a ViT's size is a field
             runs.append(PlannedRun(study, step, seed, design, r, spec, preset))
     return runs
+
+
+def check_schedule(recipe: Recipe) -> None:
+    """One ``UserError`` line if the recipe's schedule cannot be what it says: a warmup
+    longer than the training (the lr would never leave it)."""
+    if recipe.warmup_epochs > recipe.epochs:
+        raise UserError(f"recipe.warmup_epochs={recipe.warmup_epochs:g} is more than "
+                        f"recipe.epochs={recipe.epochs}; allowed: at most {recipe.epochs}")
 
 
 @dataclass(frozen=True)
@@ -147,7 +156,13 @@ def execute(runs: list[PlannedRun], options: ExecuteOptions, dist: DistContext =
             if result is None:  # this process trains it now (its claim is held)
                 key = (run.data, run.loader_options)
                 if key not in loaded:
-                    loaded = {key: load_data(run.data, options.data_dir, run.loader_options)}
+                    try:
+                        loaded = {key: load_data(run.data, options.data_dir,
+                                                 run.loader_options)}
+                    except UserError:  # bad data or preset: leave no trace of the run
+                        if dist.is_main:
+                            store.discard_unstarted(run.hash)
+                        raise
                 if dist.is_main:
                     store.begin(run.hash, {**run.spec, "labels": _identity(run)})
                 bar.set_postfix_str(run.name)

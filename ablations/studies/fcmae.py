@@ -24,7 +24,7 @@ from typing import Any
 from models import Design, named_design
 from models.roadmap import Step
 
-from ..run.runner import PlannedRun, plan
+from ..run.runner import PlannedRun, check_schedule, plan
 from ..train.loop import apply_recipe
 from ..train.recipe import RunPreset, recipe as named_recipe
 from .names import study_id
@@ -164,6 +164,7 @@ def _planned(label: str, step: Step, seed: int, recipe: Any, preset: RunPreset,
              stride: int) -> PlannedRun:
     # runner.plan at the preset's scale, then the stem stride of the resolution.
     run = plan(label, [step], preset, [seed])[0]
+    check_schedule(recipe)
     design = apply_recipe(run.design.replace(stem_stride=stride), recipe)
     return PlannedRun(label, step, seed, design, recipe, run.data, preset)
 
