@@ -19,14 +19,15 @@ LIVE = "live"  # the tag of cells that train or measure live (their outputs diff
 
 
 def _texts(cell) -> list[str]:
-    """What a cell printed (stdout) and returned, as text."""
-    out = []
+    """What a cell printed (stdout, all of it as one text: the kernel may split a stream into
+    chunks differently from run to run) and returned, as text."""
+    printed, returned = [], []
     for o in cell.get("outputs", []):
         if o.get("output_type") == "stream" and o.get("name") == "stdout":
-            out.append(o["text"].strip())
+            printed.append(o["text"])
         elif o.get("output_type") == "execute_result":
-            out.append(o.get("data", {}).get("text/plain", "").strip())
-    return out
+            returned.append(o.get("data", {}).get("text/plain", "").strip())
+    return ([("".join(printed)).strip()] if printed else []) + returned
 
 
 def _cells(book) -> list[tuple[str, str]]:
