@@ -77,10 +77,39 @@ def _test_images(spec: dict, data_dir: str | None, n: int) -> torch.Tensor:
     return loader.to_device(*next(iter(loader)), torch.device("cpu"))[0]
 
 
+def _measure(store: Store, run_hash: str, state: dict, images_of: dict[str, torch.Tensor],
+             data_dir: str | None, images: int) -> pd.DataFrame:
+    """``block_feature_stats`` of the run ``run_hash``'s design holding ``state`` (a
+    classifier's, or a pretrained encoder's without head), on the first ``images`` test
+    images of its data (read once per data spec into ``images_of``)."""
+    spec = store.spec(run_hash)
+    design = Design.from_dict(spec["design"], stored=True)
+    head = state.get("head.fc.weight")
+    model = build(design, num_classes=head.shape[0] if head is not None else 1,
+                  in_chans=spec["data"]["channels"])
+    missing, unexpected = model.load_state_dict(state, strict=False)
+    if unexpected or any(not k.startswith("head.") for k in missing):
+        raise UserError(f"run {run_hash}: its weights do not fit its design "
+                        f"({(unexpected or missing)[0]}); allowed: a run of this code")
+    key = json.dumps(spec["data"], sort_keys=True)
+    if key not in images_of:
+        images_of[key] = _test_images(spec, data_dir, images)
+    return block_feature_stats(model, images_of[key])
+
+
+def _labelled(stats: pd.DataFrame, label: str, step_name: str, seed: int) -> pd.DataFrame:
+    """``stats`` with the model's label, step name and seed as its first columns."""
+    stats.insert(0, "seed", int(seed))
+    stats.insert(0, "step_name", step_name)
+    stats.insert(0, "model", label)
+    return stats
+
+
 def collapse_table(out: str | Path, steps: dict[str, str], data_dir: str | None = None,
                    images: int = 256) -> pd.DataFrame:
     """Feature statistics of every finished run of ``steps`` (label -> step name) in the
-    store ``out`` that still has its checkpoint; one row per run and block."""
+    store ``out`` that still has its checkpoint (or kept weights); one row per run and
+    block."""
     store = Store(out)
     table = store.table()
     rows = []
@@ -91,26 +120,14 @@ def collapse_table(out: str | Path, steps: dict[str, str], data_dir: str | None 
         if runs.empty:
             raise UserError(f"no finished run of step {step_name!r} in {out}")
         for run in runs.itertuples():
-            ckpt = store.paths(run.config_hash).checkpoint
-            if not ckpt.exists():
-                continue
             spec = store.spec(run.config_hash)
             if "model" in spec["design"]:
                 continue  # a Transformer: no blocks to measure
-            design = Design.from_dict(spec["design"], stored=True)
-            state = torch.load(ckpt, map_location="cpu", weights_only=True)["model"]
-            model = build(design, num_classes=state["head.fc.weight"].shape[0],
-                          in_chans=spec["data"]["channels"])
-            model.load_state_dict(state)
-            key = json.dumps(spec["data"], sort_keys=True)
-            if key not in images_of:
-                images_of[key] = _test_images(spec, data_dir, images)
-            x = images_of[key]
-            stats = block_feature_stats(model, x)
-            stats.insert(0, "seed", int(run.seed))
-            stats.insert(0, "step_name", step_name)
-            stats.insert(0, "model", label)
-            rows.append(stats)
+            state = trained_weights(store, run.config_hash)
+            if state is None:
+                continue
+            stats = _measure(store, run.config_hash, state, images_of, data_dir, images)
+            rows.append(_labelled(stats, label, step_name, run.seed))
     if not rows:
         raise UserError(f"no checkpoints of {', '.join(steps.values())} in {out}")
     return pd.concat(rows, ignore_index=True)
@@ -166,8 +183,6 @@ def fcmae_collapse_table(out: str | Path, data_dir: str | None = None,
         runs = table[(table.step_name == cell) & (table.status == "ok")]
         for run in runs.drop_duplicates("config_hash").itertuples():
             source = run.pretrain_hash if weights == "pretrained" else run.config_hash
-            spec = store.spec(source)
-            design = Design.from_dict(spec["design"], stored=True)
             if weights == "pretrained":
                 path = store.paths(source).encoder
                 state = torch.load(path, map_location="cpu", weights_only=True) \
@@ -176,19 +191,8 @@ def fcmae_collapse_table(out: str | Path, data_dir: str | None = None,
                 state = trained_weights(store, source)
             if state is None:
                 continue
-            model = build(design, num_classes=10, in_chans=spec["data"]["channels"])
-            missing, unexpected = model.load_state_dict(state, strict=False)
-            if unexpected or any(not k.startswith("head.") for k in missing):
-                raise UserError(f"run {source}: its weights do not fit its design "
-                                f"({(unexpected or missing)[0]}); allowed: a run of this code")
-            key = json.dumps(spec["data"], sort_keys=True)
-            if key not in images_of:
-                images_of[key] = _test_images(spec, data_dir, images)
-            stats = block_feature_stats(model, images_of[key])
-            stats.insert(0, "seed", int(run.seed))
-            stats.insert(0, "step_name", cell)
-            stats.insert(0, "model", label)
-            rows.append(stats)
+            stats = _measure(store, source, state, images_of, data_dir, images)
+            rows.append(_labelled(stats, label, cell, run.seed))
     if not rows:
         raise UserError(f"no FCMAE study runs with weights in {out}")
     return pd.concat(rows, ignore_index=True)
