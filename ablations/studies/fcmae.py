@@ -182,6 +182,7 @@ def step_seconds(run: PlannedRun, batch: int | None = None, repeats: int = 2) ->
     import torch
     import torch.nn.functional as F
 
+    from ..train.loop import build_for
     from ..train.optim import make_optimizer
 
     n = batch or run.recipe.batch_size
@@ -189,12 +190,7 @@ def step_seconds(run: PlannedRun, batch: int | None = None, repeats: int = 2) ->
     x = torch.randn(n, run.data.channels, run.data.resolution, run.data.resolution)
     y = torch.randint(0, classes, (n,))
     with torch.random.fork_rng():
-        from models.fcmae import FCMAE
-        from models.network import build
-
-        model = (FCMAE(run.design, run.data.channels, run.recipe.mask_ratio,
-                       run.recipe.decoder_width) if run.pretraining
-                 else build(run.design, num_classes=classes, in_chans=run.data.channels))
+        model = build_for(run.design, run.recipe, classes, run.data.channels)
         opt = make_optimizer(model, run.recipe)
         best = float("inf")
         for i in range(repeats + 1):

@@ -153,16 +153,16 @@ class Trainer:
         return self.ema.module if self.ema is not None else self.model
 
 
-def build_for(design: AnyDesign, recipe: Recipe, data: LoadedData) -> nn.Module:
+def build_for(design: AnyDesign, recipe: Recipe, num_classes: int, in_chans: int) -> nn.Module:
     """The network a recipe trains: the classifier, or for ``task='fcmae'`` the masked
     autoencoder around the design's encoder (``models.fcmae.FCMAE``)."""
     if recipe.task == "fcmae":
         from models.fcmae import FCMAE
 
-        return FCMAE(design, in_chans=data.spec.channels, mask_ratio=recipe.mask_ratio,
+        return FCMAE(design, in_chans=in_chans, mask_ratio=recipe.mask_ratio,
                      decoder_width=recipe.decoder_width, norm_pix_loss=recipe.norm_pix_loss,
                      encoder_masking=recipe.encoder_masking)
-    return build(design, num_classes=data.num_classes, in_chans=data.spec.channels,
+    return build(design, num_classes=num_classes, in_chans=in_chans,
                  zero_init_residual=recipe.zero_init_residual)
 
 
@@ -186,7 +186,7 @@ def make_trainer(design: AnyDesign, recipe: Recipe, data: LoadedData, seed: int,
     of the numerics: seed, build, then everything else); ``init_from``: pretrained weights."""
     dist = options.dist
     seed_all(seed)  # the same initial weights on every rank
-    model = build_for(design, recipe, data)
+    model = build_for(design, recipe, data.num_classes, data.spec.channels)
     if init_from is not None:
         load_pretrained(model, init_from)
     if options.sync_bn and dist.enabled:
