@@ -207,11 +207,15 @@ def _pretrained_weights(store: Store, run: PlannedRun, options: ExecuteOptions,
     if run.pretrain is None:
         return None
     path = store.paths(run.pretrain.hash).encoder
-    done = store.finished(run.pretrain.hash)
-    if done is None or done.get("status") != "ok" or not path.exists():
-        execute([run.pretrain], options, dist, log)
+
+    def ready() -> bool:
         done = store.finished(run.pretrain.hash)
-    if done is None or done.get("status") != "ok" or not path.exists():
+        return done is not None and done.get("status") == "ok" and path.exists()
+
+    if not ready():
+        execute([run.pretrain], options, dist, log)
+    if not ready():
+        done = store.finished(run.pretrain.hash)
         raise UserError(f"{run.name}: its pretraining run {run.pretrain.hash} did not finish "
                         f"({(done or {}).get('reason', 'no encoder weights')}); allowed: a "
                         "finished pretraining run (rerun the command)")
