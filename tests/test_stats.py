@@ -122,12 +122,17 @@ def test_stats_command_prints_a_verdict_per_step(tmp_path, capsys):
     out = tmp_path / "res"
     assert main(["run", "--preset", "smoke", "--steps=modern-recipe,stage-ratio,patchify-stem", "--seeds", "2", "--out", str(out),
                  "--no-progress"]) == 0
-    capsys.readouterr()
+    printed = capsys.readouterr().out  # run ends with the same verdicts stats prints
     assert main(["stats", "--out", str(out), "--write"]) == 0
     text = capsys.readouterr().out
     for name in ("stage-ratio - modern-recipe", "patchify-stem - stage-ratio"):
         line = next(line for line in text.splitlines() if name in line)
         assert any(v in line for v in ("gain", "loss", "within noise"))
+    view = stats.format_stats(stats.all_stats(pd.read_csv(out / "results.csv")))
+    for row in view.itertuples():
+        run_line = next(line for line in printed.splitlines() if row.comparison in line)
+        for value in (row.delta, row._5, row.verdict):  # delta, t 95% CI, verdict
+            assert value in run_line
     written = pd.read_csv(out / "stats.csv")
     assert len(written) == 2 and written.p_mcnemar.notna().all()  # predictions were stored
 

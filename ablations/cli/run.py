@@ -201,8 +201,28 @@ def handle(args: argparse.Namespace) -> None:
     rows = train(args, list(range(args.seeds)))
     if rows is not None:
         print(summary_table(rows).to_string(index=False))
+        print_verdicts(rows)
     elif args.launcher != "none":
         say_jobs_submitted(args.out)
+
+
+def print_verdicts(rows: Any) -> None:
+    """Each step against its control, paired over seeds, as ``stats`` has it (delta, t
+    interval, Holm p, verdict); nothing with fewer than two seeds (no interval)."""
+    import pandas as pd
+
+    from ..analysis import stats
+
+    if rows.empty or rows.groupby("step_name").seed.nunique().max() < 2:
+        return
+    table = stats.all_stats(rows)
+    if table.empty:
+        return
+    view = stats.format_stats(table)[["comparison", "n", "delta", "t 95% CI", "p_holm",
+                                      "verdict"]]
+    with pd.option_context("display.width", 200, "display.max_colwidth", 60):
+        print("\npaired over seeds (as `stats`, which adds bootstrap and McNemar):")
+        print(view.to_string(index=False))
 
 
 def say_jobs_submitted(out: str) -> None:
