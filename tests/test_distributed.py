@@ -73,8 +73,15 @@ def test_micro_batches_split_exactly():
     assert distributed.micro_batches(4096, 8, 128) == (512, 4)
     with pytest.raises(UserError, match="multiple of 3"):
         distributed.micro_batches(4096, 3, None)
-    with pytest.raises(UserError, match="--batch-per-device=100"):
-        distributed.micro_batches(4096, 8, 100)
+    # the limit is an upper bound: the largest micro-batch that splits the share exactly
+    assert distributed.micro_batches(4096, 8, 100) == (512, 8)  # 64
+    assert distributed.micro_batches(256, 8, 128) == (32, 1)  # step -1's batch on 8 GPUs
+    assert distributed.micro_batches(4096, 1, 128, mix_batch=128) == (4096, 32)
+    assert distributed.micro_batches(4096, 1, 300, mix_batch=128) == (4096, 16)  # 256
+    with pytest.raises(UserError, match="--batch-per-device=64.*mix_batch=128"):
+        distributed.micro_batches(4096, 1, 64, mix_batch=128)
+    with pytest.raises(UserError, match="recipe.mix_batch=128.*32 = 256 / 8"):
+        distributed.micro_batches(256, 8, 128, mix_batch=128)
 
 
 def test_single_process_context_without_torchrun(monkeypatch):

@@ -118,20 +118,29 @@ class _EpochSampler(torch.utils.data.Sampler):
     def __init__(self, n: int, shuffle: bool, seed: int) -> None:
         self.n, self.shuffle, self.seed = n, shuffle, seed
         self.epoch, self.rank, self.world = 0, 0, 1
+        self.multiple = 1
+        """Serve a multiple of this many items (training: whole steps; the rest is dropped)."""
 
     def __len__(self) -> int:
-        return len(range(self.rank, self.n, self.world))
+        n = len(range(self.rank, self.n, self.world))
+        return n // self.multiple * self.multiple
 
     def __iter__(self):
         g = torch.Generator().manual_seed(self.seed * 100_003 + self.epoch)
         order = torch.randperm(self.n, generator=g) if self.shuffle else torch.arange(self.n)
-        return iter([(int(i), self.epoch) for i in order[self.rank::self.world]])
+        mine = order[self.rank::self.world][:len(self)]
+        return iter([(int(i), self.epoch) for i in mine])
 
 
 class FolderLoader(BatchLoader):
     """Batches of uint8 images from an ImageFolder: decoded and augmented per image in
     persistent DataLoader workers, pinned for the GPU, normalised on the device
-    (``BatchLoader.to_device``)."""
+    (``BatchLoader.to_device``).
+
+    Training, the workers make micro-batches (``set_micro_batch``), never a whole step's
+    batch, so host memory in flight is bounded by ``host_bytes_in_flight``; ``steps`` groups
+    consecutive micro-batches into optimizer steps. Each image's augmentation is seeded by
+    its index, so the images of a step are the same for any micro-batch size."""
 
     PREFETCH = 4
     """Batches each worker prepares ahead."""
@@ -144,6 +153,7 @@ class FolderLoader(BatchLoader):
         self.batch_size = options.batch_size if train else options.eval_batch_size
         self.pin_memory = torch.cuda.is_available() if pin_memory is None else pin_memory
         self.sampler = _EpochSampler(len(dataset), train, options.seed)
+        self.sampler.multiple = self.batch_size if train else 1
         self.items = _SeededItems(dataset, options.seed)
         self._loader = None
 
@@ -153,18 +163,48 @@ class FolderLoader(BatchLoader):
             raise UserError(f"batch_size={self.batch_size} does not split over {world} "
                             f"processes; allowed: a multiple of {world}")
         self.sampler.rank, self.sampler.world = rank, world
+        self.sampler.multiple = self._share() if self.train else 1
         self._loader = None
 
     def set_epoch(self, epoch: int) -> None:
         """The epoch whose order and augmentation the next pass serves."""
         self.sampler.epoch = epoch
 
+    def set_micro_batch(self, images: int | None) -> None:
+        """Workers make micro-batches of ``images`` (a divisor of a step's share)."""
+        if images is not None and self.train and self._share() % images:
+            raise UserError(f"micro-batch {images} does not divide this process's share "
+                            f"{self._share()}; allowed: a divisor of {self._share()}")
+        self.micro_batch = images
+        self._loader = None
+
+    def _share(self) -> int:
+        return self.batch_size // self.sampler.world
+
     def _batch(self) -> int:
-        return self.batch_size // self.sampler.world if self.train else self.batch_size
+        """Images per DataLoader batch: a micro-batch (training), an eval batch (test)."""
+        if not self.train:
+            return self.batch_size
+        return self.micro_batch or self._share()
 
     def __len__(self) -> int:
+        """Optimizer steps per epoch (training), batches (test)."""
         n = len(self.sampler)
-        return n // self._batch() if self.train else -(-n // self._batch())
+        return n // self._share() if self.train else -(-n // self._batch())
+
+    def host_bytes_in_flight(self, channels: int, resolution: int) -> int:
+        """The most image bytes the workers hold ahead of training: workers x prefetch x
+        images per batch x C x H x W (uint8), plus one pinned batch (``PREFETCH`` = 4)."""
+        per_batch = self._batch() * channels * resolution * resolution
+        return (max(self.workers, 1) * self.PREFETCH + 1) * per_batch
+
+    def steps(self):
+        """One list of ``share / micro_batch`` consecutive micro-batches per optimizer step
+        (an incomplete last step is dropped, as ``drop_last`` does with whole batches)."""
+        group = self._share() // self._batch()
+        it = iter(self)  # the sampler serves whole steps only
+        for _ in range(len(self)):
+            yield [next(it) for _ in range(group)]
 
     def loader(self) -> torch.utils.data.DataLoader:
         """The DataLoader, made once: its workers persist across epochs."""

@@ -13,7 +13,8 @@ class BatchLoader:
     """Batches of ``(images, labels)``; ``to_device`` moves one and normalises it there.
 
     Subclasses yield images as 0-255 values (float or uint8) and implement ``__len__``,
-    ``__iter__``, ``set_epoch`` and ``shard``."""
+    ``__iter__``, ``set_epoch`` and ``shard``. Training goes through ``steps``: each optimizer
+    step's batch (this process's share) as micro-batches of ``micro_batch`` images."""
 
     def __init__(self, mean: tuple[float, ...], std: tuple[float, ...], channels: int,
                  channels_last: bool) -> None:
@@ -25,6 +26,8 @@ class BatchLoader:
         self.inv_std = (1.0 / (s * 255)).view(1, -1, 1, 1)
         self.channels_last = channels_last
         self._stats: dict[torch.device, tuple[torch.Tensor, torch.Tensor]] = {}
+        self.micro_batch: int | None = None
+        """Images per forward pass (None: a step's whole batch)."""
 
     def __len__(self) -> int:
         raise NotImplementedError
@@ -39,6 +42,17 @@ class BatchLoader:
     def shard(self, rank: int, world: int) -> None:
         """Serve only this rank's share of every epoch (several processes)."""
         raise NotImplementedError
+
+    def set_micro_batch(self, images: int | None) -> None:
+        """Serve each step's batch as micro-batches of ``images`` (which divides it)."""
+        self.micro_batch = images
+
+    def steps(self) -> Iterator[list[tuple[torch.Tensor, torch.Tensor]]]:
+        """One list of host micro-batches ``(images, labels)`` per optimizer step: here each
+        batch split after it is made (in memory, nothing is gained by making it smaller)."""
+        for x, y in self:
+            m = self.micro_batch
+            yield list(zip(x.split(m), y.split(m))) if m and m < len(y) else [(x, y)]
 
     def to_device(self, x: torch.Tensor, y: torch.Tensor, device: torch.device
                   ) -> tuple[torch.Tensor, torch.Tensor]:

@@ -47,9 +47,18 @@ class DataBench:
 
 
 def _planned(cfg: DataBench):
-    preset = cfg.preset.replace(batch_size=cfg.batch_size)
-    run = plan("bench-data", [cfg.step], preset, [0], dict(cfg.recipe_changes))[0]
-    return run
+    preset = cfg.preset.replace(batch_size=cfg.batch_size, micro_batch=None)
+    changes = dict(cfg.recipe_changes)
+    mix = changes.get("mix_batch", preset.scale_recipe(_recipe_of(cfg.step)).mix_batch)
+    if mix and cfg.batch_size % mix:  # one timed batch: Mixup draws once per batch instead
+        changes["mix_batch"] = 0
+    return plan("bench-data", [cfg.step], preset, [0], changes)[0]
+
+
+def _recipe_of(step: Step) -> Recipe:
+    from ..train.recipe import recipe
+
+    return recipe(step.recipe)
 
 
 def _load(cfg: DataBench, recipe: Recipe, workers: int):
@@ -89,11 +98,11 @@ def model_rate(cfg: DataBench, run, loaded) -> dict[str, float]:
     x, y = next(iter(loaded.train))
     x, y = loaded.train.to_device(x, y, dev)
     for _ in range(2):  # warm-up (allocator, oneDNN / cuDNN choices)
-        train_step(trainer, *trainer.augment(x.clone(), y), run.recipe)
+        train_step(trainer, [trainer.augment(x.clone(), y)], run.recipe)
     sync(dev)
     t0 = time.perf_counter()
     for _ in range(cfg.batches):
-        train_step(trainer, *trainer.augment(x.clone(), y), run.recipe)
+        train_step(trainer, [trainer.augment(x.clone(), y)], run.recipe)
     sync(dev)
     seconds = time.perf_counter() - t0
     return {"images_per_s": cfg.batches * len(x) / seconds,
@@ -109,7 +118,7 @@ def train_rate(cfg: DataBench, run, loaded) -> dict[str, float]:
     it = _endless(loaded.train)
     for _ in range(2):  # warm-up, the workers' start included
         x, y = loaded.train.to_device(*next(it), dev)
-        train_step(trainer, *trainer.augment(x, y), run.recipe)
+        train_step(trainer, [trainer.augment(x, y)], run.recipe)
     sync(dev)
     wait = host = 0.0
     n, steps = 0, 0
@@ -120,7 +129,7 @@ def train_rate(cfg: DataBench, run, loaded) -> dict[str, float]:
         w1 = time.perf_counter()
         c0 = time.thread_time()
         x, y = loaded.train.to_device(*batch, dev)
-        train_step(trainer, *trainer.augment(x, y), run.recipe)
+        train_step(trainer, [trainer.augment(x, y)], run.recipe)
         host += time.thread_time() - c0
         wait += w1 - w0
         n, steps = n + len(x), steps + 1

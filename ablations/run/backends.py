@@ -20,7 +20,7 @@ import pandas as pd
 from ..errors import UserError
 from ..train.distributed import SINGLE, from_environment, micro_batches
 from .jobs import SubmitOptions, launch
-from .runner import ExecuteOptions, PlannedRun, execute
+from .runner import ExecuteOptions, PlannedRun, execute, micro_batch_limit
 from .workers import run_workers, worker_command, write_plan
 
 BACKENDS = ("inprocess", "workers", "torchrun", "submitit")
@@ -33,9 +33,7 @@ def run(runs: list[PlannedRun], options: ExecuteOptions, backend: str = "inproce
     or a rank of a torchrun other than rank 0)."""
     if backend not in BACKENDS:
         raise UserError(f"backend={backend!r}; allowed: {', '.join(BACKENDS)}")
-    world = processes if backend == "torchrun" else 1
-    for r in runs:  # the global batch must split exactly, checked before anything starts
-        micro_batches(r.recipe.batch_size, world, options.batch_per_device)
+    check_splits(runs, options, processes if backend == "torchrun" else 1)
     if backend == "submitit":
         submit = submit or SubmitOptions()
         launch(runs, options, submit)
@@ -47,6 +45,14 @@ def run(runs: list[PlannedRun], options: ExecuteOptions, backend: str = "inproce
     dist = from_environment(options.device) if backend == "inprocess" else SINGLE
     rows = execute(runs, options, dist)  # after workers or ranks: reads what they stored
     return rows if dist.is_main else None
+
+
+def check_splits(runs: list[PlannedRun], options: ExecuteOptions, world: int) -> None:
+    """Every run's global batch splits over ``world`` processes into micro-batches (and
+    whole Mixup groups), checked before anything starts: one ``UserError`` line if not."""
+    for r in runs:
+        micro_batches(r.recipe.batch_size, world, micro_batch_limit(options.batch_per_device, r),
+                      r.recipe.mix_batch if r.recipe.mixes else 0)
 
 
 def _torchrun(runs: list[PlannedRun], options: ExecuteOptions, nproc: int) -> None:
@@ -63,4 +69,4 @@ def _torchrun(runs: list[PlannedRun], options: ExecuteOptions, nproc: int) -> No
         raise UserError(f"torchrun with {nproc} processes exited with code {rc}")
 
 
-__all__ = ["BACKENDS", "run"]
+__all__ = ["BACKENDS", "check_splits", "run"]

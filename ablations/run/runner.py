@@ -9,6 +9,7 @@ one results folder (``run.workers``, SLURM jobs) train each run once. Other back
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import functools
 import os
 import shutil
@@ -127,6 +128,19 @@ class ExecuteOptions:
     """Intra-op threads per process (None: torch's default, all cores)."""
 
 
+def micro_batch_limit(options_limit: int | None, run: PlannedRun) -> int | None:
+    """The most images per forward pass for ``run``: ``--batch-per-device`` where given,
+    else its preset's ``micro_batch`` (the paper's 128), else None (a whole share)."""
+    return options_limit if options_limit is not None else run.preset.micro_batch
+
+
+def for_run(options: TrainOptions, run: PlannedRun) -> TrainOptions:
+    """``options`` with the micro-batch limit of ``run`` (``micro_batch_limit``)."""
+    limit = micro_batch_limit(options.batch_per_device, run)
+    return options if limit == options.batch_per_device else \
+        dataclasses.replace(options, batch_per_device=limit)
+
+
 def execute(runs: list[PlannedRun], options: ExecuteOptions, dist: DistContext = SINGLE,
             log: Callable[[str], Any] = print) -> pd.DataFrame:
     """Train every run not yet stored; return the rows of ``runs`` (stored ones included).
@@ -171,7 +185,8 @@ def execute(runs: list[PlannedRun], options: ExecuteOptions, dist: DistContext =
                 try:
                     res, status, reason = train_run(TrainContext(
                         run.design, run.recipe, loaded[key], run.seed, store.paths(run.hash),
-                        train_options, run.name, _hparams(run), init_from)), "ok", ""
+                        for_run(train_options, run), run.name, _hparams(run), init_from)), \
+                        "ok", ""
                 except UserError:  # bad input found while training (an unreadable image)
                     if dist.is_main:
                         store.discard_unstarted(run.hash)

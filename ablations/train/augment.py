@@ -52,6 +52,7 @@ class BatchAugment:
 
         self.num_classes, self.smoothing = num_classes, recipe.label_smoothing
         self.crop_scale = recipe.random_resized_crop
+        self.mix_batch = recipe.mix_batch
         self.erase = (RandomErasing(probability=recipe.random_erasing, mode=recipe.re_mode,
                                     max_count=recipe.re_count, device=str(device))
                       if recipe.random_erasing > 0 else None)
@@ -61,11 +62,20 @@ class BatchAugment:
                           num_classes=num_classes) if recipe.mixes else None)
 
     def __call__(self, x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """(images, soft targets) for one batch."""
+        """(images, soft targets) for one (micro-)batch; Mixup / CutMix draw once per
+        ``recipe.mix_batch`` images of it (once for the whole batch where that is 0)."""
         if self.crop_scale > 0:
             x = random_resized_crop(x, self.crop_scale)
         if self.erase is not None:
             x = self.erase(x)
+        if self.mix is not None and self.mix_batch and len(x) > self.mix_batch:
+            groups = [self.mix(xg, yg) for xg, yg in zip(x.split(self.mix_batch),
+                                                           y.split(self.mix_batch))]
+            x = torch.cat([g[0] for g in groups])
+            if not x.is_contiguous() and groups[0][0].is_contiguous(
+                    memory_format=torch.channels_last):
+                x = x.contiguous(memory_format=torch.channels_last)
+            return x, torch.cat([g[1] for g in groups])
         if self.mix is not None:
             return self.mix(x, y)
         return x, _soft_targets(y, self.num_classes, self.smoothing)

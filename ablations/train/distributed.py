@@ -82,20 +82,34 @@ def check_sync_bn(sync_bn: bool, device: str) -> None:
                         "allowed on CPU: without --sync-bn (BatchNorm statistics per process)")
 
 
-def micro_batches(global_batch: int, world_size: int, batch_per_device: int | None) -> tuple[int, int]:
+def micro_batches(global_batch: int, world_size: int, batch_per_device: int | None,
+                  mix_batch: int = 0) -> tuple[int, int]:
     """(per-rank share of a global batch, gradient-accumulation steps per optimizer step).
 
-    ``batch_per_device`` None means no accumulation. The split must be exact, so that the
-    global batch (and with it the learning rate) is the recipe's.
+    ``batch_per_device`` is the most images one forward pass may take: the micro-batch is
+    the largest divisor of the share that is at most that (and a multiple of ``mix_batch``,
+    the images per Mixup draw, where the run mixes), so that every step of a chain, whatever
+    its batch, splits exactly and the global batch (and with it the learning rate) stays the
+    recipe's. None: the whole share in one pass.
     """
     if global_batch % world_size:
         raise UserError(f"batch_size={global_batch} does not split over {world_size} "
                         f"processes; allowed: a multiple of {world_size}")
     share = global_batch // world_size
+    if mix_batch and share % mix_batch:
+        raise UserError(f"recipe.mix_batch={mix_batch}: the per-process share of the global "
+                        f"batch ({share} = {global_batch} / {world_size} processes) must be a "
+                        f"multiple of it; allowed: a divisor of {share}, or 0 (one draw per "
+                        "micro-batch)")
     if batch_per_device is None:
         return share, 1
-    if batch_per_device < 1 or share % batch_per_device:
-        raise UserError(f"--batch-per-device={batch_per_device}: the per-process share of the "
-                        f"global batch ({share} = {global_batch} / {world_size} processes) must "
-                        "be a multiple of it")
-    return share, share // batch_per_device
+    unit = mix_batch or 1
+    fits = [d for d in range(unit, min(batch_per_device, share) + 1, unit) if share % d == 0]
+    if batch_per_device < 1 or not fits:
+        raise UserError(f"--batch-per-device={batch_per_device}: no micro-batch of at most "
+                        f"that many images splits the per-process share ({share} = "
+                        f"{global_batch} / {world_size} processes)"
+                        + (f" into whole Mixup groups of recipe.mix_batch={mix_batch}"
+                           if mix_batch else "")
+                        + f"; allowed: at least {unit}")
+    return share, share // fits[-1]

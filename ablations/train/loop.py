@@ -16,6 +16,7 @@ import platform
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from collections.abc import Iterable
 from typing import Any
 
 import torch
@@ -196,7 +197,8 @@ def make_trainer(design: AnyDesign, recipe: Recipe, data: LoadedData, seed: int,
     if recipe.channels_last:
         model = model.to(memory_format=torch.channels_last)
     optimizer = make_optimizer(model, recipe)
-    _, accum = micro_batches(recipe.batch_size, dist.world_size, options.batch_per_device)
+    share, accum = micro_batches(recipe.batch_size, dist.world_size, options.batch_per_device,
+                                 recipe.mix_batch if recipe.mixes else 0)
     forward: nn.Module = model
     if dist.enabled:
         from torch.nn.parallel import DistributedDataParallel
@@ -205,6 +207,7 @@ def make_trainer(design: AnyDesign, recipe: Recipe, data: LoadedData, seed: int,
             model, device_ids=[dev.index] if dev.type == "cuda" else None)
         data.train.shard(dist.rank, dist.world_size)
         data.test.shard(dist.rank, dist.world_size)
+    data.train.set_micro_batch(share // accum if accum > 1 else None)
     if recipe.compile:
         forward = torch.compile(forward)
     iters = len(data.train)
@@ -226,24 +229,26 @@ def make_trainer(design: AnyDesign, recipe: Recipe, data: LoadedData, seed: int,
     return Trainer(model, forward, optimizer, scheduler, ema, accum, iters, augment)
 
 
-def train_step(trainer: Trainer, x: torch.Tensor, targets: torch.Tensor, recipe: Recipe,
-               dist: DistContext = SINGLE) -> torch.Tensor:
-    """One optimizer step on a device batch of (augmented) images and soft targets, in
-    ``trainer.accum`` micro-batches; returns the summed loss (a device tensor, no sync)."""
+def train_step(trainer: Trainer, batches: Iterable[tuple[torch.Tensor, torch.Tensor]],
+               recipe: Recipe, dist: DistContext = SINGLE) -> torch.Tensor:
+    """One optimizer step on ``trainer.accum`` micro-batches of (augmented) device images and
+    soft targets (``batches``, read one at a time: a generator keeps one on the device);
+    returns the summed loss (a device tensor, no sync)."""
     model, forward, optimizer, accum = trainer.model, trainer.forward, trainer.optimizer, \
         trainer.accum
-    loss_sum = torch.zeros((), device=x.device)
+    loss_sum = None
     optimizer.zero_grad(set_to_none=True)
-    for i, (xm, tm) in enumerate(zip(x.chunk(accum), targets.chunk(accum))):
+    for i, (xm, tm) in enumerate(batches):
         # DDP averages gradients over ranks once, at the last micro-batch.
         sync = (forward.no_sync() if dist.enabled and i < accum - 1
                 else contextlib.nullcontext())
         with sync:
-            with torch.autocast(x.device.type, torch.bfloat16, enabled=recipe.bf16):
+            with torch.autocast(xm.device.type, torch.bfloat16, enabled=recipe.bf16):
                 out = forward(xm)  # logits, or FCMAE's reconstruction loss
             loss = out.float() if recipe.task == "fcmae" else F.cross_entropy(out.float(), tm)
             (loss / accum if accum > 1 else loss).backward()
-        loss_sum += loss.detach() * len(xm)
+        part = loss.detach() * len(xm)
+        loss_sum = part if loss_sum is None else loss_sum + part
     if recipe.grad_clip > 0:
         nn.utils.clip_grad_norm_(model.parameters(), recipe.grad_clip)
     optimizer.step()
@@ -270,7 +275,7 @@ def train_run(ctx: TrainContext) -> RunResult:
     dev = torch.device(opts.device)
     trainer = _fresh_or_resumed(ctx, dev)
     curves = Curves(ctx.paths.curves, trainer.epoch, ctx.hparams) if dist.is_main else None
-    _log_line(ctx, f"start at epoch {trainer.epoch}/{recipe.epochs}")
+    _log_line(ctx, f"start at epoch {trainer.epoch}/{recipe.epochs}; {_split(ctx, trainer)}")
     predictions = None
     try:
         for epoch in range(trainer.epoch, recipe.epochs):
@@ -279,11 +284,10 @@ def train_run(ctx: TrainContext) -> RunResult:
                 seed_all(ctx.seed * 100_003 + epoch * 1_009 + dist.rank)
             trainer.model.train()
             loss_sum, seen, t0 = torch.zeros((), device=dev), 0, time.perf_counter()
-            for x, y in _progress(data.train, ctx, epoch, trainer.iters):
-                x, y = data.train.to_device(x, y, dev)
-                x, targets = trainer.augment(x, y)
-                loss_sum += train_step(trainer, x, targets, recipe, dist)
-                seen += len(x)
+            for step in _progress(data.train.steps(), ctx, epoch, trainer.iters):
+                on_device = (trainer.augment(*data.train.to_device(x, y, dev)) for x, y in step)
+                loss_sum += train_step(trainer, on_device, recipe, dist)
+                seen += sum(len(y) for _, y in step)
             seconds = time.perf_counter() - t0
             trainer.train_seconds += seconds
             totals = dist.all_reduce_sum(torch.stack(
@@ -402,6 +406,8 @@ def _run_metrics(ctx: TrainContext, trainer: Trainer) -> dict[str, Any]:
         **extra,
         "trained_gflops": c.gflops, "trained_params_m": c.params_m,
         "train_seconds": trainer.train_seconds,
+        "micro_batch": _micro_batch(ctx, trainer), "accumulation": trainer.accum,
+        "processes": ctx.options.dist.world_size,
         "img_per_s": data.train_size * ctx.recipe.epochs / max(trainer.train_seconds, 1e-9),
         "peak_mem_mb": peak_memory_mb(torch.device(ctx.options.device)),
         "device": device_label(ctx.options.device), "threads": torch.get_num_threads(),
@@ -410,6 +416,19 @@ def _run_metrics(ctx: TrainContext, trainer: Trainer) -> dict[str, Any]:
         "machine": platform.machine(), "cpu_model": cpu_model(),
         "cpu_capability": cpu_capability(),
     }
+
+
+def _micro_batch(ctx: TrainContext, trainer: Trainer) -> int:
+    return ctx.recipe.batch_size // ctx.options.dist.world_size // trainer.accum
+
+
+def _split(ctx: TrainContext, trainer: Trainer) -> str:
+    """How a step's batch is trained, e.g. 'batch 4096 = 1 process x 32 micro-batches of
+    128'."""
+    world = ctx.options.dist.world_size
+    return (f"batch {ctx.recipe.batch_size} = {world} process{'es' if world > 1 else ''} x "
+            f"{trainer.accum} micro-batch{'es' if trainer.accum > 1 else ''} of "
+            f"{_micro_batch(ctx, trainer)}")
 
 
 def _log_line(ctx: TrainContext, text: str) -> None:

@@ -54,6 +54,10 @@ class Recipe:
     """Probability of CutMix instead of Mixup when both are on (timm's ``switch_prob``)."""
     mixup_mode: str = "batch"
     """One mix per batch, pair or element (timm's ``mode``)."""
+    mix_batch: int = 0
+    """Images per Mixup / CutMix draw (lambda, and Mixup or CutMix): the official code draws
+    once per 128-image GPU batch, 32 times per 4096-image step (the ``paper`` preset sets
+    128); 0: once per micro-batch as it reaches the step."""
     auto_augment: str = "rand-m9-mstd0.5-inc1"  # = PAPER_POLICY
     """timm's augmentation policy string (Table 5: RandAugment m9, mstd 0.5, increasing
     ops); "" is off. Applied per image, before mixing."""
@@ -125,7 +129,7 @@ class Recipe:
             if not getattr(self, name) > 0:
                 raise UserError(f"recipe.{name}={getattr(self, name)!r}; allowed: > 0")
         for name in ("weight_decay", "label_smoothing", "mixup", "cutmix", "random_erasing",
-                     "warmup_epochs", "ema", "grad_clip", "min_lr"):
+                     "warmup_epochs", "ema", "grad_clip", "min_lr", "mix_batch"):
             if getattr(self, name) < 0:
                 raise UserError(f"recipe.{name}={getattr(self, name)!r}; allowed: >= 0")
         if not 0 <= self.random_erasing <= 1 or not 0 <= self.label_smoothing < 1:
@@ -299,6 +303,9 @@ class RunPreset:
     steps: tuple[str, ...] = ()
     """The chain steps this preset trains when no ``--steps`` are given (empty: all); the
     lab preset's lesson set."""
+    micro_batch: int | None = None
+    """The most images per forward pass and process when ``--batch-per-device`` is not
+    given (gradient accumulation makes up the batch); None: a process's whole share."""
 
     def __post_init__(self) -> None:
         def bad(name: str, allowed: str) -> UserError:
@@ -321,6 +328,10 @@ class RunPreset:
                 isinstance(self.train_subset, bool) or not isinstance(self.train_subset, int)
                 or self.train_subset < 1):
             raise bad("train_subset", "null (all) or an integer >= 1")
+        if self.micro_batch is not None and (
+                isinstance(self.micro_batch, bool) or not isinstance(self.micro_batch, int)
+                or self.micro_batch < 1):
+            raise bad("micro_batch", "null (a process's whole share) or an integer >= 1")
         if not isinstance(self.recipe_overrides, dict):
             raise bad("recipe_overrides", "a mapping of recipe name to field overrides")
 
@@ -408,10 +419,14 @@ RUN_PRESETS: dict[str, RunPreset] = {
     ),
     "paper": RunPreset(
         name="paper", dataset="imagefolder", resolution=224, channels=3, width_multiplier=1.0,
-        epochs=300, batch_size=4096, eval_batch_size=256,
-        recipe_overrides={"resnet-original": {"epochs": 90, "batch_size": 256,
+        epochs=300, batch_size=4096, eval_batch_size=256, micro_batch=128,
+        recipe_overrides={"convnext": {"mix_batch": 128},
+                          "resnet-original": {"epochs": 90, "batch_size": 256,
                                               "step_every": 30.0}},
-        description="ImageNet-1K at 224 with the paper's recipe (needs GPUs: see README)",
+        description="ImageNet-1K at 224 with the paper's recipe: 128 images per GPU and "
+                    "forward pass as the official code (gradient accumulation makes up 4096 "
+                    "on fewer than 32 GPUs), one Mixup draw per 128 images (needs GPUs: see "
+                    "README)",
     ),
 }
 

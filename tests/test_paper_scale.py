@@ -1,0 +1,95 @@
+"""The paper recipe at GPU scale, tested on a CPU: micro-batches of the official 128 with no
+flag, bounded host memory, one Mixup draw per 128 images, every step of the chain split on
+1 to 8 processes."""
+
+import json
+
+import pytest
+
+from ablations.__main__ import main
+from ablations.data import folders
+from ablations.errors import UserError
+from ablations.run.runner import micro_batch_limit, plan
+from ablations.train.distributed import micro_batches
+from ablations.train.recipe import recipe, run_preset
+from models.roadmap import chain
+
+# The paper preset, shrunk so that one step trains in seconds: the batch (256), not the
+# micro-batch, is what changes.
+SMALL = ["--set", "resolution=32", "--set", "width_multiplier=0.0625", "--set",
+         "batch_size=256", "--set", "epochs=1"]
+
+
+def test_the_paper_preset_trains_in_micro_batches_of_128_with_no_flag(tmp_path, monkeypatch):
+    from timm.data import Mixup
+
+    root = folders.write_jpeg_folder(tmp_path / "jpg", classes=2, per_class=160, size=40,
+                                     val_per_class=8)
+    steps, draws = [], []
+    real_steps, real_mix = folders.FolderLoader.steps, Mixup.__call__
+
+    def recorded_steps(self):
+        for step in real_steps(self):
+            steps.append([len(y) for _, y in step])
+            yield step
+
+    def recorded_mix(self, x, target):
+        draws.append(len(x))
+        return real_mix(self, x, target)
+
+    monkeypatch.setattr(folders.FolderLoader, "steps", recorded_steps)
+    monkeypatch.setattr(Mixup, "__call__", recorded_mix)
+    out = tmp_path / "r"
+    assert main(["run", "--preset", "paper", "--data-dir", str(root), "--steps",
+                 "modern-recipe", "--out", str(out), "--no-progress", *SMALL]) == 0
+    # 320 images, batch 256: one step of two micro-batches of 128, one Mixup draw each
+    assert steps == [[128, 128]]
+    assert draws == [128, 128]
+    result = json.loads(next((out / "runs").iterdir()).joinpath("result.json").read_text())
+    assert (result["micro_batch"], result["accumulation"]) == (128, 2)
+
+
+def test_host_memory_in_flight_is_bounded_by_the_micro_batch(tmp_path):
+    from ablations.data.loading import DataSpec, load_data
+
+    root = folders.write_jpeg_folder(tmp_path / "jpg", classes=2, per_class=40, size=40)
+    r = run_preset("paper").replace(batch_size=64).scale_recipe(recipe("convnext"))
+    loaded = load_data(DataSpec("imagefolder", 32, 3), str(root), r.loader_options(16, 0),
+                       workers=2)
+    whole = loaded.train.host_bytes_in_flight(3, 224)
+    loaded.train.set_micro_batch(16)
+    assert loaded.train.loader().batch_size == 16
+    bound = loaded.train.host_bytes_in_flight(3, 224)
+    assert bound == (2 * folders.FolderLoader.PREFETCH + 1) * 16 * 3 * 224 * 224
+    assert whole == 4 * bound  # what a whole-share loader would hold
+    sizes = [[len(y) for _, y in step] for step in loaded.train.steps()]
+    assert sizes == [[16] * 4]  # 80 images: one whole step of 64, the rest dropped
+    with pytest.raises(UserError, match="micro-batch 24 does not divide"):
+        loaded.train.set_micro_batch(24)
+
+
+@pytest.mark.parametrize("processes", [1, 2, 4, 8])
+def test_the_whole_chain_splits_on_1_to_8_processes(processes):
+    preset = run_preset("paper")
+    runs = plan("resnet50-to-convnext-t", chain("resnet50-to-convnext-t"), preset, [0])
+    splits = {}
+    for r in runs:
+        mix = r.recipe.mix_batch if r.recipe.mixes else 0
+        share, accum = micro_batches(r.recipe.batch_size, processes,
+                                     micro_batch_limit(128, r), mix)
+        splits[r.step.name] = (share // accum, accum)
+    assert splits["resnet50-original"] == (min(128, 256 // processes),
+                                           max(1, 256 // processes // 128))
+    assert splits["trunc-normal-init"] == (128, 32 // processes)
+    assert len(splits) == len(runs) == 16
+
+
+def test_a_ddp_plan_of_the_whole_chain_with_a_micro_batch_flag_is_accepted(tmp_path):
+    from ablations.run.backends import check_splits
+    from ablations.run.runner import ExecuteOptions
+
+    runs = plan("resnet50-to-convnext-t", chain("resnet50-to-convnext-t"),
+                run_preset("paper"), [0])
+    check_splits(runs, ExecuteOptions(tmp_path, batch_per_device=128), 8)  # no error
+    with pytest.raises(UserError, match="--batch-per-device=64.*mix_batch=128"):
+        check_splits(runs, ExecuteOptions(tmp_path, batch_per_device=64), 8)
