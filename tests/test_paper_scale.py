@@ -93,3 +93,46 @@ def test_a_ddp_plan_of_the_whole_chain_with_a_micro_batch_flag_is_accepted(tmp_p
     check_splits(runs, ExecuteOptions(tmp_path, batch_per_device=128), 8)  # no error
     with pytest.raises(UserError, match="--batch-per-device=64.*mix_batch=128"):
         check_splits(runs, ExecuteOptions(tmp_path, batch_per_device=64), 8)
+
+
+@pytest.mark.parametrize("ema", [0.0, 0.9])
+def test_ema_is_evaluated_beside_the_model_and_best_and_last_are_stored(tmp_path, ema):
+    import pandas as pd
+
+    out = tmp_path / "r"
+    assert main(["run", "--preset", "smoke", "--steps", "modern-recipe", "--epochs", "3",
+                 "--out", str(out), "--no-progress", "--recipe-set", f"ema={ema}"]) == 0
+    folder = next((out / "runs").iterdir())
+    result = json.loads(folder.joinpath("result.json").read_text())
+    history = pd.read_csv(folder / "history.csv")
+    assert result["top1"] == history.test_top1.iloc[-1]  # the model's last epoch
+    assert result["best_top1"] == history.test_top1.max()
+    assert history.test_top1.iloc[result["best_epoch"] - 1] == result["best_top1"]
+    if ema:
+        assert result["ema_top1"] == history.ema_top1.iloc[-1]
+        assert result["best_ema_top1"] == history.ema_top1.max()
+        # a decay of 0.9 over 3 epochs of steps: the average is not the model
+        assert not history.ema_top1.equals(history.test_top1)
+    else:
+        assert "ema_top1" not in history and "ema_top1" not in result
+
+
+def test_the_ema_averages_batchnorm_statistics_too():
+    import torch
+
+    from ablations.data.loading import DataSpec, load_data
+    from ablations.train.loop import make_trainer, train_step
+    from ablations.train.recipe import Recipe
+
+    r = Recipe(ema=0.5, epochs=1, batch_size=16, base_batch=16, mixup=0, cutmix=0,
+               auto_augment="", random_erasing=0.0)
+    data = load_data(DataSpec("synthetic", 32, 1), None, r.loader_options(16, 0))
+    design = chain("resnet50-to-convnext-t")[1].design.scaled(1 / 16)  # BatchNorm
+    trainer = make_trainer(design, r, data, 0, torch.device("cpu"))
+    before = {k: v.clone() for k, v in trainer.ema.module.state_dict().items()
+              if "running_mean" in k}
+    trainer.model.train()
+    x, y = next(iter(data.train))
+    train_step(trainer, [trainer.augment(*data.train.to_device(x, y, torch.device("cpu")))], r)
+    after = trainer.ema.module.state_dict()
+    assert any(not torch.equal(before[k], after[k]) for k in before)

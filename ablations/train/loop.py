@@ -137,7 +137,8 @@ class Trainer:
     scheduler: Any
     """Per-iteration learning-rate schedule (``lr_factor``)."""
     ema: Any
-    """torch's ``AveragedModel`` (EMA) of the weights, or None."""
+    """torch's ``AveragedModel`` (EMA) of the weights and buffers, as timm's ``ModelEma``
+    of the official code, or None; evaluated beside the model each epoch."""
     accum: int
     """Micro-batches per optimizer step (gradient accumulation)."""
     iters: int
@@ -149,9 +150,6 @@ class Trainer:
     """Epochs finished."""
     train_seconds: float = 0.0
 
-    @property
-    def eval_model(self) -> nn.Module:
-        return self.ema.module if self.ema is not None else self.model
 
 
 def build_for(design: AnyDesign, recipe: Recipe, num_classes: int, in_chans: int) -> nn.Module:
@@ -220,7 +218,10 @@ def make_trainer(design: AnyDesign, recipe: Recipe, data: LoadedData, seed: int,
     if recipe.ema > 0:
         from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 
-        ema = AveragedModel(model, multi_avg_fn=get_ema_multi_avg_fn(recipe.ema))
+        # use_buffers: BatchNorm statistics averaged too, as timm's ModelEma averages the
+        # whole state dict (without it the EMA keeps its initial running statistics).
+        ema = AveragedModel(model, multi_avg_fn=get_ema_multi_avg_fn(recipe.ema),
+                            use_buffers=True)
     if recipe.mixes and (recipe.batch_size // dist.world_size) % 2:
         raise UserError(f"batch_size={recipe.batch_size} over {dist.world_size} process(es) "
                         f"gives odd batches, which timm's Mixup refuses; allowed: an even "
@@ -273,6 +274,8 @@ def train_run(ctx: TrainContext) -> RunResult:
     """
     recipe, data, opts, dist = ctx.recipe, ctx.data, ctx.options, ctx.options.dist
     dev = torch.device(opts.device)
+    if dev.type == "cuda":  # as the official main.py: cuDNN picks the fastest algorithms
+        torch.backends.cudnn.benchmark = True
     trainer = _fresh_or_resumed(ctx, dev)
     curves = Curves(ctx.paths.curves, trainer.epoch, ctx.hparams) if dist.is_main else None
     _log_line(ctx, f"start at epoch {trainer.epoch}/{recipe.epochs}; {_split(ctx, trainer)}")
@@ -299,11 +302,14 @@ def train_run(ctx: TrainContext) -> RunResult:
             last = epoch == recipe.epochs - 1 and not dist.enabled
             if recipe.task == "fcmae":  # no labels: the held-out reconstruction loss
                 top1, top5, kept = math.nan, math.nan, None
-                tested = {"test_loss": reconstruction_loss(trainer.eval_model, data.test, dev)}
+                tested = {"test_loss": reconstruction_loss(trainer.model, data.test, dev)}
             else:
-                top1, top5, kept = evaluate(trainer.eval_model, data.test, dev, recipe.bf16,
+                top1, top5, kept = evaluate(trainer.model, data.test, dev, recipe.bf16,
                                             dist, last)
                 tested = {}
+                if trainer.ema is not None:  # the official --model_ema_eval: both printed
+                    e1, e5, _ = evaluate(trainer.ema.module, data.test, dev, recipe.bf16, dist)
+                    tested = {"ema_top1": e1, "ema_top5": e5}
             predictions = kept if last else predictions
             trainer.history.append({
                 "epoch": epoch + 1, "train_loss": train_loss, "test_top1": top1,
@@ -326,7 +332,7 @@ def train_run(ctx: TrainContext) -> RunResult:
             curves.close()
     if predictions is None and not dist.enabled and recipe.task != "fcmae":
         # resumed after the last epoch's checkpoint
-        predictions = evaluate(trainer.eval_model, data.test, dev, recipe.bf16, dist, True)[2]
+        predictions = evaluate(trainer.model, data.test, dev, recipe.bf16, dist, True)[2]
     if recipe.task == "fcmae" and dist.is_main:  # what fine-tuning runs start from
         torch.save(trainer.model.encoder_state(), ctx.paths.encoder)
     _log_line(ctx, f"finished {recipe.epochs} epochs")
@@ -401,6 +407,8 @@ def _run_metrics(ctx: TrainContext, trainer: Trainer) -> dict[str, Any]:
     c = costs(ctx.design, resolution=data.spec.resolution, num_classes=data.num_classes,
               in_chans=data.spec.channels, with_fvcore=False)
     extra = {"test_loss": last["test_loss"]} if "test_loss" in last else {}
+    if ctx.recipe.task == "classify":
+        extra.update(_best_epochs(trainer.history))
     return {
         "top1": last["test_top1"], "top5": last["test_top5"], "train_loss": last["train_loss"],
         **extra,
@@ -416,6 +424,22 @@ def _run_metrics(ctx: TrainContext, trainer: Trainer) -> dict[str, Any]:
         "machine": platform.machine(), "cpu_model": cpu_model(),
         "cpu_capability": cpu_capability(),
     }
+
+
+def _best_epochs(history: list[dict[str, float]]) -> dict[str, float]:
+    """The best epoch's top-1 beside the last (the official code's "Max accuracy"), and the
+    EMA's last and best where it ran. The best epoch is chosen on the test set itself, so it
+    reads high; the statistics use the last epoch."""
+    out: dict[str, float] = {}
+    for key, prefix in (("test_top1", ""), ("ema_top1", "ema_")):
+        scores = [row[key] for row in history if key in row and not math.isnan(row[key])]
+        if not scores:
+            continue
+        best = max(range(len(scores)), key=scores.__getitem__)
+        out[f"best_{prefix}top1"], out[f"best_{prefix}epoch"] = scores[best], best + 1
+        if prefix:
+            out["ema_top1"], out["ema_top5"] = history[-1]["ema_top1"], history[-1]["ema_top5"]
+    return out
 
 
 def _micro_batch(ctx: TrainContext, trainer: Trainer) -> int:
