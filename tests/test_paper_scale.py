@@ -136,3 +136,59 @@ def test_the_ema_averages_batchnorm_statistics_too():
     train_step(trainer, [trainer.augment(*data.train.to_device(x, y, torch.device("cpu")))], r)
     after = trainer.ema.module.state_dict()
     assert any(not torch.equal(before[k], after[k]) for k in before)
+
+
+def test_plan_prints_the_cost_of_every_run_ends_first_and_trains_nothing(tmp_path, capsys):
+    out = tmp_path / "r"
+    assert main(["run", "--preset", "paper", "--plan", "a100x8", "--out", str(out)]) == 0
+    text = capsys.readouterr().out
+    lines = text.splitlines()
+    table = lines[1:17]
+    assert [line.split()[1] for line in table[:2]] == ["modern-recipe", "trunc-normal-init"]
+    assert len({line.split()[1] for line in table}) == 16
+    total = next(line for line in lines if line.startswith("total:"))
+    wall = [float(line.split()[-1].replace(",", "")) for line in table]  # hours on 8 GPUs
+    assert float(total.split(", ")[1].split()[0].replace(",", "")) == pytest.approx(
+        sum(wall), abs=0.2)  # the total is the sum of the rows (each rounded to 0.1)
+    assert "on 8 x A100" in total and "first the two ends" in text
+    assert not out.exists()
+    # a budget: A3's schedule (100 epochs at 160 px) costs under a third of the paper's
+    assert main(["run", "--preset", "a3", "--plan", "a100x8", "--out", str(out)]) == 0
+    a3 = next(line for line in capsys.readouterr().out.splitlines() if line.startswith("total:"))
+    gpu_hours = [float(t.split()[1].replace(",", "")) for t in (total, a3)]
+    assert gpu_hours[1] < gpu_hours[0] / 3
+    assert float(a3.split("=")[1].split()[0]) <= 1.0  # days on 8 A100s
+
+
+def test_plan_rates_come_from_the_bench_table_or_say_how_they_were_scaled():
+    from pathlib import Path
+
+    from ablations.measure.plan import parse_target, plan_costs, reference_rates
+
+    results = Path(__file__).resolve().parent.parent / "results"
+    runs = plan("resnet50-to-convnext-t", chain("resnet50-to-convnext-t"), run_preset("paper"), [0])
+    df, notes = plan_costs(runs, parse_target("h100"), results, "resnet50-to-convnext-t")
+    measured, _ = reference_rates(results)
+    row = df.set_index("step_name").loc["modern-recipe"]
+    assert row.images_per_s_per_gpu == round(measured["modern-recipe"])
+    assert row.rate_from == "measured (H100)"
+    assert df.set_index("step_name").loc["gelu"].rate_from.startswith("separate-downsampling x")
+    # on twice the GPUs the same GPU-hours, half the wall clock
+    df8, _ = plan_costs(runs, parse_target("h100x8"), results, "resnet50-to-convnext-t")
+    assert df8.gpu_hours.sum() == pytest.approx(df.gpu_hours.sum())
+    assert df8.wall_hours.sum() == pytest.approx(df.wall_hours.sum() / 8)
+
+
+def test_a_bad_plan_target_is_one_line(capsys):
+    assert main(["run", "--preset", "paper", "--plan", "z100x8"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "--plan 'z100x8'; allowed:" in err[0] and "a100" in err[0]
+
+
+def test_a_preset_can_evaluate_at_another_resolution(tmp_path):
+    out = tmp_path / "r"
+    assert main(["run", "--preset", "smoke", "--steps", "modern-recipe", "--out", str(out),
+                 "--no-progress", "--set", "eval_resolution=48"]) == 0
+    spec = json.loads(next((out / "runs").iterdir()).joinpath("spec.json").read_text())
+    assert spec["data"]["eval_resolution"] == 48 and spec["data"]["resolution"] == 32
+    assert run_preset("a3").eval_resolution == 224 and run_preset("a3").resolution == 160

@@ -70,8 +70,12 @@ def _add_scale_out_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--nproc", type=positive_int,
                    help="data-parallel processes on this machine (starts torchrun)")
     p.add_argument("--batch-per-device", type=positive_int,
-                   help="micro-batch per process; gradient accumulation makes up the "
-                        "recipe's global batch")
+                   help="most images per forward pass and process (default: the preset's, "
+                        "128 for paper); gradient accumulation makes up the recipe's batch")
+    p.add_argument("--plan", nargs="?", const="a100x8", metavar="GPU[xN]",
+                   help="print the GPU-hours of what the options would train and exit: "
+                        "per run from measured images/s, the chain's two ends first "
+                        "(GPU: v100, a100, h100, h200; default a100x8)")
     p.add_argument("--sync-bn", action="store_true",
                    help="SyncBatchNorm across processes for BatchNorm designs")
     p.add_argument("--launcher", choices=("none", "local", "slurm"), default="none",
@@ -198,12 +202,29 @@ def handle(args: argparse.Namespace) -> None:
     """Train what the options ask for and print the summary table."""
     from ..analysis.summary import summary_table
 
+    if args.plan:
+        print_plan(args)
+        return
     rows = train(args, list(range(args.seeds)))
     if rows is not None:
         print(summary_table(rows).to_string(index=False))
         print_verdicts(rows)
     elif args.launcher != "none":
         say_jobs_submitted(args.out)
+
+
+def print_plan(args: argparse.Namespace) -> None:
+    """What ``run --plan GPU[xN]`` prints: the cost of every planned run, nothing trained."""
+    from pathlib import Path
+
+    from ..measure.plan import format_plan, parse_target, plan_costs
+
+    target = parse_target(args.plan)
+    _, runs = plan(args, list(range(args.seeds)))
+    results = Path(__file__).resolve().parents[2] / "results"
+    df, notes = plan_costs(runs, target, results, args.chain, args.data_dir)
+    with __import__("pandas").option_context("display.width", 200):
+        print(format_plan(df, notes, target, args.chain))
 
 
 def print_verdicts(rows: Any) -> None:

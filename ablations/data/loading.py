@@ -24,6 +24,12 @@ class DataSpec:
     resolution: int
     channels: int
     train_subset: int | None = None
+    eval_resolution: int | None = None
+    """Evaluate at this resolution instead (a budget schedule trains smaller: ``a3``)."""
+
+    @property
+    def test_resolution(self) -> int:
+        return self.eval_resolution or self.resolution
 
 
 @dataclass
@@ -52,7 +58,7 @@ def load_data(spec: DataSpec, data_dir: str | None, options: LoaderOptions,
     o = options
     if spec.dataset == "imagefolder":
         train_set = folders.image_folder(data_dir, "train", spec.resolution, True, o)
-        test_set = folders.image_folder(data_dir, "test", spec.resolution, False, o)
+        test_set = folders.image_folder(data_dir, "test", spec.test_resolution, False, o)
         mean, std = datasets.STATS["imagefolder"]
         if test_set.classes != train_set.classes:
             # ImageFolder numbers classes by their sorted names in each folder: other names
@@ -78,10 +84,10 @@ def load_data(spec: DataSpec, data_dir: str | None, options: LoaderOptions,
     train = datasets.subset(full, spec.train_subset)
     test = datasets.load(spec.dataset, "test", data_dir)
     mean, std = datasets.STATS[spec.dataset]
-    loaders = [datasets.TensorLoader(datasets.prepare(part.images, spec.resolution,
-                                                      spec.channels),
+    loaders = [datasets.TensorLoader(datasets.prepare(part.images, resolution, spec.channels),
                                      part.labels, mean, std, is_train, o)
-               for part, is_train in ((train, True), (test, False))]
+               for part, is_train, resolution in ((train, True, spec.resolution),
+                                                  (test, False, spec.test_resolution))]
     return LoadedData(spec, loaders[0], loaders[1], train.num_classes, len(train), train.source)
 
 

@@ -93,6 +93,8 @@ def data_dict(spec: DataSpec) -> dict[str, Any]:
     that a new generator or pipeline cannot reuse runs made with the old one."""
     out = {"dataset": spec.dataset, "resolution": spec.resolution, "channels": spec.channels,
            "train_subset": spec.train_subset}
+    if spec.eval_resolution is not None:
+        out["eval_resolution"] = spec.eval_resolution
     if spec.dataset == "synthetic":
         out["generator"] = SYNTHETIC_VERSION
     if spec.dataset == "imagefolder":

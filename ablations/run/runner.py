@@ -89,7 +89,8 @@ class PlannedRun:
 def plan(study: str, steps: list[Step], preset: RunPreset, seeds: list[int],
          recipe_changes: dict[str, Any] | None = None) -> list[PlannedRun]:
     """The runs of ``steps`` x ``seeds`` at ``preset``'s scale, seed-major order."""
-    spec = DataSpec(preset.dataset, preset.resolution, preset.channels, preset.train_subset)
+    spec = DataSpec(preset.dataset, preset.resolution, preset.channels, preset.train_subset,
+                    preset.eval_resolution)
     runs = []
     for seed in seeds:
         for step in steps:
