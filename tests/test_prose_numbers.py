@@ -151,11 +151,39 @@ def timing_claims() -> list[tuple[str, str]]:
                           f"{median}: the 16 runs' wall times of a seed summed and halved)")]
 
 
+def _plan_total(preset: str, target: str) -> tuple[float, float, float]:
+    """(GPU-hours, wall hours, the two ends' GPU-hours) of the whole chain's ``--plan``."""
+    from ablations.measure.plan import parse_target, plan_costs
+    from ablations.run.runner import plan
+    from ablations.train.recipe import run_preset
+    from models.roadmap import chain
+
+    runs = plan(CHAIN, chain(CHAIN), run_preset(preset), [0])
+    df, _ = plan_costs(runs, parse_target(target), ROOT / "results", CHAIN)
+    ends = df[df.step_name.isin(["modern-recipe", "trunc-normal-init"])]
+    return df.gpu_hours.sum(), df.wall_hours.sum(), ends.gpu_hours.sum()
+
+
+def plan_claims() -> list[tuple[str, str]]:
+    paper8, paper1, a3_8, a3_1 = (_plan_total(p, t) for p, t in (
+        ("paper", "a100x8"), ("paper", "h200"), ("a3", "a100x8"), ("a3", "h200")))
+    return [
+        ("README.md", f"total: {paper8[0]:,.0f} GPU-hours, {paper8[1]:,.1f} h = "
+                      f"{paper8[1] / 24:,.1f} days on 8 x A100"),
+        ("README.md", f"On one H200: {paper1[0]:,.0f} GPU-hours, {paper1[1] / 24:,.1f} days, the "
+                      f"two ends {paper1[2]:,.0f} hours"),
+        ("README.md", f"Its plan: {a3_8[0]:,.0f} A100 GPU-hours, {a3_8[1]:,.1f} h "
+                      f"({a3_8[1] / 24:,.1f} days) on 8 A100s; on one H200, {a3_1[1]:,.0f} hours "
+                      f"({a3_1[1] / 24:,.1f} days)"),
+    ]
+
+
 def _normalised(text: str) -> str:
     return re.sub(r"\s+", " ", text)
 
 
-@pytest.mark.parametrize("file, fragment", claims() + timing_claims() + lab_and_fcmae_claims())
+@pytest.mark.parametrize("file, fragment", claims() + timing_claims() + lab_and_fcmae_claims()
+                         + plan_claims())
 def test_prose_number_matches_the_tables(file, fragment):
     text = _normalised((ROOT / file).read_text())
     assert _normalised(fragment) in text, f"{file}: expected the fragment {fragment!r}"
