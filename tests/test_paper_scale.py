@@ -192,3 +192,16 @@ def test_a_preset_can_evaluate_at_another_resolution(tmp_path):
     spec = json.loads(next((out / "runs").iterdir()).joinpath("spec.json").read_text())
     assert spec["data"]["eval_resolution"] == 48 and spec["data"]["resolution"] == 32
     assert run_preset("a3").eval_resolution == 224 and run_preset("a3").resolution == 160
+
+
+def test_bench_data_on_a_cpu_answers_at_a_small_size_and_says_how_long(tmp_path, capsys):
+    root = folders.write_jpeg_folder(tmp_path / "jpg", classes=2, per_class=36, size=48,
+                                     val_per_class=2)
+    assert main(["bench-data", "--data-dir", str(root), "--batches", "2", "--workers", "1",
+                 "--no-progress"]) == 0
+    text = capsys.readouterr().out
+    assert "on a CPU: timing at 64 px and widths x 0.125" in text
+    assert "--set resolution=224 --set width_multiplier=1" in text
+    estimate = next(line for line in text.splitlines() if line.startswith("one training step"))
+    assert "(6 steps) takes about" in estimate  # 2 warm-up + 2 alone + 2 with the loader
+    assert text.index("one training step") < text.index("model step alone")

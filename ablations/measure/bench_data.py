@@ -44,6 +44,7 @@ class DataBench:
     batches: int = 20
     device: str = "cpu"
     recipe_changes: tuple[tuple[str, Any], ...] = ()
+    progress: bool = True
 
 
 def _planned(cfg: DataBench):
@@ -90,18 +91,32 @@ def loader_rate(cfg: DataBench, recipe: Recipe, workers: int) -> dict[str, float
     return {"images_per_s": n / seconds, "first_batch_s": first, "batches": n // len(x)}
 
 
-def model_rate(cfg: DataBench, run, loaded) -> dict[str, float]:
-    """Images/s of the training step alone, on a device batch made once."""
+def _bar(cfg: DataBench, what: str):
+    from tqdm.auto import tqdm
+
+    return tqdm(range(cfg.batches), desc=what, leave=False, disable=not cfg.progress,
+                dynamic_ncols=True)
+
+
+def model_rate(cfg: DataBench, run, loaded, log=print) -> dict[str, float]:
+    """Images/s of the training step alone, on a device batch made once; after the first
+    warm-up step, ``log`` says how long the two step timings will take."""
     dev = torch.device(cfg.device)
     trainer = make_trainer(run.design, run.recipe, loaded, 0, dev)
     trainer.model.train()
     x, y = next(iter(loaded.train))
     x, y = loaded.train.to_device(x, y, dev)
-    for _ in range(2):  # warm-up (allocator, oneDNN / cuDNN choices)
+    for i in range(2):  # warm-up (allocator, oneDNN / cuDNN choices)
+        t0 = time.perf_counter()
         train_step(trainer, [trainer.augment(x.clone(), y)], run.recipe)
-    sync(dev)
+        sync(dev)
+        if i == 1:
+            step = time.perf_counter() - t0
+            log(f"one training step takes {step:.2f} s: timing the step alone and with the "
+                f"loader ({2 * cfg.batches + 2} steps) takes about "
+                f"{step * (2 * cfg.batches + 2):.0f} s")
     t0 = time.perf_counter()
-    for _ in range(cfg.batches):
+    for _ in _bar(cfg, "step alone"):
         train_step(trainer, [trainer.augment(x.clone(), y)], run.recipe)
     sync(dev)
     seconds = time.perf_counter() - t0
@@ -123,7 +138,7 @@ def train_rate(cfg: DataBench, run, loaded) -> dict[str, float]:
     wait = host = 0.0
     n, steps = 0, 0
     t0 = time.perf_counter()
-    for _ in range(cfg.batches):
+    for _ in _bar(cfg, "with the loader"):
         w0 = time.perf_counter()
         batch = next(it)
         w1 = time.perf_counter()
@@ -152,7 +167,7 @@ def bench_data(cfg: DataBench, log=print) -> pd.DataFrame:
         rows.append({**base, "kind": "loader", "workers": w, **r})
         log(f"loader, {w} worker(s): {r['images_per_s']:.0f} images/s")
     loaded = _load(cfg, run.recipe, max(cfg.workers))
-    m = model_rate(cfg, run, loaded)
+    m = model_rate(cfg, run, loaded, log)
     rows.append({**base, "kind": "model", "workers": 0, **m})
     log(f"model step alone: {m['images_per_s']:.0f} images/s")
     t = train_rate(cfg, run, loaded)
