@@ -53,7 +53,8 @@ def test_host_memory_in_flight_is_bounded_by_the_micro_batch(tmp_path):
     from ablations.data.loading import DataSpec, load_data
 
     root = folders.write_jpeg_folder(tmp_path / "jpg", classes=2, per_class=40, size=40)
-    r = run_preset("paper").replace(batch_size=64).scale_recipe(recipe("convnext"))
+    r = run_preset("paper").replace(batch_size=64, recipe_overrides={}).scale_recipe(
+        recipe("convnext"))
     loaded = load_data(DataSpec("imagefolder", 32, 3), str(root), r.loader_options(16, 0),
                        workers=2)
     whole = loaded.train.host_bytes_in_flight(3, 224)

@@ -77,10 +77,7 @@ def load_data(spec: DataSpec, data_dir: str | None, options: LoaderOptions,
             folders.FolderLoader(test_set, mean, std, False, o, workers),
             len(train_set.classes), len(train_set), str(Path(data_dir).resolve()))
     full = datasets.load(spec.dataset, "train", data_dir)
-    if spec.train_subset is not None and spec.train_subset > len(full.labels):
-        raise UserError(f"preset.train_subset={spec.train_subset} is more than the "
-                        f"{len(full.labels)} training images of {spec.dataset}; allowed: at "
-                        f"most {len(full.labels)}, or null (all)")
+    check_subset(spec, len(full.labels))
     train = datasets.subset(full, spec.train_subset)
     test = datasets.load(spec.dataset, "test", data_dir)
     mean, std = datasets.STATS[spec.dataset]
@@ -96,5 +93,16 @@ def check_data_available(spec: DataSpec, data_dir: str | None) -> None:
     datasets.check_data_dir(data_dir)
     if spec.dataset == "imagefolder":
         folders.image_folder(data_dir, "train", spec.resolution, train=True)
-    elif spec.dataset != "synthetic":
+        return
+    if spec.dataset != "synthetic":
         datasets.load(spec.dataset, "test", data_dir)
+    if spec.train_subset is not None:  # a subset larger than the data set: say so now
+        check_subset(spec, len(datasets.load(spec.dataset, "train", data_dir).labels))
+
+
+def check_subset(spec: DataSpec, available: int) -> None:
+    """One ``UserError`` line if ``spec.train_subset`` asks for more images than there are."""
+    if spec.train_subset is not None and spec.train_subset > available:
+        raise UserError(f"preset.train_subset={spec.train_subset} is more than the "
+                        f"{available} training images of {spec.dataset}; allowed: at "
+                        f"most {available}, or null (all)")

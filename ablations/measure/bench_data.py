@@ -49,17 +49,13 @@ class DataBench:
 
 def _planned(cfg: DataBench):
     preset = cfg.preset.replace(batch_size=cfg.batch_size, micro_batch=None)
-    changes = dict(cfg.recipe_changes)
-    mix = changes.get("mix_batch", preset.scale_recipe(_recipe_of(cfg.step)).mix_batch)
-    if mix and cfg.batch_size % mix:  # one timed batch: Mixup draws once per batch instead
-        changes["mix_batch"] = 0
-    return plan("bench-data", [cfg.step], preset, [0], changes)[0]
-
-
-def _recipe_of(step: Step) -> Recipe:
-    from ..train.recipe import recipe
-
-    return recipe(step.recipe)
+    # One timed batch of batch_size: where the preset's mix_batch does not divide it, Mixup
+    # draws once per batch instead (the time is the same).
+    overrides = {name: {k: v for k, v in fields.items()
+                        if not (k == "mix_batch" and v and cfg.batch_size % v)}
+                 for name, fields in preset.recipe_overrides.items()}
+    return plan("bench-data", [cfg.step], preset.replace(recipe_overrides=overrides), [0],
+                dict(cfg.recipe_changes))[0]
 
 
 def _load(cfg: DataBench, recipe: Recipe, workers: int):

@@ -156,6 +156,33 @@ class Recipe:
                             "allowed: 0 (off) or a smallest area share in (0, 1)")
         if self.decoder_width < 2:
             raise UserError(f"recipe.decoder_width={self.decoder_width!r}; allowed: >= 2")
+        self._check_bounds()
+
+    def _check_bounds(self) -> None:
+        """The fields the checks above leave open: each within what it means."""
+        def bad(name: str, allowed: str) -> UserError:
+            return UserError(f"recipe.{name}={getattr(self, name)!r}; allowed: {allowed}")
+
+        if not 0 <= self.momentum < 1:
+            raise bad("momentum", "in [0, 1)")
+        if not all(0 <= b < 1 for b in self.betas):
+            raise bad("betas", "two numbers in [0, 1), e.g. [0.9, 0.999]")
+        if not self.step_every > 0:
+            raise bad("step_every", "> 0 epochs")
+        if not 0 < self.step_gamma <= 1:
+            raise bad("step_gamma", "in (0, 1]")
+        if self.min_lr > self.lr:
+            raise bad("min_lr", f"at most recipe.lr={self.lr:g} (the schedule decays to it)")
+        if self.color_jitter < 0:
+            raise bad("color_jitter", ">= 0")
+        if self.crop_padding < 0:
+            raise bad("crop_padding", "an integer >= 0 (pixels)")
+        if self.drop_path is not None and not 0 <= self.drop_path < 1:
+            raise bad("drop_path", "null (the design's) or a rate in [0, 1)")
+        if self.layer_scale is not None and self.layer_scale < 0:
+            raise bad("layer_scale", "null (the design's), 0 (off) or an initial value > 0")
+        if self.mix_batch > self.batch_size:
+            raise bad("mix_batch", f"0 or at most recipe.batch_size={self.batch_size}")
 
     @property
     def scaled_lr(self) -> float:
@@ -313,6 +340,13 @@ class RunPreset:
         def bad(name: str, allowed: str) -> UserError:
             return UserError(f"preset.{name}={getattr(self, name)!r}; allowed: {allowed}")
 
+        for name in ("name", "description"):
+            if not isinstance(getattr(self, name), str):
+                raise bad(name, "a string")
+        if not isinstance(self.steps, (list, tuple)) or not all(
+                isinstance(k, str) for k in self.steps):
+            raise bad("steps", "a list of step names, e.g. [modern-recipe, patchify-stem]")
+        object.__setattr__(self, "steps", tuple(self.steps))
         if self.dataset not in DATASETS:
             raise bad("dataset", ", ".join(DATASETS))
         for name in ("resolution", "epochs", "batch_size", "eval_batch_size"):
