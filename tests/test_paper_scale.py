@@ -29,9 +29,14 @@ def test_the_paper_preset_trains_in_micro_batches_of_128_with_no_flag(tmp_path, 
     real_steps, real_mix = folders.FolderLoader.steps, Mixup.__call__
 
     def recorded_steps(self):
+        def recorded(step):
+            for x, y in step:
+                steps[-1].append(len(y))
+                yield x, y
+
         for step in real_steps(self):
-            steps.append([len(y) for _, y in step])
-            yield step
+            steps.append([])
+            yield recorded(step)
 
     def recorded_mix(self, x, target):
         draws.append(len(x))
@@ -63,7 +68,7 @@ def test_host_memory_in_flight_is_bounded_by_the_micro_batch(tmp_path):
     bound = loaded.train.host_bytes_in_flight(3, 224)
     assert bound == (2 * folders.FolderLoader.PREFETCH + 1) * 16 * 3 * 224 * 224
     assert whole == 4 * bound  # what a whole-share loader would hold
-    sizes = [[len(y) for _, y in step] for step in loaded.train.steps()]
+    sizes = [[len(y) for _, y in step] for step in loaded.train.steps()]  # read lazily
     assert sizes == [[16] * 4]  # 80 images: one whole step of 64, the rest dropped
     with pytest.raises(UserError, match="micro-batch 24 does not divide"):
         loaded.train.set_micro_batch(24)

@@ -48,7 +48,10 @@ def test_three_step_chain_end_to_end(tmp_path, capsys):
     before = {p: p.stat().st_mtime_ns for p in (out / "runs").glob("*/result.json")}
     assert main(args) == 0
     second = capsys.readouterr().out
-    assert second.splitlines() == first.splitlines()[-4:]
+    lines = second.splitlines()  # the summary table, then the paired verdicts
+    assert lines == first.splitlines()[-len(lines):] and lines[0].split()[:3] == [
+        "study", "step", "step_name"]
+    assert "paired over seeds" in second
     after = {p: p.stat().st_mtime_ns for p in (out / "runs").glob("*/result.json")}
     assert before == after
     # histories exist, one row per epoch

@@ -4,6 +4,7 @@ seed, the batches normalised on the device (``FolderLoader``)."""
 
 from __future__ import annotations
 
+import itertools
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -199,12 +200,13 @@ class FolderLoader(BatchLoader):
         return (max(self.workers, 1) * self.PREFETCH + 1) * per_batch
 
     def steps(self):
-        """One list of ``share / micro_batch`` consecutive micro-batches per optimizer step
-        (an incomplete last step is dropped, as ``drop_last`` does with whole batches)."""
+        """Per optimizer step, an iterator over its ``share / micro_batch`` consecutive
+        micro-batches, read lazily (never a whole share in host memory); consume each before
+        asking for the next. An incomplete last step is dropped, as ``drop_last`` does."""
         group = self._share() // self._batch()
         it = iter(self)  # the sampler serves whole steps only
         for _ in range(len(self)):
-            yield [next(it) for _ in range(group)]
+            yield itertools.islice(it, group)
 
     def loader(self) -> torch.utils.data.DataLoader:
         """The DataLoader, made once: its workers persist across epochs."""

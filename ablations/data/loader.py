@@ -4,7 +4,7 @@ batch is normalised, the same way for in-memory tensors and for image folders.""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 
 import torch
 
@@ -47,9 +47,10 @@ class BatchLoader:
         """Serve each step's batch as micro-batches of ``images`` (which divides it)."""
         self.micro_batch = images
 
-    def steps(self) -> Iterator[list[tuple[torch.Tensor, torch.Tensor]]]:
-        """One list of host micro-batches ``(images, labels)`` per optimizer step: here each
-        batch split after it is made (in memory, nothing is gained by making it smaller)."""
+    def steps(self) -> Iterator[Iterable[tuple[torch.Tensor, torch.Tensor]]]:
+        """The host micro-batches ``(images, labels)`` of each optimizer step (consume one
+        step before the next): here each batch split after it is made (in memory, nothing is
+        gained by making it smaller)."""
         for x, y in self:
             m = self.micro_batch
             yield list(zip(x.split(m), y.split(m))) if m and m < len(y) else [(x, y)]

@@ -25,7 +25,7 @@ import torch
 
 from models.roadmap import Step
 
-from ..system.machine import sync
+from ..system.machine import device_label, sync
 from ..train.recipe import Recipe, RunPreset
 from ..run.runner import plan
 from ..data.loading import DataSpec, load_data
@@ -155,7 +155,8 @@ def bench_data(cfg: DataBench, log=print) -> pd.DataFrame:
     run = _planned(cfg)
     base = {"step": f"{cfg.step.index}:{cfg.step.name}", "resolution": cfg.preset.resolution,
             "width_multiplier": cfg.preset.width_multiplier, "batch_size": cfg.batch_size,
-            "device": cfg.device, "threads": torch.get_num_threads(),
+            "device": device_label(cfg.device), "bf16": run.recipe.bf16,
+            "threads": torch.get_num_threads(),
             "augment": _augment_label(run.recipe)}
     rows = []
     for w in cfg.workers:

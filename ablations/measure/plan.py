@@ -150,6 +150,8 @@ def plan_costs(runs: list[Any], target: Target, results: Path, chain_name: str,
         rate = base * factor * g224 / g_train
         seconds = (train_images * r.recipe.epochs / rate
                    + val_images * r.recipe.epochs / (EVAL_SPEEDUP * base * factor * g224 / g_eval))
+        if factor != 1.0:  # the reference GPU's rate, scaled to this one
+            source = f"{source}; x {factor:.2f}"
         rows.append({"step": r.step.index, "step_name": r.step.name, "seed": r.seed,
                      "epochs": r.recipe.epochs, "train_gflops": round(g_train, 3),
                      "images_per_s_per_gpu": round(rate), "rate_from": source,

@@ -16,7 +16,7 @@ import platform
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 import torch
@@ -288,9 +288,10 @@ def train_run(ctx: TrainContext) -> RunResult:
             trainer.model.train()
             loss_sum, seen, t0 = torch.zeros((), device=dev), 0, time.perf_counter()
             for step in _progress(data.train.steps(), ctx, epoch, trainer.iters):
-                on_device = (trainer.augment(*data.train.to_device(x, y, dev)) for x, y in step)
-                loss_sum += train_step(trainer, on_device, recipe, dist)
-                seen += sum(len(y) for _, y in step)
+                sizes: list[int] = []
+                loss_sum += train_step(trainer, _on_device(step, trainer, data, dev, sizes),
+                                       recipe, dist)
+                seen += sum(sizes)
             seconds = time.perf_counter() - t0
             trainer.train_seconds += seconds
             totals = dist.all_reduce_sum(torch.stack(
@@ -337,6 +338,16 @@ def train_run(ctx: TrainContext) -> RunResult:
         torch.save(trainer.model.encoder_state(), ctx.paths.encoder)
     _log_line(ctx, f"finished {recipe.epochs} epochs")
     return RunResult(_run_metrics(ctx, trainer), trainer.history, predictions)
+
+
+def _on_device(step: Iterable[tuple[torch.Tensor, torch.Tensor]], trainer: Trainer,
+               data: LoadedData, dev: torch.device, sizes: list[int]
+               ) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+    """A step's host micro-batches moved, normalised and augmented one at a time (their
+    image counts appended to ``sizes``)."""
+    for x, y in step:
+        sizes.append(len(y))
+        yield trainer.augment(*data.train.to_device(x, y, dev))
 
 
 TEST_LOSS_IMAGES = 2000
