@@ -10,7 +10,7 @@ from ablations.__main__ import main
 from ablations.data import folders
 from ablations.errors import UserError
 from ablations.run.runner import micro_batch_limit, plan
-from ablations.train.distributed import micro_batches
+from ablations.train.distributed import micro_batches, mix_unit
 from ablations.train.recipe import recipe, run_preset
 from models.roadmap import chain
 
@@ -80,9 +80,8 @@ def test_the_whole_chain_splits_on_1_to_8_processes(processes):
     runs = plan("resnet50-to-convnext-t", chain("resnet50-to-convnext-t"), preset, [0])
     splits = {}
     for r in runs:
-        mix = r.recipe.mix_batch if r.recipe.mixes else 0
         share, accum = micro_batches(r.recipe.batch_size, processes,
-                                     micro_batch_limit(128, r), mix)
+                                     micro_batch_limit(128, r), mix_unit(r.recipe))
         splits[r.step.name] = (share // accum, accum)
     assert splits["resnet50-original"] == (min(128, 256 // processes),
                                            max(1, 256 // processes // 128))
@@ -155,7 +154,7 @@ def test_plan_prints_the_cost_of_every_run_ends_first_and_trains_nothing(tmp_pat
     total = next(line for line in lines if line.startswith("total:"))
     wall = [float(line.split()[-1].replace(",", "")) for line in table]  # hours on 8 GPUs
     assert float(total.split(", ")[1].split()[0].replace(",", "")) == pytest.approx(
-        sum(wall), abs=0.2)  # the total is the sum of the rows (each rounded to 0.1)
+        sum(wall), abs=0.8)  # the total is the sum of the rows (16, each rounded to 0.1)
     assert "on 8 x A100" in total and "first the two ends" in text
     assert not out.exists()
     # a budget: A3's schedule (100 epochs at 160 px) costs under a third of the paper's
@@ -174,7 +173,7 @@ def test_plan_rates_come_from_the_bench_table_or_say_how_they_were_scaled():
     results = Path(__file__).resolve().parent.parent / "results"
     runs = plan("resnet50-to-convnext-t", chain("resnet50-to-convnext-t"), run_preset("paper"), [0])
     df, notes = plan_costs(runs, parse_target("h100"), results, "resnet50-to-convnext-t")
-    measured, _ = reference_rates(results)
+    measured, _ = reference_rates(results, bf16=False)  # the paper preset trains fp32
     row = df.set_index("step_name").loc["modern-recipe"]
     assert row.images_per_s_per_gpu == round(measured["modern-recipe"])
     assert row.rate_from == "measured (H100)"
@@ -211,3 +210,56 @@ def test_bench_data_on_a_cpu_answers_at_a_small_size_and_says_how_long(tmp_path,
     estimate = next(line for line in text.splitlines() if line.startswith("one training step"))
     assert "(6 steps) takes about" in estimate  # 2 warm-up + 2 alone + 2 with the loader
     assert text.index("one training step") < text.index("model step alone")
+
+
+def test_a_checkpoint_resumes_whatever_device_it_is_loaded_for(tmp_path):
+    """The generators' states are read onto the CPU: loaded onto the training device (a
+    GPU), torch.set_rng_state refused them and every GPU resume started over. 'meta' stands
+    in for a device that is not the CPU."""
+    import torch
+
+    from ablations.data.loading import DataSpec, load_data
+    from ablations.train import checkpoint
+    from ablations.train.loop import make_trainer
+    from ablations.train.recipe import Recipe
+
+    r = Recipe(ema=0.9, epochs=2, batch_size=16, base_batch=16, mixup=0, cutmix=0,
+               auto_augment="", random_erasing=0.0)
+    data = load_data(DataSpec("synthetic", 32, 1), None, r.loader_options(16, 0))
+    design = chain("resnet50-to-convnext-t")[-1].design.scaled(1 / 16)
+    trainer = make_trainer(design, r, data, 0, torch.device("cpu"))
+    trainer.epoch, trainer.history = 1, [{"epoch": 1, "test_top1": 10.0}]
+    path = tmp_path / "checkpoint.pt"
+    checkpoint.save(trainer, path)
+    expected = torch.get_rng_state()
+    torch.manual_seed(123)  # move the generator on; resume must put it back
+    fresh = make_trainer(design, r, data, 0, torch.device("cpu"))
+    checkpoint.resume(fresh, path, torch.device("meta"))
+    assert fresh.epoch == 1 and torch.equal(torch.get_rng_state(), expected)
+
+
+def test_every_rank_serves_the_same_number_of_steps(tmp_path):
+    """15 images over 2 ranks, 2 per rank and step: 3 steps each (7 // 2), never 4 and 3,
+    which would leave one rank waiting in an all-reduce for ever."""
+    from ablations.data.loading import DataSpec, load_data
+
+    root = folders.write_jpeg_folder(tmp_path / "jpg", classes=3, per_class=5, size=32)
+    r = run_preset("paper").replace(batch_size=4, recipe_overrides={}).scale_recipe(
+        recipe("convnext"))
+    counts = []
+    for rank in (0, 1):
+        loaded = load_data(DataSpec("imagefolder", 32, 3), str(root), r.loader_options(4, 0),
+                           workers=0)
+        loaded.train.shard(rank, 2)
+        counts.append((len(loaded.train), sum(1 for step in loaded.train.steps()
+                                              for _ in step)))
+    assert counts == [(3, 3), (3, 3)]
+
+
+def test_a_mixing_run_never_gets_an_odd_micro_batch():
+    from ablations.train.recipe import Recipe
+
+    mixing = Recipe(batch_size=6, base_batch=6)
+    assert micro_batches(6, 1, 4, mix_unit(mixing)) == (6, 3)  # 2, not 3: Mixup pairs images
+    with pytest.raises(UserError, match="recipe.mix_batch=3"):
+        Recipe(mix_batch=3)

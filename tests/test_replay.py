@@ -101,15 +101,15 @@ class _InterruptingLoader:
     def __len__(self):
         return len(self.inner)
 
-    def __iter__(self):
+    def steps(self):  # what training iterates: an epoch's optimizer steps
         if self.epoch == self.at and not self.fired:
             self.fired = True
             raise _Interrupt()
         return self._pass()
 
     def _pass(self):
-        self.passes.append(self.epoch)  # counted when the epoch's first batch is drawn
-        yield from self.inner
+        self.passes.append(self.epoch)  # counted when the epoch's first step is drawn
+        yield from self.inner.steps()
 
     def __getattr__(self, name):
         return getattr(self.inner, name)

@@ -123,7 +123,9 @@ class _EpochSampler(torch.utils.data.Sampler):
         """Serve a multiple of this many items (training: whole steps; the rest is dropped)."""
 
     def __len__(self) -> int:
-        n = len(range(self.rank, self.n, self.world))
+        # training: the same count on every rank (n // world), or the ranks would run
+        # different numbers of steps and one would wait in an all-reduce for ever
+        n = self.n // self.world if self.shuffle else len(range(self.rank, self.n, self.world))
         return n // self.multiple * self.multiple
 
     def __iter__(self):

@@ -1,9 +1,10 @@
 """What a plan costs before it runs: GPU-hours per run from measured images/s (``run --plan``).
 
-Rates come from the bench table of the named GPU where it has a training row for the step
-(``results/bench_<gpu>.csv``: bf16, not compiled, channels-last); a step without one takes the
-rate of the nearest measured step of its chain scaled by their GFLOPs; a GPU without a table
-takes the H100's rates scaled by a published ResNet-50 training rate (``GPU_ANCHORS``). A
+Rates come from the H100 bench table's training rows for the step (``results/bench_h100.csv``:
+not compiled, channels-last, the recipe's precision: bf16, or fp32 with TF32 as the ``paper``
+preset trains); a step without one takes the rate of the nearest measured step of its chain
+scaled by their GFLOPs; another GPU takes the H100's rates scaled by the ratio of published
+ResNet-50 mixed-precision training rates (``GPU_ANCHORS``), assumed the same at fp32. A
 preset's other resolution or width scales by GFLOPs too. Evaluation runs every epoch at
 ``EVAL_SPEEDUP`` times the training rate (forward only). GPUs are assumed to scale linearly:
 measure the loader with ``bench-data`` before trusting a wall-clock figure.
@@ -57,26 +58,28 @@ class Target:
 
 def parse_target(text: str) -> Target:
     """``'a100x8'`` -> ``Target('a100', 8)`` (``'h200'``: one); one ``UserError`` line else."""
-    gpu, _, count = text.lower().partition("x")
+    gpu, x, count = text.lower().partition("x")
     allowed = f"GPU[xN] with GPU one of {', '.join(GPU_ANCHORS)}, e.g. a100x8 or h200"
-    if gpu not in GPU_ANCHORS or (count and (not count.isdigit() or int(count) < 1)):
+    if gpu not in GPU_ANCHORS or (x and (not count.isdigit() or int(count) < 1)):
         raise UserError(f"--plan {text!r}; allowed: {allowed}")
     return Target(gpu, int(count or 1))
 
 
-def bench_rows(gpu: str, results: Path) -> pd.DataFrame:
-    """The bf16, uncompiled training rows of ``results/bench_<gpu>.csv`` (empty if none)."""
+def bench_rows(gpu: str, results: Path, bf16: bool = True) -> pd.DataFrame:
+    """The uncompiled training rows of the chain's steps as trained (not the plain-conv
+    variants) in ``results/bench_<gpu>.csv``, at bf16 or fp32 (empty if none)."""
     path = results / f"bench_{gpu}.csv"
     if not path.exists():
         return pd.DataFrame(columns=["step_name", "gflops", "images_per_s"])
     df = pd.read_csv(path)
-    keep = (df["mode"] == "train") & (df.dtype == "bfloat16") & (~df["compile"].astype(bool))
+    keep = ((df["mode"] == "train") & (df.dtype == ("bfloat16" if bf16 else "float32"))
+            & (~df["compile"].astype(bool)) & (~df.plain_convs.astype(bool)))
     return df[keep & df.step_name.notna()]
 
 
-def reference_rates(results: Path) -> tuple[dict[str, float], dict[str, float]]:
+def reference_rates(results: Path, bf16: bool = True) -> tuple[dict[str, float], dict[str, float]]:
     """(images/s, GFLOPs) per measured step of the reference GPU (mean over its rows)."""
-    rows = bench_rows(REFERENCE_GPU, results)
+    rows = bench_rows(REFERENCE_GPU, results, bf16)
     grouped = rows.groupby("step_name")
     return grouped.images_per_s.mean().to_dict(), grouped.gflops.first().to_dict()
 
@@ -131,9 +134,14 @@ def plan_costs(runs: list[Any], target: Target, results: Path, chain_name: str,
 
     if not runs:
         raise UserError("--plan: nothing to plan; allowed: at least one step")
-    rates, flops = reference_rates(results)
-    factor, why = gpu_factor(target.gpu, rates)
     preset = runs[0].preset
+    if preset.dataset != "imagefolder" or preset.width_multiplier != 1:
+        raise UserError(f"--plan prices GPU presets (image folders at full width); preset "
+                        f"{preset.name!r} is not one (its runs' CPU minutes are in its results "
+                        "table); allowed: paper, a3")
+    bf16 = runs[0].recipe.bf16
+    rates, flops = reference_rates(results, bf16)
+    factor, why = gpu_factor(target.gpu, reference_rates(results, True)[0])
     train_images, val_images, counted = count_images(data_dir, preset.dataset,
                                                      preset.train_subset)
     eval_res = getattr(preset, "eval_resolution", None) or preset.resolution
@@ -160,7 +168,10 @@ def plan_costs(runs: list[Any], target: Target, results: Path, chain_name: str,
     df["order"] = [0 if n in ends else 1 for n in df.step_name]
     df = df.sort_values(["order", "seed", "step"], kind="stable").drop(columns="order")
     notes = [f"GPU: {target.label}; speed against the {REFERENCE_GPU.upper()} x {factor:.2f} "
-             f"({why})",
+             f"({why}; the same ratio assumed at fp32)" if factor != 1.0 else
+             f"GPU: {target.label} ({why})",
+             f"precision: {'bf16' if bf16 else 'fp32 with TF32'} as the recipe trains "
+             f"(H100 rows of that precision)",
              f"images per epoch: {train_images:,} training, {val_images:,} evaluation "
              f"({counted}); evaluation at {EVAL_SPEEDUP:g}x the training rate",
              f"training at {preset.resolution} px, evaluation at {eval_res} px; rates scale "

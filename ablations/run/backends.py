@@ -18,7 +18,7 @@ import sys
 import pandas as pd
 
 from ..errors import UserError
-from ..train.distributed import SINGLE, from_environment, micro_batches
+from ..train.distributed import SINGLE, from_environment, micro_batches, mix_unit
 from .jobs import SubmitOptions, launch
 from .runner import ExecuteOptions, PlannedRun, execute, micro_batch_limit
 from .workers import run_workers, worker_command, write_plan
@@ -33,7 +33,9 @@ def run(runs: list[PlannedRun], options: ExecuteOptions, backend: str = "inproce
     or a rank of a torchrun other than rank 0)."""
     if backend not in BACKENDS:
         raise UserError(f"backend={backend!r}; allowed: {', '.join(BACKENDS)}")
-    check_splits(runs, options, processes if backend == "torchrun" else 1)
+    world = {"torchrun": processes, "inprocess": int(os.environ.get("WORLD_SIZE", "1")),
+             "submitit": submit.nodes * max(1, submit.gpus_per_node) if submit else 1}.get(backend, 1)
+    check_splits(runs, options, world)
     if backend == "submitit":
         submit = submit or SubmitOptions()
         launch(runs, options, submit)
@@ -52,7 +54,7 @@ def check_splits(runs: list[PlannedRun], options: ExecuteOptions, world: int) ->
     whole Mixup groups), checked before anything starts: one ``UserError`` line if not."""
     for r in runs:
         micro_batches(r.recipe.batch_size, world, micro_batch_limit(options.batch_per_device, r),
-                      r.recipe.mix_batch if r.recipe.mixes else 0)
+                      mix_unit(r.recipe))
 
 
 def _torchrun(runs: list[PlannedRun], options: ExecuteOptions, nproc: int) -> None:

@@ -29,8 +29,12 @@ def save(trainer: "Trainer", path: Path) -> None:
 
 
 def resume(trainer: "Trainer", path: Path, dev: torch.device) -> None:
-    """Load the checkpoint at ``path`` into ``trainer`` (raises if it is unreadable)."""
-    state = torch.load(path, map_location=dev, weights_only=True)
+    """Load the checkpoint at ``path`` into ``trainer`` (raises if it is unreadable).
+
+    Read onto the CPU: the random generators' states must stay CPU tensors (loaded onto a
+    GPU, ``torch.set_rng_state`` refuses them and every resume would start over);
+    ``load_state_dict`` moves weights and optimizer state to ``dev``'s parameters."""
+    state = torch.load(path, map_location="cpu", weights_only=True)
     trainer.model.load_state_dict(state["model"])
     trainer.optimizer.load_state_dict(state["optimizer"])
     trainer.scheduler.load_state_dict(state["scheduler"])

@@ -82,13 +82,22 @@ def check_sync_bn(sync_bn: bool, device: str) -> None:
                         "allowed on CPU: without --sync-bn (BatchNorm statistics per process)")
 
 
+def mix_unit(recipe) -> int:
+    """What a micro-batch must be a multiple of for ``recipe``'s Mixup: its ``mix_batch``,
+    or 2 (timm's Mixup pairs the images of a batch) where it mixes per micro-batch; 0 where
+    it does not mix."""
+    if not recipe.mixes:
+        return 0
+    return recipe.mix_batch or 2
+
+
 def micro_batches(global_batch: int, world_size: int, batch_per_device: int | None,
                   mix_batch: int = 0) -> tuple[int, int]:
     """(per-rank share of a global batch, gradient-accumulation steps per optimizer step).
 
     ``batch_per_device`` is the most images one forward pass may take: the micro-batch is
-    the largest divisor of the share that is at most that (and a multiple of ``mix_batch``,
-    the images per Mixup draw, where the run mixes), so that every step of a chain, whatever
+    the largest divisor of the share that is at most that (and a multiple of ``mix_batch``:
+    ``mix_unit`` of the recipe, where the run mixes), so that every step of a chain, whatever
     its batch, splits exactly and the global batch (and with it the learning rate) stays the
     recipe's. None: the whole share in one pass.
     """

@@ -33,7 +33,7 @@ from ..system.machine import cpu_capability, cpu_model, device_label, peak_memor
 from . import checkpoint
 from .augment import BatchAugment
 from .curves import Curves
-from .distributed import SINGLE, DistContext, check_sync_bn, micro_batches
+from .distributed import SINGLE, DistContext, check_sync_bn, micro_batches, mix_unit
 from .evaluation import Predictions, evaluate
 from .optim import lr_factor, make_optimizer
 from .recipe import Recipe
@@ -196,7 +196,7 @@ def make_trainer(design: AnyDesign, recipe: Recipe, data: LoadedData, seed: int,
         model = model.to(memory_format=torch.channels_last)
     optimizer = make_optimizer(model, recipe)
     share, accum = micro_batches(recipe.batch_size, dist.world_size, options.batch_per_device,
-                                 recipe.mix_batch if recipe.mixes else 0)
+                                 mix_unit(recipe))
     forward: nn.Module = model
     if dist.enabled:
         from torch.nn.parallel import DistributedDataParallel
@@ -274,8 +274,9 @@ def train_run(ctx: TrainContext) -> RunResult:
     """
     recipe, data, opts, dist = ctx.recipe, ctx.data, ctx.options, ctx.options.dist
     dev = torch.device(opts.device)
-    if dev.type == "cuda":  # as the official main.py: cuDNN picks the fastest algorithms
-        torch.backends.cudnn.benchmark = True
+    if dev.type == "cuda":  # as the official main.py: cuDNN picks the fastest algorithms,
+        torch.backends.cudnn.benchmark = True  # and fp32 matmuls in TF32, the default of
+        torch.backends.cuda.matmul.allow_tf32 = True  # the torch (1.8) it was trained with
     trainer = _fresh_or_resumed(ctx, dev)
     curves = Curves(ctx.paths.curves, trainer.epoch, ctx.hparams) if dist.is_main else None
     _log_line(ctx, f"start at epoch {trainer.epoch}/{recipe.epochs}; {_split(ctx, trainer)}")
@@ -443,11 +444,11 @@ def _best_epochs(history: list[dict[str, float]]) -> dict[str, float]:
     reads high; the statistics use the last epoch."""
     out: dict[str, float] = {}
     for key, prefix in (("test_top1", ""), ("ema_top1", "ema_")):
-        scores = [row[key] for row in history if key in row and not math.isnan(row[key])]
-        if not scores:
+        rows = [row for row in history if key in row and not math.isnan(row[key])]
+        if not rows:
             continue
-        best = max(range(len(scores)), key=scores.__getitem__)
-        out[f"best_{prefix}top1"], out[f"best_{prefix}epoch"] = scores[best], best + 1
+        best = max(rows, key=lambda row: row[key])  # the first of equal bests
+        out[f"best_{prefix}top1"], out[f"best_{prefix}epoch"] = best[key], int(best["epoch"])
         if prefix:
             out["ema_top1"], out["ema_top5"] = history[-1]["ema_top1"], history[-1]["ema_top5"]
     return out

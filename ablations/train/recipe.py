@@ -181,8 +181,9 @@ class Recipe:
             raise bad("drop_path", "null (the design's) or a rate in [0, 1)")
         if self.layer_scale is not None and self.layer_scale < 0:
             raise bad("layer_scale", "null (the design's), 0 (off) or an initial value > 0")
-        if self.mix_batch > self.batch_size:
-            raise bad("mix_batch", f"0 or at most recipe.batch_size={self.batch_size}")
+        if self.mix_batch > self.batch_size or self.mix_batch % 2:
+            raise bad("mix_batch", f"0 or an even number at most recipe.batch_size="
+                                   f"{self.batch_size} (timm's Mixup pairs images)")
 
     @property
     def scaled_lr(self) -> float:
@@ -461,8 +462,10 @@ RUN_PRESETS: dict[str, RunPreset] = {
         name="paper", dataset="imagefolder", resolution=224, channels=3, width_multiplier=1.0,
         epochs=300, batch_size=4096, eval_batch_size=256, micro_batch=128,
         recipe_overrides={"convnext": {"mix_batch": 128},
+                          # torchvision's reference: bilinear crops, no colour jitter
                           "resnet-original": {"epochs": 90, "batch_size": 256,
-                                              "step_every": 30.0}},
+                                              "step_every": 30.0, "color_jitter": 0.0,
+                                              "train_interpolation": "bilinear"}},
         description="ImageNet-1K at 224 with the paper's recipe: 128 images per GPU and "
                     "forward pass as the official code (gradient accumulation makes up 4096 "
                     "on fewer than 32 GPUs), one Mixup draw per 128 images (needs GPUs: see "
@@ -489,10 +492,12 @@ def _check_fields(cls: type, changes: dict[str, Any], what: str) -> None:
 
 # A budget for GPUs (issue 29): the paper's recipe shortened to the schedule of "ResNet strikes
 # back" A3 (Wightman et al. 2021: 100 epochs, training at 160 px, testing at 224; ResNet-50 78.05
-# at 224). A3's own recipe (LAMB, binary cross-entropy, lighter augmentation) is not taken: the
-# chain keeps one recipe, the paper's, so that its steps stay comparable with the paper's.
+# at 224), in bf16 autocast (the official code's --use_amp true, and A3's). A3's own recipe
+# (LAMB, binary cross-entropy, lighter augmentation) is not taken: the chain keeps one recipe,
+# the paper's, so that its steps stay comparable with the paper's.
 RUN_PRESETS["a3"] = RUN_PRESETS["paper"].replace(
     name="a3", resolution=160, eval_resolution=224, epochs=100,
+    recipe_overrides={**RUN_PRESETS["paper"].recipe_overrides, "*": {"bf16": True}},
     description="ImageNet-1K, the paper's recipe shortened to A3's schedule: 100 epochs at "
-                "160 px (warmup 6.7 epochs), evaluated at 224; about a day for the chain on "
-                "8 A100s (run --plan)")
+                "160 px (warmup 6.7 epochs), evaluated at 224, bf16; about a day for the "
+                "chain on 8 A100s (run --plan)")
