@@ -263,3 +263,23 @@ def test_a_mixing_run_never_gets_an_odd_micro_batch():
     assert micro_batches(6, 1, 4, mix_unit(mixing)) == (6, 3)  # 2, not 3: Mixup pairs images
     with pytest.raises(UserError, match="recipe.mix_batch=3"):
         Recipe(mix_batch=3)
+
+
+def test_loader_workers_share_the_cores_of_the_processes_on_a_machine(monkeypatch, tmp_path):
+    import os
+
+    from ablations.data import loading
+    from ablations.run import runner
+
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: set(range(40)), raising=False)
+    monkeypatch.setenv("LOCAL_WORLD_SIZE", "8")
+    assert loading.default_workers() == 5  # 40 cores / 8 processes
+    monkeypatch.setenv("LOCAL_WORLD_SIZE", "1")
+    assert loading.default_workers() == 8  # at most 8
+    seen = []
+    real = runner.load_data
+    monkeypatch.setattr(runner, "load_data",
+                        lambda *a, **k: seen.append(a[3]) or real(*a, **k))
+    assert main(["run", "--preset", "smoke", "--steps", "modern-recipe", "--out",
+                 str(tmp_path / "r"), "--no-progress", "--workers", "3"]) == 0
+    assert seen == [3]

@@ -76,6 +76,9 @@ def _add_scale_out_options(p: argparse.ArgumentParser) -> None:
                    help="print the GPU-hours of what the options would train and exit: "
                         "per run from measured images/s, the chain's two ends first "
                         "(GPU: v100, a100, h100, h200; default a100x8)")
+    p.add_argument("--workers", type=positive_int,
+                   help="image-folder loader workers per process (default: this process's "
+                        "cores / the processes on this machine, at most 8)")
     p.add_argument("--sync-bn", action="store_true",
                    help="SyncBatchNorm across processes for BatchNorm designs")
     p.add_argument("--launcher", choices=("none", "local", "slurm"), default="none",
@@ -157,7 +160,7 @@ def execute_options(args: argparse.Namespace) -> Any:
 
     return ExecuteOptions(args.out, args.data_dir, args.device, not args.no_progress,
                           args.retry_failed, args.batch_per_device, args.sync_bn,
-                          args.threads)
+                          args.threads, getattr(args, "workers", None))
 
 
 def backend_of(args: argparse.Namespace) -> tuple[str, int, Any]:

@@ -51,10 +51,10 @@ def load_data(spec: DataSpec, data_dir: str | None, options: LoaderOptions,
     """Build train/test loaders for ``spec``.
 
     In-memory data sets are decoded once and batched from tensors; image folders are read
-    by ``workers`` DataLoader processes (default: up to 8, one per core).
+    by ``workers`` DataLoader processes per loader (default: ``default_workers``).
     """
     if workers is None:
-        workers = min(8, os.cpu_count() or 1)
+        workers = default_workers()
     o = options
     if spec.dataset == "imagefolder":
         train_set = folders.image_folder(data_dir, "train", spec.resolution, True, o)
@@ -86,6 +86,16 @@ def load_data(spec: DataSpec, data_dir: str | None, options: LoaderOptions,
                for part, is_train, resolution in ((train, True, spec.resolution),
                                                   (test, False, spec.test_resolution))]
     return LoadedData(spec, loaders[0], loaders[1], train.num_classes, len(train), train.source)
+
+
+def default_workers() -> int:
+    """Loader workers per process: the cores this process may use (its CPU affinity, which
+    SLURM's --cpus-per-task sets) shared by the processes on this machine (torchrun's
+    LOCAL_WORLD_SIZE), at most 8 and at least 1."""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (
+        os.cpu_count() or 1)
+    local = int(os.environ.get("LOCAL_WORLD_SIZE", "1"))
+    return max(1, min(8, cores // max(local, 1)))
 
 
 def check_data_available(spec: DataSpec, data_dir: str | None) -> None:

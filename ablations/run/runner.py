@@ -127,6 +127,8 @@ class ExecuteOptions:
     sync_bn: bool = False
     threads: int | None = None
     """Intra-op threads per process (None: torch's default, all cores)."""
+    workers: int | None = None
+    """Image-folder loader workers per process (None: ``data.loading.default_workers``)."""
 
 
 def micro_batch_limit(options_limit: int | None, run: PlannedRun) -> int | None:
@@ -173,7 +175,7 @@ def execute(runs: list[PlannedRun], options: ExecuteOptions, dist: DistContext =
                 if key not in loaded:
                     try:
                         loaded = {key: load_data(run.data, options.data_dir,
-                                                 run.loader_options)}
+                                                 run.loader_options, options.workers)}
                     except UserError:  # bad data or preset: leave no trace of the run
                         if dist.is_main:
                             store.discard_unstarted(run.hash)
