@@ -22,7 +22,7 @@ CHAIN = "resnet50-to-convnext-t"
 RECIPE_CHOICES = {"name": "x", "optimizer": "sgd", "schedule": "step", "mixup_mode": "pair",
                   "re_mode": "rand", "train_interpolation": "bilinear", "auto_augment": "",
                   "betas": (0.8, 0.95), "drop_path": 0.3, "layer_scale": 0.5,
-                  "task": "fcmae"}
+                  "task": "fcmae", "mix_batch": 128}
 
 
 def _hash(design=Design(), recipe=Recipe(), data=DataSpec("synthetic", 32, 1), seed=0):
