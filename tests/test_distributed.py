@@ -144,3 +144,23 @@ def test_a_damaged_checkpoint_under_two_processes_is_moved_aside_once(tmp_path):
     assert again.stdout.count("unreadable") == 1  # rank 0 alone moved it
     assert (run / "checkpoint.corrupt").read_bytes() == b"not a checkpoint"
     assert (run / "result.json").exists()
+
+
+def test_the_paper_preset_on_two_gloo_processes_and_an_image_folder(tmp_path):
+    """The GPU path on CPUs: a folder, two ranks, micro-batches of 128 (batch 256 = 2 x 128),
+    no flag; the ranks serve equal steps and DDP's spurious stride warning is not printed."""
+    from ablations.data import folders
+
+    root = folders.write_jpeg_folder(tmp_path / "jpg", classes=2, per_class=150, size=40,
+                                     val_per_class=9)
+    out = tmp_path / "r"
+    p = _cli(["run", "--preset", "paper", "--data-dir", str(root), "--steps", "modern-recipe",
+              "--set", "resolution=32", "--set", "width_multiplier=0.0625", "--set",
+              "batch_size=256", "--set", "epochs=2", "--nproc", "2", "--workers", "1",
+              "--out", str(out), "--no-progress"])
+    assert p.returncode == 0, p.stderr[-3000:]
+    assert "Grad strides" not in p.stderr and "Traceback" not in p.stderr
+    (run,) = list((out / "runs").iterdir())
+    result = json.loads((run / "result.json").read_text())
+    assert (result["processes"], result["micro_batch"], result["accumulation"]) == (2, 128, 1)
+    assert "batch 256 = 2 processes x 1 micro-batch of 128" in (run / "train.log").read_text()

@@ -14,6 +14,7 @@ import math
 import os
 import platform
 import time
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from collections.abc import Iterable, Iterator
@@ -201,6 +202,10 @@ def make_trainer(design: AnyDesign, recipe: Recipe, data: LoadedData, seed: int,
     if dist.enabled:
         from torch.nn.parallel import DistributedDataParallel
 
+        # A channels-last 1x1 conv's weight (C, K, 1, 1) has strides that differ from its
+        # gradient's only in the size-1 dimensions: the same memory, yet DDP warns per
+        # backward that they "do not match"; the warning says nothing here.
+        warnings.filterwarnings("ignore", message="Grad strides do not match bucket view")
         forward = DistributedDataParallel(
             model, device_ids=[dev.index] if dev.type == "cuda" else None)
         data.train.shard(dist.rank, dist.world_size)
