@@ -190,8 +190,9 @@ def train(args: argparse.Namespace, seeds: list[int]) -> Any:
     from ..train.distributed import check_sync_bn
     from ..run.workers import default_threads
 
-    check_sync_bn(args.sync_bn, args.device)
     backend, processes, submit = backend_of(args)
+    # submitted jobs train where their GPUs are, not on this (login) node
+    check_sync_bn(args.sync_bn, "cuda" if submit and submit.gpus_per_node else args.device)
     if backend == "workers" and args.threads is None:
         args.threads = default_threads(args.jobs)
     set_threads(args.threads)
