@@ -54,6 +54,13 @@ def test_two_gloo_processes_match_one_process(tmp_path):
     r1 = json.loads(next((one / "runs").iterdir()).joinpath("result.json").read_text())
     r2 = json.loads(next((two / "runs").iterdir()).joinpath("result.json").read_text())
     assert r1["config_hash"] == r2["config_hash"]  # the number of processes is not a config
+    # the ranks' test predictions are gathered in the test set's order: they pair with the
+    # one-process run image by image (so stats' McNemar test works on DDP runs)
+    import numpy as np
+
+    p1, p2 = (np.load(next((d / "runs").iterdir()) / "predictions.npz") for d in (one, two))
+    assert np.array_equal(p1["label"], p2["label"]) and len(p2["label"]) == 512
+    assert (p1["pred"] == p2["pred"]).mean() > 0.99
 
 
 def test_gradient_accumulation_matches_the_full_batch(tmp_path):

@@ -277,6 +277,13 @@ class TensorLoader(BatchLoader):
         n = len(self.labels)
         return n // self.batch_size if self.drop_last else -(-n // self.batch_size)
 
+    def item_indices(self) -> torch.Tensor:
+        """Test order: each batch's rank-th, (rank + world)-th, ... items (see ``shard``)."""
+        n, b = len(self.labels), self.batch_size
+        parts = [torch.arange(i * b, min(n, (i + 1) * b))[self.rank::self.world]
+                 for i in range(len(self))]
+        return torch.cat(parts) if parts else torch.zeros(0, dtype=torch.long)
+
     def set_epoch(self, epoch: int) -> None:
         """Choose the shuffling and augmentation randomness of ``epoch`` (for resumes)."""
         self.epoch = epoch

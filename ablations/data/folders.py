@@ -195,6 +195,10 @@ class FolderLoader(BatchLoader):
         n = len(self.sampler)
         return n // self._share() if self.train else -(-n // self._batch())
 
+    def item_indices(self) -> torch.Tensor:
+        """Test order: every world-th image from this rank's (the sampler's plain order)."""
+        return torch.arange(self.sampler.rank, self.sampler.n, self.sampler.world)
+
     def host_bytes_in_flight(self, channels: int, resolution: int) -> int:
         """The most image bytes the workers hold ahead of training: workers x prefetch x
         images per batch x C x H x W (uint8), plus one pinned batch (``PREFETCH`` = 4)."""

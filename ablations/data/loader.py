@@ -43,6 +43,11 @@ class BatchLoader:
         """Serve only this rank's share of every epoch (several processes)."""
         raise NotImplementedError
 
+    def item_indices(self) -> torch.Tensor:
+        """The data set indices of the items this (test) loader serves, in order: all of
+        them in one process, this rank's share once ``shard`` split it."""
+        raise NotImplementedError
+
     def set_micro_batch(self, images: int | None) -> None:
         """Serve each step's batch as micro-batches of ``images`` (which divides it)."""
         self.micro_batch = images

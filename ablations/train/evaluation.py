@@ -26,7 +26,8 @@ def evaluate(model: nn.Module, loader, device: torch.device, bf16: bool = False,
              dist: DistContext = SINGLE, predict: bool = False
              ) -> tuple[float, float, "Predictions | None"]:
     """Top-1 and top-5 accuracy (%) of ``model`` on ``loader`` (counts summed over ranks),
-    and with ``predict`` (single process only) the ``Predictions`` of the whole test set."""
+    and with ``predict`` the ``Predictions`` of the whole test set in its order (under
+    several processes gathered from every rank onto rank 0; None on the others)."""
     model.eval()
     correct1 = torch.zeros((), dtype=torch.long, device=device)
     correct5 = torch.zeros((), dtype=torch.long, device=device)
@@ -48,7 +49,26 @@ def evaluate(model: nn.Module, loader, device: torch.device, bf16: bool = False,
                                               torch.tensor(n, device=device)]))
     c1, c5, n = (int(v) for v in counts.tolist())
     predictions = None
-    if predict and parts:
-        label, pred, p_true = (torch.cat(t).cpu() for t in zip(*parts))
+    if predict and (parts or dist.enabled):  # every rank gathers, even one with no items
+        empty = (torch.zeros(0, dtype=torch.int16),) * 2 + (torch.zeros(0, dtype=torch.float16),)
+        label, pred, p_true = ((torch.cat(t).cpu() for t in zip(*parts)) if parts else empty)
         predictions = Predictions(label, pred, p_true)
+        if dist.enabled:
+            predictions = _gathered(predictions, loader.item_indices(), dist)
     return 100.0 * c1 / max(n, 1), 100.0 * c5 / max(n, 1), predictions
+
+
+def _gathered(mine: Predictions, indices: torch.Tensor, dist: DistContext
+              ) -> "Predictions | None":
+    """Every rank's predictions on rank 0, put back in the test set's order by the data set
+    index of each item (so that runs on any number of processes pair image by image)."""
+    import torch.distributed as tdist
+
+    shards: list = [None] * dist.world_size
+    tdist.all_gather_object(shards, (indices[:len(mine.label)], mine))
+    if not dist.is_main:
+        return None
+    index = torch.cat([i for i, _ in shards])
+    order = index.argsort()
+    return Predictions(*(torch.cat([getattr(p, f) for _, p in shards])[order]
+                         for f in ("label", "pred", "p_true")))

@@ -51,7 +51,7 @@ class RunResult:
     metrics: dict[str, Any]
     history: list[dict[str, float]] = field(default_factory=list)
     predictions: "Predictions | None" = None
-    """The last epoch's test predictions (None under several processes)."""
+    """The last epoch's test predictions (on rank 0 under several processes)."""
 
 
 @dataclass(frozen=True)
@@ -286,6 +286,7 @@ def train_run(ctx: TrainContext) -> RunResult:
     curves = Curves(ctx.paths.curves, trainer.epoch, ctx.hparams) if dist.is_main else None
     _log_line(ctx, f"start at epoch {trainer.epoch}/{recipe.epochs}; {_split(ctx, trainer)}")
     predictions = None
+    predicted = False  # the last epoch's predictions were made (the same on every rank)
     try:
         for epoch in range(trainer.epoch, recipe.epochs):
             data.train.set_epoch(epoch)
@@ -306,7 +307,7 @@ def train_run(ctx: TrainContext) -> RunResult:
             train_loss = loss_total / max(seen_total, 1)
             if not math.isfinite(train_loss):
                 raise TrainingDiverged(f"loss is {train_loss} in epoch {epoch + 1}")
-            last = epoch == recipe.epochs - 1 and not dist.enabled
+            last = epoch == recipe.epochs - 1
             if recipe.task == "fcmae":  # no labels: the held-out reconstruction loss
                 top1, top5, kept = math.nan, math.nan, None
                 tested = {"test_loss": reconstruction_loss(trainer.model, data.test, dev)}
@@ -318,6 +319,7 @@ def train_run(ctx: TrainContext) -> RunResult:
                     e1, e5, _ = evaluate(trainer.ema.module, data.test, dev, recipe.bf16, dist)
                     tested = {"ema_top1": e1, "ema_top5": e5}
             predictions = kept if last else predictions
+            predicted = predicted or (last and recipe.task == "classify")
             trainer.history.append({
                 "epoch": epoch + 1, "train_loss": train_loss, "test_top1": top1,
                 "test_top5": top5, **tested,
@@ -337,8 +339,7 @@ def train_run(ctx: TrainContext) -> RunResult:
     finally:
         if curves is not None:
             curves.close()
-    if predictions is None and not dist.enabled and recipe.task != "fcmae":
-        # resumed after the last epoch's checkpoint
+    if not predicted and recipe.task != "fcmae":  # resumed after the last epoch's checkpoint
         predictions = evaluate(trainer.model, data.test, dev, recipe.bf16, dist, True)[2]
     if recipe.task == "fcmae" and dist.is_main:  # what fine-tuning runs start from
         torch.save(trainer.model.encoder_state(), ctx.paths.encoder)
