@@ -263,6 +263,8 @@ def test_a_mixing_run_never_gets_an_odd_micro_batch():
     assert micro_batches(6, 1, 4, mix_unit(mixing)) == (6, 3)  # 2, not 3: Mixup pairs images
     with pytest.raises(UserError, match="recipe.mix_batch=3"):
         Recipe(mix_batch=3)
+    with pytest.raises(UserError, match="6 over 2 process.*gives odd batches"):
+        micro_batches(6, 2, None, mix_unit(mixing))  # shares of 3 images cannot be paired
 
 
 def test_loader_workers_share_the_cores_of_the_processes_on_a_machine(monkeypatch, tmp_path):

@@ -178,8 +178,8 @@ class FolderLoader(BatchLoader):
         if images is not None and self.train and self._share() % images:
             raise UserError(f"micro-batch {images} does not divide this process's share "
                             f"{self._share()}; allowed: a divisor of {self._share()}")
-        self.micro_batch = images
-        self._loader = None
+        super().set_micro_batch(images)
+        self._loader = None  # the workers batch anew
 
     def _share(self) -> int:
         return self.batch_size // self.sampler.world

@@ -12,6 +12,7 @@ measure the loader with ``bench-data`` before trusting a wall-clock figure.
 
 from __future__ import annotations
 
+import functools
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -125,6 +126,12 @@ def count_images(data_dir: str | None, dataset: str, subset: int | None) -> tupl
     return train, val, f"{name}'s sizes"
 
 
+@functools.lru_cache(maxsize=256)
+def _gflops(design: Any, resolution: int) -> float:
+    """GFLOPs of ``design`` at ``resolution`` (seeds and the evaluation share designs)."""
+    return costs(design, resolution=resolution, with_fvcore=False).gflops
+
+
 def plan_costs(runs: list[Any], target: Target, results: Path, chain_name: str,
                data_dir: str | None = None) -> tuple[pd.DataFrame, list[str]]:
     """One row per run (``runner.PlannedRun``) of chain ``chain_name`` in the suggested
@@ -144,17 +151,15 @@ def plan_costs(runs: list[Any], target: Target, results: Path, chain_name: str,
     factor, why = gpu_factor(target.gpu, reference_rates(results, True)[0])
     train_images, val_images, counted = count_images(data_dir, preset.dataset,
                                                      preset.train_subset)
-    eval_res = getattr(preset, "eval_resolution", None) or preset.resolution
+    eval_res = runs[0].data.test_resolution
     names = [s.name for s in chain(chain_name)]
     main = [s.name for s in chain(chain_name) if s.index >= 0]
     ends = (main[0], main[-1])
     rows = []
     for r in runs:
-        full = r.step.design  # the rate is measured at full width and 224 px
-        g224 = costs(full, resolution=224, with_fvcore=False).gflops
+        g224 = _gflops(r.step.design, 224)  # the rate is measured at full width and 224 px
         base, source = step_rate(r.step.name, names, g224, rates, flops)
-        g_train = costs(r.design, resolution=preset.resolution, with_fvcore=False).gflops
-        g_eval = costs(r.design, resolution=eval_res, with_fvcore=False).gflops
+        g_train, g_eval = _gflops(r.design, preset.resolution), _gflops(r.design, eval_res)
         rate = base * factor * g224 / g_train
         seconds = (train_images * r.recipe.epochs / rate
                    + val_images * r.recipe.epochs / (EVAL_SPEEDUP * base * factor * g224 / g_eval))

@@ -139,9 +139,8 @@ def micro_batch_limit(options_limit: int | None, run: PlannedRun) -> int | None:
 
 def for_run(options: TrainOptions, run: PlannedRun) -> TrainOptions:
     """``options`` with the micro-batch limit of ``run`` (``micro_batch_limit``)."""
-    limit = micro_batch_limit(options.batch_per_device, run)
-    return options if limit == options.batch_per_device else \
-        dataclasses.replace(options, batch_per_device=limit)
+    return dataclasses.replace(options,
+                               batch_per_device=micro_batch_limit(options.batch_per_device, run))
 
 
 def execute(runs: list[PlannedRun], options: ExecuteOptions, dist: DistContext = SINGLE,

@@ -105,6 +105,10 @@ def micro_batches(global_batch: int, world_size: int, batch_per_device: int | No
         raise UserError(f"batch_size={global_batch} does not split over {world_size} "
                         f"processes; allowed: a multiple of {world_size}")
     share = global_batch // world_size
+    if mix_batch == 2 and share % 2:  # mixing per micro-batch (mix_unit): pairs of images
+        raise UserError(f"batch_size={global_batch} over {world_size} process(es) gives odd "
+                        f"batches, which timm's Mixup refuses; allowed: an even batch per "
+                        f"process, or mixup=0 and cutmix=0")
     if mix_batch and share % mix_batch:
         raise UserError(f"recipe.mix_batch={mix_batch}: the per-process share of the global "
                         f"batch ({share} = {global_batch} / {world_size} processes) must be a "
@@ -119,6 +123,7 @@ def micro_batches(global_batch: int, world_size: int, batch_per_device: int | No
                         f"that many images splits the per-process share ({share} = "
                         f"{global_batch} / {world_size} processes)"
                         + (f" into whole Mixup groups of recipe.mix_batch={mix_batch}"
-                           if mix_batch else "")
+                           if mix_batch > 2 else " into even micro-batches (timm's Mixup "
+                           "pairs images)" if mix_batch else "")
                         + f"; allowed: at least {unit}")
     return share, share // fits[-1]

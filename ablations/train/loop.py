@@ -15,9 +15,9 @@ import os
 import platform
 import time
 import warnings
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from collections.abc import Iterable, Iterator
 from typing import Any
 
 import torch
@@ -227,10 +227,6 @@ def make_trainer(design: AnyDesign, recipe: Recipe, data: LoadedData, seed: int,
         # whole state dict (without it the EMA keeps its initial running statistics).
         ema = AveragedModel(model, multi_avg_fn=get_ema_multi_avg_fn(recipe.ema),
                             use_buffers=True)
-    if recipe.mixes and (recipe.batch_size // dist.world_size) % 2:
-        raise UserError(f"batch_size={recipe.batch_size} over {dist.world_size} process(es) "
-                        f"gives odd batches, which timm's Mixup refuses; allowed: an even "
-                        f"batch per process, or mixup=0 and cutmix=0")
     augment = BatchAugment(recipe, data.num_classes, dev)
     return Trainer(model, forward, optimizer, scheduler, ema, accum, iters, augment)
 
@@ -285,8 +281,7 @@ def train_run(ctx: TrainContext) -> RunResult:
     trainer = _fresh_or_resumed(ctx, dev)
     curves = Curves(ctx.paths.curves, trainer.epoch, ctx.hparams) if dist.is_main else None
     _log_line(ctx, f"start at epoch {trainer.epoch}/{recipe.epochs}; {_split(ctx, trainer)}")
-    predictions = None
-    predicted = False  # the last epoch's predictions were made (the same on every rank)
+    predictions, first_epoch = None, trainer.epoch
     try:
         for epoch in range(trainer.epoch, recipe.epochs):
             data.train.set_epoch(epoch)
@@ -319,7 +314,6 @@ def train_run(ctx: TrainContext) -> RunResult:
                     e1, e5, _ = evaluate(trainer.ema.module, data.test, dev, recipe.bf16, dist)
                     tested = {"ema_top1": e1, "ema_top5": e5}
             predictions = kept if last else predictions
-            predicted = predicted or (last and recipe.task == "classify")
             trainer.history.append({
                 "epoch": epoch + 1, "train_loss": train_loss, "test_top1": top1,
                 "test_top5": top5, **tested,
@@ -339,7 +333,7 @@ def train_run(ctx: TrainContext) -> RunResult:
     finally:
         if curves is not None:
             curves.close()
-    if not predicted and recipe.task != "fcmae":  # resumed after the last epoch's checkpoint
+    if first_epoch == recipe.epochs and recipe.task != "fcmae":  # resumed after the last epoch
         predictions = evaluate(trainer.model, data.test, dev, recipe.bf16, dist, True)[2]
     if recipe.task == "fcmae" and dist.is_main:  # what fine-tuning runs start from
         torch.save(trainer.model.encoder_state(), ctx.paths.encoder)

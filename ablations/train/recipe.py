@@ -361,18 +361,13 @@ class RunPreset:
         w = self.width_multiplier
         if isinstance(w, bool) or not isinstance(w, (int, float)) or not 0 < w <= 4:
             raise bad("width_multiplier", "a number in (0, 4]")
-        if self.train_subset is not None and (
-                isinstance(self.train_subset, bool) or not isinstance(self.train_subset, int)
-                or self.train_subset < 1):
-            raise bad("train_subset", "null (all) or an integer >= 1")
-        if self.eval_resolution is not None and (
-                isinstance(self.eval_resolution, bool) or not isinstance(self.eval_resolution, int)
-                or self.eval_resolution < 32):
-            raise bad("eval_resolution", "null (the training resolution) or an integer >= 32")
-        if self.micro_batch is not None and (
-                isinstance(self.micro_batch, bool) or not isinstance(self.micro_batch, int)
-                or self.micro_batch < 1):
-            raise bad("micro_batch", "null (a process's whole share) or an integer >= 1")
+        for name, least, none in (("train_subset", 1, "all"),
+                                  ("eval_resolution", 32, "the training resolution"),
+                                  ("micro_batch", 1, "a process's whole share")):
+            value = getattr(self, name)
+            if value is not None and (isinstance(value, bool) or not isinstance(value, int)
+                                      or value < least):
+                raise bad(name, f"null ({none}) or an integer >= {least}")
         if not isinstance(self.recipe_overrides, dict):
             raise bad("recipe_overrides", "a mapping of recipe name to field overrides")
 
