@@ -102,8 +102,8 @@ def _planned(study: str, preset_name: str, seeds: list[int]) -> set[str]:
     kind, _, subject = study.partition(":")
     base = run_preset("quick")
     if kind == "scale":
-        axis, value = cell_of(preset_name, base)
-        grid = {} if axis == "base" else {axis: [value]}
+        settings = cell_of(preset_name, base)
+        grid = [{axis: [value] for axis, value in settings.items()}] if settings else []
         _, steps = study_steps("scale", subject)
         runs = plan_scale(subject, steps, base, grid, seeds)
         return {r.hash for r in runs if r.preset.name == preset_name}

@@ -17,10 +17,14 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def test_grid_parses_and_refuses_what_it_cannot_read():
-    assert scale.parse_grid("train_images=7500,15000; width=0.25") == {
-        "train_images": [7500, 15000], "width": [0.25]}
+    assert scale.parse_grid("train_images=7500,15000; width=0.25") == [
+        {"train_images": [7500, 15000]}, {"width": [0.25]}]
+    assert scale.parse_grid("regularisation=paper x epochs=6,24") == [
+        {"regularisation": ["paper"], "epochs": [6, 24]}]
     for bad, msg in (("images=1", "AXIS one of"), ("epochs=twelve", "integers"),
-                     ("epochs=", "no values"), ("epochs", "AXIS one of")):
+                     ("epochs=", "no values"), ("epochs", "AXIS one of"),
+                     ("regularisation=heavy", "off, paper"),
+                     ("epochs=6 x epochs=24", "named twice")):
         with pytest.raises(UserError, match=msg):
             scale.parse_grid(bad)
 
@@ -31,7 +35,30 @@ def test_cells_change_one_field_each_and_skip_the_base_value():
     assert [c.label for c in cells] == ["quick", "quick+epochs=12", "quick+width=0.25"]
     assert cells[1].preset.epochs == 12 and cells[1].preset.width_multiplier == quick.width_multiplier
     assert cells[2].preset.width_multiplier == 0.25 and cells[2].preset.epochs == quick.epochs
-    assert scale.cell_of("quick+width=0.25", quick) == ("width", 0.25)
+    assert scale.cell_of("quick+width=0.25", quick) == {"width": 0.25}
+
+
+def test_crossed_cells_are_every_combination_labelled_by_what_differs_from_the_base():
+    quick = run_preset("quick")
+    cells = scale.cells(quick, scale.parse_grid("regularisation=off,paper x epochs=6,24"))
+    assert [c.label for c in cells] == ["quick", "quick+epochs=24", "quick+regularisation=paper",
+                                        "quick+epochs=24+regularisation=paper"]
+    crossed = cells[-1]
+    assert crossed.preset.epochs == 24 and scale.regularisation_of(crossed.preset) == "paper"
+    assert scale.cell_of(crossed.label, quick) == {"epochs": 24, "regularisation": "paper"}
+    # the paper's regularisation replaces the short-training switches, nothing else
+    shared = crossed.preset.recipe_overrides["*"]
+    assert shared["mixup"] == 0.8 and shared["auto_augment"].startswith("rand-m9")
+    assert crossed.preset.recipe_overrides["convnext"] == quick.recipe_overrides["convnext"]
+    # a cell planned again from its label is the same runs (resumable, same hashes)
+    from ablations.studies.designs import select_steps
+    _, steps = select_steps("scale", "resnet50-to-convnext-t", ["modern-recipe"], False)
+    again = scale.plan_scale("resnet50-to-convnext-t", steps, quick,
+                             [{a: [v] for a, v in scale.cell_of(crossed.label, quick).items()}], [0])
+    first = scale.plan_scale("resnet50-to-convnext-t", steps, quick,
+                             scale.parse_grid("regularisation=off,paper x epochs=6,24"), [0])
+    assert {r.hash for r in again if r.preset.name == crossed.label} == {
+        r.hash for r in first if r.preset.name == crossed.label}
 
 
 def test_crossing_is_found_between_a_gain_and_a_loss_only():

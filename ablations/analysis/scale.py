@@ -24,11 +24,14 @@ def gap_table(stats: pd.DataFrame, results: pd.DataFrame, chain_name: str, base:
     r = results[results.study == study]
     rows = []
     for rec in s.to_dict("records"):
-        axis, value = cell_of(rec["preset"], base)
+        settings = cell_of(rec["preset"], base)
+        if len(settings) > 1 or "regularisation" in settings:
+            continue  # crossed and categorical cells: ``cell_table``
+        (axis, value), = settings.items() if settings else (("base", None),)
         runs = r[r.preset == rec["preset"]]
         minutes = float(runs.train_seconds.sum()) / 60
         device = " + ".join(sorted(runs.device.dropna().astype(str).unique())) or "unknown"
-        targets = list(AXES) if axis == "base" else [axis]
+        targets = NUMERIC_AXES if axis == "base" else [axis]
         for a in targets:
             rows.append({"axis": a, "value": base_value(base, a) if axis == "base" else value,
                          "cell": rec["preset"], "seeds": int(rec["seeds"]),
@@ -56,6 +59,9 @@ def study_gaps(df: pd.DataFrame, chain_name: str, store: Any = None,
         return base, pd.DataFrame()
     return base, gap_table(pd.concat(parts, ignore_index=True), rows, chain_name, base)
 
+
+NUMERIC_AXES = [a for a in AXES if a != "regularisation"]
+"""The axes along which a gap can be drawn against a number (log2 scale)."""
 
 RESOLVED = {"gain": 1, "loss": -1}
 """The verdicts that resolve a sign (``stats``: the interval excludes zero after Holm)."""

@@ -34,9 +34,10 @@ def add_run_options(p: argparse.ArgumentParser, out: str, jobs: int = 1,
     p.add_argument("--custom", metavar="FILE", help="custom chain, YAML or TOML")
     p.add_argument("--sweep", metavar="FIELD=V1,V2,...", help="e.g. kernel_size=3,5,7,9")
     p.add_argument("--grid", metavar="AXIS=V1,V2;...", default=SCALE_GRID,
-                   help="--study scale: cells besides the preset itself, one axis at a time "
-                        "(axes: train_images, epochs, width, resolution; default "
-                        "'%(default)s')")
+                   help="--study scale: cells besides the preset itself, blocks separated "
+                        "by ';', each one axis at a time or axes crossed with ' x ' (axes: "
+                        "train_images, epochs, width, resolution, regularisation=off|paper; "
+                        "default '%(default)s')")
     p.add_argument("--sweep-base", default="convnext_tiny",
                    help=f"the named model the sweep varies: {model_names()}")
     p.add_argument("--preset", default="quick", choices=list(RUN_PRESETS),
