@@ -86,6 +86,43 @@ def print_table(df: Any, fmt: str) -> None:
                 index=False))
 
 
+SEED_FORMS = "a count N (seeds 0..N-1, e.g. 3), a range A-B (e.g. 5-9) or a list A,B,... (e.g. 3,7)"
+"""The forms ``--seeds`` takes, for its help and its error line."""
+
+
+def seed_list(text: str | int) -> list[int]:
+    """The seeds ``--seeds`` names: '3' -> [0, 1, 2], '5-9' -> [5, ..., 9], '3,7' -> [3, 7]
+    (sorted, each once); anything else is one ``UserError`` naming ``--seeds`` and its forms."""
+    raw = str(text).strip()
+
+    def bad(why: str) -> UserError:
+        return UserError(f"--seeds={raw!r}: {why}; allowed: {SEED_FORMS}")
+
+    try:
+        if "," in raw:
+            seeds = [int(v) for v in comma_list(raw)]
+        elif "-" in raw.lstrip("-"):
+            first, _, last = raw.partition("-")
+            lo, hi = int(first), int(last)
+            if hi < lo:
+                raise bad(f"the range ends ({hi}) before it starts ({lo})")
+            seeds = list(range(lo, hi + 1))
+        else:
+            count = int(raw)
+            if count < 1:
+                raise bad(f"{count} must be >= 1")
+            seeds = list(range(count))
+    except ValueError as e:
+        if isinstance(e, UserError):
+            raise
+        raise bad("not a number") from None
+    if not seeds:
+        raise bad("no seed")
+    if min(seeds) < 0:
+        raise bad("a seed must be >= 0")
+    return sorted(set(seeds))
+
+
 def positive_int(text: str) -> int:
     """argparse type: an integer >= 1."""
     try:

@@ -8,6 +8,7 @@ from typing import Any
 
 from ..defaults import RESULTS
 from . import run as run_command
+from .common import seed_list
 from .stats import print_stats
 
 REPLAY_JOBS, REPLAY_THREADS = 2, 1
@@ -20,7 +21,7 @@ def add_parser(sub: Any) -> None:
     p = sub.add_parser("replay", help="the main job: train one seed of the main chain from "
                                       "scratch, beside the committed seeds, then statistics "
                                       "and plots",
-                       description=f"Train --seeds fresh seeds of the chain (default 1) and "
+                       description=f"Train --seeds fresh seeds of the chain (default: seed 0) and "
                                    f"test them against the committed ones. Defaults differ "
                                    f"from run's: --jobs {REPLAY_JOBS} --threads "
                                    f"{REPLAY_THREADS} --out runs/replay.")
@@ -41,7 +42,7 @@ def handle(args: argparse.Namespace) -> None:
 
     reference = reproduce.resolve_reference(args.reference or RESULTS,
                                             given=args.reference is not None)
-    fresh = sorted(range(args.seeds))
+    fresh = seed_list(args.seeds)
     committed = load(reference) if reference is not None else None  # read once
     if reference is not None:
         others = sorted(set(committed.seed.astype(int)) - set(fresh))

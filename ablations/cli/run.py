@@ -7,8 +7,8 @@ from typing import Any
 
 from ..defaults import SCALE_GRID
 from ..errors import UserError
-from .common import (add_chain, add_device, comma_list, deprecated_alias, model_names,
-                     parse_overrides, positive_int)
+from .common import (SEED_FORMS, add_chain, add_device, comma_list, deprecated_alias,
+                     model_names, parse_overrides, positive_int, seed_list)
 
 
 def add_parser(sub: Any) -> None:
@@ -42,7 +42,8 @@ def add_run_options(p: argparse.ArgumentParser, out: str, jobs: int = 1,
                    help=f"the named model the sweep varies: {model_names()}")
     p.add_argument("--preset", default="quick", choices=list(RUN_PRESETS),
                    help="run preset: the training scale (data, resolution, epochs, width)")
-    p.add_argument("--seeds", type=positive_int, default=1, help="seeds 0..N-1")
+    p.add_argument("--seeds", default="1", metavar="N|A-B|A,B",
+                   help=f"which seeds: {SEED_FORMS}; default %(default)s (seed 0)")
     p.add_argument("--steps", help="comma-separated step names or indices, -1 the chain's "
                                    "first step (default: all)")
     p.add_argument("--branches", action="store_true", help="also the side branches")
@@ -210,7 +211,7 @@ def handle(args: argparse.Namespace) -> None:
     if args.plan:
         print_plan(args)
         return
-    rows = train(args, list(range(args.seeds)))
+    rows = train(args, seed_list(args.seeds))
     if rows is not None:
         print(summary_table(rows).to_string(index=False))
         print_verdicts(rows)
@@ -225,7 +226,7 @@ def print_plan(args: argparse.Namespace) -> None:
     from ..measure.plan import format_plan, parse_target, plan_costs
 
     target = parse_target(args.plan)
-    _, runs = plan(args, list(range(args.seeds)))
+    _, runs = plan(args, seed_list(args.seeds))
     results = Path(__file__).resolve().parents[2] / "results"
     df, notes = plan_costs(runs, target, results, args.chain, args.data_dir)
     with __import__("pandas").option_context("display.width", 200):
