@@ -1,5 +1,5 @@
-"""The numbers in README.md and results/README.md's prose that the results determine are
-checked against the committed tables: each claim below is a sentence fragment whose numbers
+"""The numbers in the prose of README.md, the docs/ pages and results/README.md that the
+results determine are checked against the committed tables: each claim below is a sentence fragment whose numbers
 are computed here from results.csv / stats.csv / the scale tables and must appear verbatim
 (whitespace aside). A stale number fails the test; one rounding path per number (2 decimals,
 as the tables print them)."""
@@ -10,11 +10,20 @@ import re
 from functools import lru_cache
 from pathlib import Path
 
+import importlib.util
+
+import numpy as np
 import pandas as pd
 import pytest
+from scipy import stats as st
 
 ROOT = Path(__file__).resolve().parents[1]
 CHAIN = "resnet50-to-convnext-t"
+# Where each part of the former long README lives now.
+REPLAY = "docs/replay-and-statistics.md"
+PAPER_SCALE = "docs/paper-scale-and-gpus.md"
+RESULTS = "docs/results-and-reproducibility.md"
+RELIABILITY = "docs/reliability.md"
 
 
 @lru_cache(maxsize=None)
@@ -58,6 +67,17 @@ def interval(study: str, treatment: str, preset: str = "quick",
     return f"{row.delta:+.2f} [{row.t_lo:+.2f}, {row.t_hi:+.2f}] ({row.verdict})"
 
 
+def paired_interval(treatment: str, control: str, study: str = CHAIN) -> str:
+    """Mean of top1(treatment) - top1(control) over the seeds both have, with its 95%
+    paired-t interval, as the README prints it."""
+    r = _rows("results/quick")
+    r = r[(r.study == study) & (r.preset == "quick")]
+    a, b = (r[r.step_name == s].set_index("seed").top1 for s in (treatment, control))
+    d = (a - b).dropna()
+    half = st.t.ppf(0.975, len(d) - 1) * d.std(ddof=1) / np.sqrt(len(d))
+    return f"paired over {len(d)} seeds {d.mean():+.2f} [{d.mean() - half:+.2f}, {d.mean() + half:+.2f}]"
+
+
 def gap(axis: str, value: float, folder: str = "results/quick", full: bool = True) -> str:
     t = _scale(folder)
     row = t[(t.axis == axis) & (t["value"] == value)].iloc[0]
@@ -86,7 +106,8 @@ def claims() -> list[tuple[str, str]]:
     return [
         ("README.md", f"ConvNeXt-T ({_fmt(t)}% top-1, mean of {seeds('trunc-normal-init')} "
                       f"seeds) ends {_fmt(r - t)} points below the modern-recipe ResNet-50 it "
-                      f"starts from ({_fmt(r)}%)"),
+                      f"starts from ({_fmt(r)}%), "
+                      + paired_interval("trunc-normal-init", "modern-recipe")),
         ("results/README.md", f"ConvNeXt-T (step {step_index('trunc-normal-init')}, ConvNeXt's "
                               f"truncated-normal init) ends {_fmt(r - t)} points below the "
                               f"modern-recipe ResNet-50 ({_fmt(t)} vs {_fmt(r)})"),
@@ -127,11 +148,11 @@ def lab_and_fcmae_claims() -> list[tuple[str, str]]:
 
     fc = "fcmae:convnextv2_atto"
     return [
-        ("README.md", f"the modern recipe ({bare(CHAIN, 'modern-recipe', 'lab', 'results/lab')},"
+        (RESULTS, f"the modern recipe ({bare(CHAIN, 'modern-recipe', 'lab', 'results/lab')},"
                       " gain) and separate"),
-        ("README.md", f"downsampling ({bare(CHAIN, 'separate-downsampling', 'lab', 'results/lab')}"
+        (RESULTS, f"downsampling ({bare(CHAIN, 'separate-downsampling', 'lab', 'results/lab')}"
                       ", gain)"),
-        ("README.md", f"the init step ({bare(CHAIN, 'trunc-normal-init', 'lab', 'results/lab')})"),
+        (RESULTS, f"the init step ({bare(CHAIN, 'trunc-normal-init', 'lab', 'results/lab')})"),
         ("results/README.md", "V2 + FCMAE beats V2 from scratch, "
                               + bare(fc, "v2-fcmae", "fcmae-quick", "results/fcmae")),
         ("results/README.md", bare(fc, "v1-fcmae", "fcmae-quick", "results/fcmae")
@@ -147,7 +168,7 @@ def timing_claims() -> list[tuple[str, str]]:
     lo, hi, median = minutes_per_seed()
     return [("README.md", f"{lo}-{hi} minutes per seed for the committed seeds on this "
                           f"project's 2-core machine, median {median}"),
-            ("README.md", f"{lo}-{hi} minutes per seed for the committed seeds (median "
+            (REPLAY, f"{lo}-{hi} minutes per seed for the committed seeds (median "
                           f"{median}: the 16 runs' wall times of a seed summed and halved)")]
 
 
@@ -168,14 +189,25 @@ def plan_claims() -> list[tuple[str, str]]:
     paper8, paper1, a3_8, a3_1 = (_plan_total(p, t) for p, t in (
         ("paper", "a100x8"), ("paper", "h200"), ("a3", "a100x8"), ("a3", "h200")))
     return [
-        ("README.md", f"total: {paper8[0]:,.0f} GPU-hours, {paper8[1]:,.1f} h = "
+        (PAPER_SCALE, f"total: {paper8[0]:,.0f} GPU-hours, {paper8[1]:,.1f} h = "
                       f"{paper8[1] / 24:,.1f} days on 8 x A100"),
-        ("README.md", f"On one H200: {paper1[0]:,.0f} GPU-hours, {paper1[1] / 24:,.1f} days, the "
+        (PAPER_SCALE, f"On one H200: {paper1[0]:,.0f} GPU-hours, {paper1[1] / 24:,.1f} days, the "
                       f"two ends {paper1[2]:,.0f} hours"),
-        ("README.md", f"Its plan: {a3_8[0]:,.0f} A100 GPU-hours, {a3_8[1]:,.1f} h "
+        (PAPER_SCALE, f"Its plan: {a3_8[0]:,.0f} A100 GPU-hours, {a3_8[1]:,.1f} h "
                       f"({a3_8[1] / 24:,.1f} days) on 8 A100s; on one H200, {a3_1[1]:,.0f} hours "
                       f"({a3_1[1] / 24:,.1f} days)"),
     ]
+
+
+def bad_input_claims() -> list[tuple[str, str]]:
+    """How many bad-input cases tests/test_bad_input.py runs through the CLI, and how many of
+    them also as real subprocesses (every sixth)."""
+    spec = importlib.util.spec_from_file_location("_bad_input", ROOT / "tests" / "test_bad_input.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    cases = module.CASES
+    return [(RELIABILITY, f"runs {len(cases)} such cases through the CLI, {len(cases[::6])} of "
+                          "them also as real subprocesses")]
 
 
 def _normalised(text: str) -> str:
@@ -183,7 +215,7 @@ def _normalised(text: str) -> str:
 
 
 @pytest.mark.parametrize("file, fragment", claims() + timing_claims() + lab_and_fcmae_claims()
-                         + plan_claims())
+                         + plan_claims() + bad_input_claims())
 def test_prose_number_matches_the_tables(file, fragment):
     text = _normalised((ROOT / file).read_text())
     assert _normalised(fragment) in text, f"{file}: expected the fragment {fragment!r}"
