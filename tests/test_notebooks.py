@@ -1,8 +1,11 @@
 """The notebooks: each percent-format source (``NN_name.py``) is in sync with its committed
 ``.ipynb``, every notebook runs top to bottom (smoke settings, in memory: the committed file
 is never rewritten by the tests), and every cell that is not live prints today what the
-committed file shows."""
+committed file shows. The lesson's one source makes two notebooks (``run_notebooks.lesson``):
+the student copy (no outputs, no solutions, a prediction cell before every result) and the
+teacher's key (expected verdicts and solutions with their outputs), both run with plan B."""
 
+import importlib.util
 import re
 from pathlib import Path
 
@@ -13,9 +16,18 @@ nbclient = pytest.importorskip("nbclient")
 jupytext = pytest.importorskip("jupytext")
 
 NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
-NAMES = ["01_design_space", "02_replay_the_roadmap", "03_your_own_ablation", "04_convnext_v2",
-         "05_convnext_vs_transformers", "06_lesson"]
+SOURCES = ["01_design_space", "02_replay_the_roadmap", "03_your_own_ablation", "04_convnext_v2",
+           "05_convnext_vs_transformers", "06_lesson"]
+LESSON = "06_lesson"
+TEACHER, STUDENT = f"{LESSON}_teacher", f"{LESSON}_student"
+NAMES = SOURCES[:-1] + [STUDENT, TEACHER]
+"""The committed notebooks: one per source, two (student, teacher) for the lesson."""
 LIVE = "live"  # the tag of cells that train or measure live (their outputs differ in smoke)
+PREDICTION = "prediction"  # the tag of the lesson's cells where a student types a prediction
+
+_spec = importlib.util.spec_from_file_location("run_notebooks", NOTEBOOKS / "run_notebooks.py")
+run_notebooks = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(run_notebooks)
 
 
 def _texts(cell) -> list[str]:
@@ -30,19 +42,33 @@ def _texts(cell) -> list[str]:
     return ([("".join(printed)).strip()] if printed else []) + returned
 
 
-def _cells(book) -> list[tuple[str, str]]:
-    return [(c.cell_type, c.source.strip()) for c in book.cells]
+def _cells(book) -> list[tuple[str, str, tuple]]:
+    return [(c.cell_type, c.source.strip(), tuple(c.metadata.get("tags", [])))
+            for c in book.cells]
 
 
-def unsynced(py: Path, ipynb: Path) -> list[int]:
-    """Indices of the cells where the source ``py`` and the notebook differ (type or text;
-    a missing or extra cell counts too); empty when they are in sync."""
-    a, b = _cells(jupytext.read(py)), _cells(nbformat.read(ipynb, as_version=4))
+def unsynced(py: Path, ipynb: Path, view=lambda book: book) -> list[int]:
+    """Indices of the cells where the source ``py`` (as ``view`` makes a notebook of it) and
+    the notebook differ (type, text or tags; a missing or extra cell counts too); empty when
+    they are in sync."""
+    a, b = _cells(view(jupytext.read(py))), _cells(nbformat.read(ipynb, as_version=4))
     return [i for i in range(max(len(a), len(b)))
             if i >= len(a) or i >= len(b) or a[i] != b[i]]
 
 
-LESSON = "06_lesson"
+def _source_of(name: str) -> tuple[Path, object]:
+    """The source of a committed notebook, and how the notebook is made from it."""
+    if name == STUDENT:
+        return NOTEBOOKS / f"{LESSON}.py", run_notebooks.student_copy
+    if name == TEACHER:
+        return NOTEBOOKS / f"{LESSON}.py", run_notebooks.teacher_key
+    return NOTEBOOKS / f"{name}.py", lambda book: book
+
+
+def _tags(cell) -> set[str]:
+    return set(cell.metadata.get("tags", []))
+
+
 SIGNED = re.compile(r"(?<![\w.\[])[+-]\d+\.\d{2}\b")
 INTERVAL = re.compile(r"\[[+-]?\d+\.\d{2}, [+-]?\d+\.\d{2}\]")
 
@@ -70,34 +96,95 @@ def test_the_interval_check_catches_a_bare_difference():
     assert differences_without_interval(book) == ["gain +0.62 points"]
 
 
-def test_the_lessons_solutions_are_hidden_by_default():
-    book = nbformat.read(NOTEBOOKS / f"{LESSON}.ipynb", as_version=4)
-    solutions = [c for c in book.cells if "solution" in c.metadata.get("tags", [])]
-    assert len(solutions) >= 3
-    assert all(c.metadata.get("jupyter", {}).get("source_hidden") for c in solutions)
+def results_before_a_prediction(book) -> list[str]:
+    """What ``book`` prints of the lab's results (a difference with its interval) in a cell
+    that no prediction cell precedes since the previous such cell: a spoiled prompt."""
+    spoiled, predicted = [], False
+    for cell in book.cells:
+        if PREDICTION in _tags(cell):
+            predicted = True
+        elif cell.cell_type == "code" and any(INTERVAL.search(t) for t in _texts(cell)):
+            if not predicted:
+                spoiled.append(cell.source[:80])
+            predicted = False
+    return spoiled
+
+
+def test_the_spoiler_check_catches_a_result_before_its_prediction():
+    book = nbformat.v4.new_notebook()
+    result = nbformat.v4.new_code_cell("say()")
+    result.outputs = [nbformat.v4.new_output("stream", name="stdout", text="+1.00 [+0.50, +1.50]")]
+    guess = nbformat.v4.new_code_cell("PREDICTION['x'] = ''", metadata={"tags": [PREDICTION]})
+    book.cells = [guess, result]
+    assert results_before_a_prediction(book) == []
+    book.cells = [guess, result, result]
+    assert results_before_a_prediction(book) == ["say()"]
+
+
+def test_the_student_copy_has_no_outputs_no_solutions_and_prediction_cells():
+    book = nbformat.read(NOTEBOOKS / f"{STUDENT}.ipynb", as_version=4)
+    code = [c for c in book.cells if c.cell_type == "code"]
+    assert all(not c.outputs and c.execution_count is None for c in code)
+    assert not [c for c in book.cells if _tags(c) & {"solution", "teacher"}]
+    assert not [c for c in book.cells if "Solution" in c.source or "expect(" in c.source]
     prompts = [c for c in book.cells if c.cell_type == "markdown" and "Predict first" in c.source]
-    assert len(prompts) >= 6
+    predictions = [c for c in book.cells if PREDICTION in _tags(c)]
+    assert len(prompts) >= 8 and len(predictions) >= len(prompts)
+    # every prompt is followed by a cell where the student types, before the next code cell
+    for k, cell in enumerate(book.cells):
+        if cell.cell_type == "markdown" and "Predict first" in cell.source:
+            following = next(c for c in book.cells[k + 1:] if c.cell_type == "code")
+            assert PREDICTION in _tags(following), cell.source[:80]
+    assert "jupytext" not in book.metadata  # never synced back onto the source
 
 
-def test_the_lessons_committed_outputs_print_no_bare_difference():
-    book = nbformat.read(NOTEBOOKS / f"{LESSON}.ipynb", as_version=4)
+def test_the_teacher_key_has_solutions_and_expected_verdicts_with_outputs():
+    book = nbformat.read(NOTEBOOKS / f"{TEACHER}.ipynb", as_version=4)
+    solutions = [c for c in book.cells if "solution" in _tags(c) and c.cell_type == "code"]
+    assert len(solutions) >= 3 and all(_texts(c) for c in solutions)
+    assert not any(c.metadata.get("jupyter", {}).get("source_hidden") for c in book.cells)
+    expected = "".join("".join(_texts(c)) for c in book.cells if "teacher" in _tags(c))
+    assert expected.count("expected (committed results/lab") >= 7 and "why:" in expected
+    assert "ConvNeXt-T vs ResNet-50 (modern recipe)" in expected  # the two ends, with reason
+    assert "jupytext" not in book.metadata
+
+
+def test_the_lessons_committed_outputs_print_no_bare_difference_nor_spoil_a_prompt():
+    book = nbformat.read(NOTEBOOKS / f"{TEACHER}.ipynb", as_version=4)
     assert not differences_without_interval(book), differences_without_interval(book)
+    student = [c for c in book.cells if not _tags(c) & {"solution", "teacher"}]
+    book.cells = student  # what a student sees when the copy runs (plan B, committed lab)
+    assert not results_before_a_prediction(book), results_before_a_prediction(book)
+    training = next(c for c in book.cells if LIVE in _tags(c))
+    assert not re.search(r"\d\.\d\d", "".join(_texts(training)))  # no top-1 printed
 
 
 def test_every_notebook_has_its_source_and_they_are_in_sync():
     assert sorted(p.stem for p in NOTEBOOKS.glob("*.ipynb")) == NAMES
-    assert sorted(p.stem for p in NOTEBOOKS.glob("[0-9]*.py")) == NAMES
+    assert sorted(p.stem for p in NOTEBOOKS.glob("[0-9]*.py")) == SOURCES
     for name in NAMES:
-        assert unsynced(NOTEBOOKS / f"{name}.py", NOTEBOOKS / f"{name}.ipynb") == [], \
-            f"{name}.py was edited without `python notebooks/run_notebooks.py {name}`"
+        py, view = _source_of(name)
+        assert unsynced(py, NOTEBOOKS / f"{name}.ipynb", view) == [], \
+            f"{py.name} was edited without `python notebooks/run_notebooks.py {py.stem}`"
+
+
+def test_a_solution_left_in_the_student_copy_is_caught(tmp_path):
+    source = jupytext.read(NOTEBOOKS / f"{LESSON}.py")
+    leaky = run_notebooks.student_copy(source)
+    leaky.cells.append(next(c for c in source.cells if "solution" in _tags(c)))
+    path = tmp_path / f"{STUDENT}.ipynb"
+    nbformat.write(leaky, path)
+    assert unsynced(NOTEBOOKS / f"{LESSON}.py", path, run_notebooks.student_copy) != []
 
 
 def test_an_edited_source_cell_is_caught(tmp_path):
-    py = tmp_path / "02_replay_the_roadmap.py"
+    py = tmp_path / f"{LESSON}.py"
     text = (NOTEBOOKS / py.name).read_text()
-    py.write_text(text.replace("df = load(RESULTS)", "df = load(RESULTS)  # edited", 1))
-    changed = unsynced(py, NOTEBOOKS / "02_replay_the_roadmap.ipynb")
-    assert len(changed) == 1
+    assert unsynced(NOTEBOOKS / py.name, NOTEBOOKS / f"{TEACHER}.ipynb",
+                    run_notebooks.teacher_key) == []
+    py.write_text(text.replace("ours = verdicts(rows)", "ours = verdicts(rows)  # edited", 1))
+    for name, view in ((TEACHER, run_notebooks.teacher_key), (STUDENT, run_notebooks.student_copy)):
+        assert len(unsynced(py, NOTEBOOKS / f"{name}.ipynb", view)) == 1
 
 
 def test_cells_that_read_committed_results_are_never_live():
@@ -111,6 +198,7 @@ def test_cells_that_read_committed_results_are_never_live():
 @pytest.mark.parametrize("name", NAMES)
 def test_notebook_runs_and_its_committed_outputs_are_todays(name, monkeypatch):
     monkeypatch.setenv("NOTEBOOK_SMOKE", "1")
+    monkeypatch.setenv(run_notebooks.PLAN_B, "1")  # the lesson reads the committed lab
     committed = nbformat.read(NOTEBOOKS / f"{name}.ipynb", as_version=4)
     book = nbformat.read(NOTEBOOKS / f"{name}.ipynb", as_version=4)
     client = nbclient.NotebookClient(book, timeout=300, kernel_name="python3",
@@ -119,8 +207,11 @@ def test_notebook_runs_and_its_committed_outputs_are_todays(name, monkeypatch):
     errors = [o for c in book.cells if c.cell_type == "code" for o in c.get("outputs", [])
               if o.get("output_type") == "error"]
     assert not errors
-    if name == LESSON:
+    if name in (STUDENT, TEACHER):
         assert not differences_without_interval(book), differences_without_interval(book)
+    if name == STUDENT:
+        assert not results_before_a_prediction(book), results_before_a_prediction(book)
+        return  # committed without outputs: nothing to compare
     compared = 0
     for old, new in zip(committed.cells, book.cells):
         if old.cell_type != "code" or LIVE in old.metadata.get("tags", []):
@@ -131,7 +222,7 @@ def test_notebook_runs_and_its_committed_outputs_are_todays(name, monkeypatch):
 
 
 def test_the_notebooks_are_committed_run_with_their_figures():
-    for name in NAMES:
+    for name in (n for n in NAMES if n != STUDENT):  # the student copy: no outputs at all
         book = nbformat.read(NOTEBOOKS / f"{name}.ipynb", as_version=4)
         images = [o for c in book.cells if c.cell_type == "code" for o in c.get("outputs", [])
                   if "image/png" in o.get("data", {})]
