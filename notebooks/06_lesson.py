@@ -66,7 +66,7 @@ class LessonStop(Exception):
     """A mistake or a missing data set: shown as one error line, not a traceback."""
 
     def _render_traceback_(self):
-        return [f"error: {self}"]
+        return ["error: " + " ".join(str(self).split())]  # one line
 
 
 # %%
