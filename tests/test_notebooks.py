@@ -159,6 +159,14 @@ def test_the_lessons_committed_outputs_print_no_bare_difference_nor_spoil_a_prom
     assert not re.search(r"\d\.\d\d", "".join(_texts(training)))  # no top-1 printed
 
 
+def test_the_lesson_trains_through_the_cli_and_never_on_synthetic_data():
+    source = (NOTEBOOKS / f"{LESSON}.py").read_text()
+    assert "synthetic" not in source.lower()  # a missing data set is an error, not a fallback
+    assert "from ablations.cli.run import train" in source and '"--jobs", "2"' in source
+    assert "USE_COMMITTED = False" in source  # plan B is one switch, off by default
+    assert "raise LessonStop(e)" in source and "_render_traceback_" in source  # one line
+
+
 def test_every_notebook_has_its_source_and_they_are_in_sync():
     assert sorted(p.stem for p in NOTEBOOKS.glob("*.ipynb")) == NAMES
     assert sorted(p.stem for p in NOTEBOOKS.glob("[0-9]*.py")) == SOURCES
