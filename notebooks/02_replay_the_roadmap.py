@@ -65,7 +65,7 @@ from ablations.analysis import stats
 from ablations.analysis.agreement import format_agreement, paper_agreement
 steps = stats.study_stats(df, DEFAULT_CHAIN, 'quick', Store(RESULTS))
 print(format_agreement(paper_agreement(df, DEFAULT_CHAIN, 'quick')))
-steps[['step', 'step_name', 'seeds', 'delta', 't_lo', 't_hi', 'verdict', 'paper_delta']].round(2)
+steps[['step', 'step_name', 'seeds', 'delta', 'lo', 'hi', 'verdict', 'paper_delta']].round(2)
 
 # %% [markdown]
 # ## Re-run two steps live
@@ -94,4 +94,4 @@ live = run(plan(DEFAULT_CHAIN, live_steps, p, SEEDS), ExecuteOptions(out, progre
            'workers', 2)
 t = stats.study_stats(load(out), DEFAULT_CHAIN, p.name, Store(out)).iloc[0]
 print(f"{t.treatment} - {t.control} at preset {p.name} on {dataset}: {t.delta:+.2f} points, "
-      f"95% interval [{t.t_lo:+.2f}, {t.t_hi:+.2f}] over {t.seeds} paired seeds -> {t.verdict}")
+      f"95% interval [{t.lo:+.2f}, {t.hi:+.2f}] over {t.seeds} paired seeds -> {t.verdict}")

@@ -69,7 +69,7 @@ def verdicts(study):
     t = stats.study_stats(load(out), study, p.name, Store(out))
     return pd.DataFrame({'comparison': t.treatment + ' - ' + t.control, 'seeds': t.seeds,
                          'delta [95% CI]': [f"{d:+.2f} [{lo:+.2f}, {hi:+.2f}]"
-                                            for d, lo, hi in zip(t.delta, t.t_lo, t.t_hi)],
+                                            for d, lo, hi in zip(t.delta, t.lo, t.hi)],
                          'verdict': t.verdict})
 
 

@@ -70,7 +70,7 @@ study = study_id('transformers', DEFAULT_CHAIN)
 part = df[df.study == study]
 display(summary_table(part)[['step', 'step_name', 'seeds', 'top1_mean', 'top1_std', 'gflops', 'paper_top1']])
 table = stats.study_stats(df, study, 'quick', Store(ROOT / 'results' / 'quick'))
-table[['treatment', 'control', 'seeds', 'delta', 't_lo', 't_hi', 'p_mcnemar', 'p_holm', 'verdict', 'paper_delta']].round(4)
+table[['treatment', 'control', 'seeds', 'delta', 'lo', 'hi', 'p_mcnemar', 'p_adj', 'verdict', 'paper_delta']].round(4)
 
 # %% [markdown]
 # ## Speed

@@ -42,11 +42,11 @@ def chain_table(df: pd.DataFrame, store: Store, preset: str) -> str:
              "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in s.itertuples():
         g = t.loc[r.step_name] if r.step_name in t.index else None
-        gain = _interval(g.delta, g.t_lo, g.t_hi) if g is not None else ""
+        gain = _interval(g.delta, g.lo, g.hi) if g is not None else ""
         lines.append(
             f"| {r.step} | {r.step_name} | {r.seeds} | {r.top1_mean:.2f} | {r.top1_std:.2f} | "
             f"{r.top1_min:.2f} | {r.top1_max:.2f} | {gain} | "
-            f"{_p(g.p_holm) if g is not None else ''} | {_p(g.p_mcnemar) if g is not None else ''} | "
+            f"{_p(g.p_adj) if g is not None else ''} | {_p(g.p_mcnemar) if g is not None else ''} | "
             f"{g.verdict if g is not None else ''} | {_f(r.paper_top1, '{:.2f}')} | "
             f"{_f(g.paper_delta) if g is not None else ''} | {wall.get(r.step_name, float('nan')):.0f} |")
     return "\n".join(lines)
@@ -60,7 +60,7 @@ def study_table(df: pd.DataFrame, store: Store, preset: str) -> str:
         t = stats.study_stats(df, study, preset, store)
         for r in t.itertuples():
             lines.append(f"| {study.split(':')[0]} | {r.treatment} - {r.control} | {r.seeds} | "
-                         f"{_interval(r.delta, r.t_lo, r.t_hi)} | {_p(r.p_holm)} | "
+                         f"{_interval(r.delta, r.lo, r.hi)} | {_p(r.p_adj)} | "
                          f"{_p(r.p_mcnemar)} | {r.verdict} |")
     return "\n".join(lines)
 
@@ -157,7 +157,7 @@ def fcmae_markdown(folder: str) -> str:
               "| verdict | paper delta |", "|---|---|---|---|---|---|---|---|"]
     for r in t.itertuples():
         lines.append(f"| {r.treatment} - {r.control} | {titles[(r.treatment, r.control)]} | "
-                     f"{r.seeds} | {_interval(r.delta, r.t_lo, r.t_hi)} | {_p(r.p_holm)} | "
+                     f"{r.seeds} | {_interval(r.delta, r.lo, r.hi)} | {_p(r.p_adj)} | "
                      f"{_p(r.p_mcnemar)} | {r.verdict} | {_f(r.paper_delta)} |")
     return "\n".join(lines)
 

@@ -29,12 +29,16 @@ def test_paired_t_interval_and_pvalue_are_the_paired_ones():
     treat = ctrl + _series([0.9, 1.1, 0.7, 1.3, 1.0])  # a steady gain despite the seed spread
     r = stats.compare(treat, ctrl)
     assert r["delta"] == pytest.approx(1.0)
-    ci = sps.ttest_rel(treat, ctrl).confidence_interval(0.95)
-    assert (r["t_lo"], r["t_hi"]) == pytest.approx((ci.low, ci.high))
+    for level in (0.95, 1 - 0.05 / 15):
+        ci = sps.ttest_rel(treat, ctrl).confidence_interval(level)
+        assert stats.interval(r["delta"], r["sd"], 5, 1 - level) == pytest.approx((ci.low, ci.high))
     # unpaired, the same numbers would be noise: pairing is what makes the gain visible
     assert sps.ttest_ind(treat, ctrl).pvalue > 0.05 > r["p_t"]
-    assert r["boot_lo"] > 0 and r["boot_hi"] < 2
+    assert math.isnan(r["boot_lo"])  # no bootstrap interval below 8 seeds
     assert r["p_signflip"] == pytest.approx(2 / 2 ** 5)  # all five signs agree: the floor
+    eight = stats.compare(_series(list(ctrl + 1) + [86.0, 85.2, 85.9]),
+                          _series(list(ctrl) + [85.1, 84.0, 85.0]))
+    assert 0 < eight["boot_lo"] < eight["delta"] < eight["boot_hi"]
 
 
 def test_mcnemar_counts_discordant_images_over_seeds():
@@ -86,10 +90,13 @@ def test_verdicts_separate_real_steps_from_noise(monkeypatch):
     t = stats.study_stats(df, "chain", "p")
     assert list(t.step_name) == ["b", "c", "d"]
     assert list(t.verdict) == ["gain", "loss", "within noise"]
-    assert (t.p_holm >= t.p_t).all()
+    assert (t.p_adj >= t.p_t).all() and (t.family == 3).all()
+    # one rule: the printed interval excludes 0 exactly where the verdict is gain or loss
+    assert list((t.lo > 0) | (t.hi < 0)) == [v in ("gain", "loss") for v in t.verdict]
+    assert list(t.p_adj < 0.05) == [v in ("gain", "loss") for v in t.verdict]
     monkeypatch.setattr(stats, "BOOTSTRAP_RESAMPLES", 199)  # verdicts do not use it
     # With no real effect, a chain is wrongly given a verdict in at most ~5% of replays
-    # (Holm keeps the family-wise error at alpha); 60 null chains of 3 steps each.
+    # (Bonferroni keeps the family-wise error at alpha); 60 null chains of 3 steps each.
     false = sum(set(stats.study_stats(_table([0.0, 0.0, 0.0], noise=1.0, rng_seed=k),
                                       "chain", "p").verdict) != {"within noise"}
                 for k in range(60))
@@ -131,10 +138,13 @@ def test_stats_command_prints_a_verdict_per_step(tmp_path, capsys):
     view = stats.format_stats(stats.all_stats(pd.read_csv(out / "results.csv")))
     for row in view.itertuples():
         run_line = next(line for line in printed.splitlines() if row.comparison in line)
-        for value in (row.delta, row._5, row.verdict):  # delta, t 95% CI, verdict
+        for value in (row.delta, row.interval, row.verdict):  # the verdict's interval
             assert value in run_line
+            assert value in next(line for line in text.splitlines() if row.comparison in line)
     written = pd.read_csv(out / "stats.csv")
-    assert len(written) == 2 and written.p_mcnemar.notna().all()  # predictions were stored
+    steps = written[written.kind == "step"]
+    assert len(steps) == 2 and steps.p_mcnemar.notna().all()  # predictions were stored
+    assert set(written.kind) == {"step", "vs first"}
 
 
 def test_agreement_interval_covers_the_true_correlation_of_simulated_chains():
@@ -278,3 +288,58 @@ def test_a_redrawn_figure_writes_the_same_svg_bytes(tmp_path):
         paths = save_figure(fig, tmp_path / name)
         svgs += [p.read_bytes() for p in paths if p.suffix == ".svg"]
     assert len(svgs) == 2 and svgs[0] == svgs[1]
+
+
+def test_the_paper_is_paired_by_design_not_by_position():
+    from ablations.analysis.paper import paper_by_design
+
+    top1, folded = paper_by_design("resnet50-to-convnext-t")
+    # the paper's last row (separate downsampling + layer scale + init) is our ConvNeXt-T
+    assert top1["trunc-normal-init"] == 81.97 and "separate-downsampling" not in top1
+    assert folded == {"separate-downsampling": "trunc-normal-init",
+                      "layer-scale": "trunc-normal-init"}
+    assert top1["bn-to-ln"] == 81.47
+
+
+@pytest.mark.parametrize("lo, hi, expected, word", [
+    (0.2, 0.9, 0.5, "reproduces"), (-0.9, -0.2, -0.5, "reproduces"),
+    (-0.9, -0.2, 0.5, "contradicts"), (-0.3, 0.2, 0.8, "contradicts"),
+    (-0.3, 0.9, 0.5, "cannot tell"), (-0.3, 0.9, float("nan"), ""),
+])
+def test_verdict_against_the_paper(lo, hi, expected, word):
+    assert stats.vs_paper(lo, hi, expected) == word
+
+
+def test_seeds_needed_reach_80_percent_power_and_no_fewer_do():
+    alpha = 0.05 / 15
+    n = stats.seeds_needed(0.5, 0.4, alpha)
+    assert stats.mde(int(n), 0.4, alpha) <= 0.5 < stats.mde(int(n) - 1, 0.4, alpha)
+    assert stats.seeds_needed(1e-4, 1.0, alpha) == math.inf
+    assert math.isnan(stats.seeds_needed(float("nan"), 1.0, alpha))
+    # the paper's gain is scaled to our error: 1 point of 20% error is 0.5 of 10%
+    assert stats.scaled_paper_delta(1.0, 80.0, 90.0) == pytest.approx(0.5)
+
+
+def test_committed_claims_follow_one_rule_and_answer_the_paper():
+    """results/quick/stats.csv: the verdict's interval in lo/hi, a verdict against the paper
+    and the seeds that would resolve it on every chain step the paper has, no bootstrap
+    interval below 8 seeds, and the endpoint ConvNeXt-T vs ResNet-50 with its interval."""
+    from pathlib import Path
+
+    from ablations.analysis.claims import CLAIM_COLUMNS, endpoint
+
+    table = pd.read_csv(Path(__file__).resolve().parent.parent / "results/quick/stats.csv")
+    assert list(table.columns) == CLAIM_COLUMNS
+    judged = table[table.verdict.isin(["gain", "loss"])]
+    noise = table[table.verdict == "within noise"]
+    assert ((judged.lo > 0) | (judged.hi < 0)).all() and len(judged) > 5
+    assert ((noise.lo <= 0) & (noise.hi >= 0)).all() and len(noise) > 5
+    assert table[table.seeds < 8].boot_lo.isna().all()
+    chain = table[(table.study == "resnet50-to-convnext-t") & table.kind.isin(
+        ["step", "paper step"]) & table.paper_delta.notna()]
+    assert len(chain) == 13  # the paper's 13 step gains, its last row paired by design
+    assert chain.vs_paper.isin(["reproduces", "contradicts", "cannot tell"]).all()
+    assert chain.seeds_needed.notna().all()
+    end = endpoint(table.assign(endpoint=table.endpoint.astype(bool)), "resnet50-to-convnext-t")
+    assert (end["treatment"], end["control"]) == ("trunc-normal-init", "modern-recipe")
+    assert end["hi"] < 0 and end["verdict"] == "loss"

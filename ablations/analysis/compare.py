@@ -9,14 +9,16 @@ from models.roadmap import chain
 from ..errors import UserError
 from .summary import summary_table
 from .agreement import paper_agreement
+from .paper import paper_by_design
 
 
 def step_table(results: dict[str, pd.DataFrame], chain_name: str) -> pd.DataFrame:
     """Per main step: each set's mean top-1 and its gain over the previous step, the
     paper's top-1 and gain, and each set's difference of gains to the paper."""
     steps = chain(chain_name)
+    by_design, _ = paper_by_design(chain_name)  # the paper's last row beside our last step
     out = pd.DataFrame({"step": [s.index for s in steps], "step_name": [s.name for s in steps],
-                        "paper_top1": [s.paper_top1 for s in steps]})
+                        "paper_top1": [by_design.get(s.name) for s in steps]})
     out["paper_gain"] = out.paper_top1.diff()
     for label, df in results.items():
         s = summary_table(df[df.study == chain_name]).set_index("step_name").top1_mean

@@ -57,7 +57,7 @@ def order_table(df: pd.DataFrame, chain_name: str, preset: str,
         for col, study, name_in, t in zip(CONTEXTS, studies, names, tables):
             name = name_in(s.name)
             ok = not t.empty and name in t.index
-            for suffix, key in (("", "delta"), (" lo", "t_lo"), (" hi", "t_hi")):
+            for suffix, key in (("", "delta"), (" lo", "lo"), (" hi", "hi")):
                 row[col + suffix] = float(t.loc[name, key]) if ok else float("nan")
             row[col + " verdict"] = t.loc[name, "verdict"] if ok else ""
             row[col + " seeds"] = int(t.loc[name, "seeds"]) if ok else 0

@@ -7,6 +7,26 @@ import pandas as pd
 from models.roadmap import CHAINS, get_chain
 
 
+def paper_by_design(chain_name: str) -> tuple[dict[str, float], dict[str, str]]:
+    """(the paper's top-1 per step name of ``chain_name``, paired by design; the sub-steps
+    the paper folds into its last row -> the step that holds that row's number).
+
+    The paper's last row (separate downsampling) also turns on layer scale and ConvNeXt's
+    init, which our chain isolates as later steps: that row's number belongs to our last
+    step, the design the paper measured; the steps from that row to ours are folded."""
+    from models.roadmap import chain
+
+    steps = chain(chain_name)
+    top1 = {s.name: s.paper_top1 for s in steps if s.paper_top1 is not None}
+    last_paper = max((i for i, s in enumerate(steps) if s.paper_top1 is not None), default=None)
+    folded: dict[str, str] = {}
+    if last_paper is not None and last_paper < len(steps) - 1:
+        final = steps[-1].name
+        top1[final] = top1.pop(steps[last_paper].name)
+        folded = {s.name: final for s in steps[last_paper:-1]}
+    return top1, folded
+
+
 def paper_reference() -> pd.DataFrame:
     """Every step and side branch of every chain with the paper's top-1, GFLOPs and source."""
     rows = []

@@ -11,7 +11,6 @@ import pandas as pd
 from ..studies.names import study_id
 from ..studies.scale import AXES, DEFAULT_STEPS, base_of, base_value, cell_of
 from ..train.recipe import RunPreset
-from .stats import study_stats
 
 
 def gap_table(stats: pd.DataFrame, results: pd.DataFrame, chain_name: str, base: RunPreset,
@@ -35,7 +34,7 @@ def gap_table(stats: pd.DataFrame, results: pd.DataFrame, chain_name: str, base:
         for a in targets:
             rows.append({"axis": a, "value": base_value(base, a) if axis == "base" else value,
                          "cell": rec["preset"], "seeds": int(rec["seeds"]),
-                         "gap": rec["delta"], "lo": rec["t_lo"], "hi": rec["t_hi"],
+                         "gap": rec["delta"], "lo": rec["lo"], "hi": rec["hi"],
                          "verdict": rec["verdict"], "train_minutes": round(minutes, 1),
                          "device": device})
     table = pd.DataFrame(rows, columns=["axis", "value", "cell", "seeds", "gap", "lo", "hi",
@@ -48,23 +47,25 @@ def study_gaps(df: pd.DataFrame, chain_name: str, store: Any = None,
                ) -> tuple[RunPreset | None, pd.DataFrame]:
     """(base preset, ``gap_table``) of the scale study of ``chain_name`` in a results table
     (None and an empty table where the study has no comparisons yet)."""
+    from .claims import scale_claims
+
     study = study_id("scale", chain_name)
     rows = df[df.study == study]
     if rows.empty:
         return None, pd.DataFrame()
     base = base_of(list(rows.preset.unique()))
-    parts = [study_stats(df, study, p, store) for p in sorted(rows.preset.unique())]
-    parts = [p for p in parts if not p.empty]
-    if not parts:
+    parts = [p for p in scale_claims(df, study, store) if not p.empty]
+    gaps = [p for p in parts if (p.kind == "step").all()]
+    if not gaps:
         return base, pd.DataFrame()
-    return base, gap_table(pd.concat(parts, ignore_index=True), rows, chain_name, base)
+    return base, gap_table(gaps[0], rows, chain_name, base)
 
 
 NUMERIC_AXES = [a for a in AXES if a != "regularisation"]
 """The axes along which a gap can be drawn against a number (log2 scale)."""
 
 RESOLVED = {"gain": 1, "loss": -1}
-"""The verdicts that resolve a sign (``stats``: the interval excludes zero after Holm)."""
+"""The verdicts that resolve a sign (``stats.RULE``: the verdict's interval excludes zero)."""
 
 
 def crossing(axis_rows: pd.DataFrame) -> float | None:

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import pandas as pd
 
+from models.roadmap import CHAINS
+
 from ..studies.names import parse_study
+from .paper import paper_by_design
 
 SUMMARY_COLUMNS = ["study", "step", "step_name", "preset", "seeds", "top1_mean", "top1_std",
                    "top1_min", "top1_max", "gflops", "params_m", "paper_top1", "paper_gflops",
@@ -40,4 +43,9 @@ def summary_table(df: pd.DataFrame) -> pd.DataFrame:
     # not to a variant that only borrows a step's change (31.5 GFLOPs is not the paper's 4.64).
     borrowed = ~out.study.map(lambda s: parse_study(s).kind in ("chain", "transformers"))
     out.loc[borrowed, ["paper_top1", "paper_gflops"]] = float("nan")
+    # ... and are paired by design: the paper's last row is our last step (paper.paper_by_design)
+    for study in set(out.study[out.study.isin(CHAINS)]):
+        by_design, _ = paper_by_design(study)
+        rows = (out.study == study) & out.step.notna()
+        out.loc[rows, "paper_top1"] = out.loc[rows, "step_name"].map(by_design).astype(float)
     return out[SUMMARY_COLUMNS]

@@ -27,6 +27,7 @@ def handle(args: argparse.Namespace) -> None:
     import pandas as pd
 
     from ..analysis import stats
+    from ..analysis.claims import claims, folder_claims
     from ..analysis.summary import summary_table
     from ..run.store import Store, load
 
@@ -43,10 +44,14 @@ def handle(args: argparse.Namespace) -> None:
     if args.format != "table":
         print_table(summary, args.format)
         return
-    table = stats.all_stats(df, Store(args.out))
-    titles = dict(zip(df.step_name, df.get("title", df.step_name)))
+    table = folder_claims(args.out, df) if not args.study else claims(df, Store(args.out))
+    table = table[table.kind == "step"]
+    print(textwrap.fill(stats.RULE, WIDTH))
     with pd.option_context("display.width", WIDTH, "display.max_colwidth", 44):
         for (study, preset), part in summary.groupby(["study", "preset"], sort=False):
+            # titles of this study's own rows (a matched study titles the same step names)
+            own = df[df.study == study]
+            titles = dict(zip(own.step_name, own.get("title", own.step_name)))
             print(f"\n{study} ({preset})")
             print(_steps_view(part).to_string(index=False))
             comparisons = table[(table.study == study) & (table.preset == preset)]
@@ -61,7 +66,8 @@ def _steps_view(part: Any) -> Any:
     import pandas as pd
 
     return pd.DataFrame({
-        "step": part.step, "name": part.step_name.str.slice(0, 26), "n": part.seeds,
+        "step": part.step, "name": part.step_name.map(lambda v: textwrap.shorten(
+            str(v).replace("-", " "), 26, placeholder="...").replace(" ", "-")), "n": part.seeds,
         "top-1": part.top1_mean.map("{:.2f}".format),
         "sd": part.top1_std.map(lambda v: "" if pd.isna(v) else f"{v:.2f}"),
         "GFLOPs": part.gflops.map("{:.2f}".format),
@@ -88,12 +94,12 @@ def _comparisons_view(table: Any, titles: dict) -> Any:
     from ..analysis.stats import format_interval
 
     def words(name: str) -> str:
-        return str(titles.get(name, name))[:30]
+        return textwrap.shorten(str(titles.get(name, name)), 30, placeholder="...")
 
     names = [f"{words(t)} - {words(c)}" for t, c in zip(table.treatment, table.control)]
     width = max(map(len, names))
     return pd.DataFrame({
         "comparison": [n.ljust(width) for n in names],
         "n": table.seeds, "gain": table.delta.map("{:+.2f}".format),
-        "95% CI": [format_interval(a, b) for a, b in zip(table.t_lo, table.t_hi)],
+        "interval": [format_interval(a, b) for a, b in zip(table.lo, table.hi)],
         "verdict": table.verdict})

@@ -183,15 +183,15 @@ def _gain_panel(ax: plt.Axes, s: pd.DataFrame, y: list[int], stats: pd.DataFrame
             continue
         r = by_name.loc[name]
         color = VERDICT_COLORS.get(r.verdict, "#888888")
-        lo, hi = r.t_lo, r.t_hi
+        lo, hi = r.lo, r.hi
         if not math.isnan(lo):
             ax.plot([lo, hi], [yi, yi], color=color, lw=2, solid_capstyle="butt")
         ax.plot([r.delta], [yi], "o", color=color, ms=5)
         edge = r.delta if math.isnan(hi) else max(hi, r.delta)
         ax.text(edge + 0.1, yi, f"{r.delta:+.2f} {r.verdict}", va="center", fontsize=7.5,
                 color=color)
-    lo = min(float(stats.t_lo.min(skipna=True)), float(stats.delta.min()), -0.5)
-    hi = max(float(stats.t_hi.max(skipna=True)), float(stats.delta.max()), 0.5)
+    lo = min(float(stats.lo.min(skipna=True)), float(stats.delta.min()), -0.5)
+    hi = max(float(stats.hi.max(skipna=True)), float(stats.delta.max()), 0.5)
     if not (math.isnan(lo) or math.isnan(hi)):
         ax.set_xlim(lo - 0.3, hi + 0.5 * (hi - lo) + 0.5)
 
@@ -203,12 +203,12 @@ def gain_vs_paper_figure(stats: pd.DataFrame, agreement: dict, path: Path,
     fig, ax = plt.subplots(figsize=(7.5, 6))
     if len(d):
         colors = [VERDICT_COLORS.get(v, "#888") for v in d.verdict]
-        yerr = [(d.delta - d.t_lo).fillna(0).clip(lower=0), (d.t_hi - d.delta).fillna(0).clip(lower=0)]
+        yerr = [(d.delta - d.lo).fillna(0).clip(lower=0), (d.hi - d.delta).fillna(0).clip(lower=0)]
         ax.errorbar(d.paper_delta, d.delta, yerr=yerr, fmt="none", ecolor="#777777",
                     elinewidth=1, capsize=2, zorder=2)
         ax.scatter(d.paper_delta, d.delta, c=colors, s=40, zorder=3)
-        lim = float(max(d.paper_delta.abs().max(), d.t_hi.abs().max(skipna=True),
-                        d.t_lo.abs().max(skipna=True), d.delta.abs().max())) * 1.1 + 0.2
+        lim = float(max(d.paper_delta.abs().max(), d.hi.abs().max(skipna=True),
+                        d.lo.abs().max(skipna=True), d.delta.abs().max())) * 1.1 + 0.2
         ax.plot([-lim, lim], [-lim, lim], ls="--", color="#999999", lw=0.8, label="y = x")
         ax.set_xlim(-lim, lim)
         ax.set_ylim(-lim, lim)

@@ -193,15 +193,15 @@ def fcmae_figure(table: pd.DataFrame, path: Path, preset: str) -> list[Path]:
     ax.axvline(0, color="black", lw=0.8)
     for yi, r in zip(y, t.itertuples()):
         color = VERDICT_COLORS.get(r.verdict, "#888888")
-        ax.plot([r.t_lo, r.t_hi], [yi, yi], color=color, lw=2.2, solid_capstyle="butt")
+        ax.plot([r.lo, r.hi], [yi, yi], color=color, lw=2.2, solid_capstyle="butt")
         ax.plot([r.delta], [yi], "o", color=color, ms=6)
         if pd.notna(r.paper_delta):
             ax.plot([r.paper_delta], [yi], marker="D", color="black", ms=5, ls="", mfc="white")
     ax.set_yticks(y)
     ax.set_yticklabels([f"{titles.get((r.treatment, r.control), r.treatment)}\n"
                         f"{r.treatment} - {r.control}" for r in t.itertuples()], fontsize=7.5)
-    lo = min(float(t.t_lo.min()), float(t.paper_delta.min(skipna=True)), -0.5)
-    hi = max(float(t.t_hi.max()), float(t.paper_delta.max(skipna=True)), 0.5)
+    lo = min(float(t.lo.min()), float(t.paper_delta.min(skipna=True)), -0.5)
+    hi = max(float(t.hi.max()), float(t.paper_delta.max(skipna=True)), 0.5)
     ax.set_xlim(lo - 0.3, hi + 0.3)
     ax.set_xlabel("top-1 difference (points); ours: mean over paired seeds and its 95% "
                   "paired-t interval")
