@@ -56,8 +56,10 @@ def build_report(out: str | Path, out_file: str | Path | None = None,
     inputs = read_inputs(out, chain_name)
     page = render_page(inputs)
     path = Path(out_file) if out_file is not None else inputs.folder / REPORT_FILE
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(page, encoding="utf-8")
+    from ..system.files import atomic_write
+
+    # whole or not at all: a full disk leaves the old page (or none), never half of one
+    atomic_write(path, "wb", lambda f: f.write(page.encode("utf-8")))
     return path
 
 
@@ -115,7 +117,7 @@ def _contents() -> str:
 
 def step_table(inputs: Inputs) -> pd.DataFrame:
     """One row per step of the chain's rows (in step order): title, costs, top-1 per seed
-    and mean, and the comparison with the step before (delta, interval, verdict, p_holm)."""
+    and mean, and the comparison with the step before (delta, interval, verdict, p_adj)."""
     ok = inputs.rows[inputs.rows.status == "ok"]
     titles = {s.name: s.title for s in chain(inputs.chain_name, branches=True)}
     s = inputs.stats
@@ -131,8 +133,8 @@ def step_table(inputs: Inputs) -> pd.DataFrame:
                     "seeds": [int(v) for v in g.seed], "top1": [float(v) for v in g.top1],
                     "mean": float(g.top1.mean()), "min": float(g.top1.min()),
                     "max": float(g.top1.max()), "control": r.get("control", ""),
-                    "delta": r.get("delta", math.nan), "t_lo": r.get("t_lo", math.nan),
-                    "t_hi": r.get("t_hi", math.nan), "p_holm": r.get("p_holm", math.nan),
+                    "delta": r.get("delta", math.nan), "lo": r.get("lo", math.nan),
+                    "hi": r.get("hi", math.nan), "p_adj": r.get("p_adj", math.nan),
                     "verdict": r.get("verdict", "baseline")})
     table = pd.DataFrame(out)
     return table.sort_values("step", kind="stable").reset_index(drop=True) if out else table
@@ -148,8 +150,8 @@ def step_tooltip(row: dict[str, Any]) -> str:
              f"top-1 per seed: {seeds}"]
     if row["control"]:
         lines.append(f"vs {_e(row['control'])}: {row['delta']:+.2f} "
-                     f"95% CI {_interval(row['t_lo'], row['t_hi']) or 'n/a'}, "
-                     f"p_holm {_p(row['p_holm']) or 'n/a'}")
+                     f"95% CI {_interval(row['lo'], row['hi']) or 'n/a'}, "
+                     f"p_adj {_p(row['p_adj']) or 'n/a'}")
         lines.append(f"verdict: <b>{_e(row['verdict'])}</b>")
     else:
         lines.append("verdict: baseline (no step before it)")
