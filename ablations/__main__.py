@@ -53,6 +53,11 @@ def main(argv: list[str] | None = None) -> int:
         args.device = "cuda" if cuda_available() else "cpu"
     previous = signal.signal(signal.SIGTERM, raise_stopped)
     try:
+        if getattr(args, "device", None) is not None:  # every command with --device
+            from .cli.common import check_device
+
+            # a job submitted to a cluster finds its GPUs there, not on this login node
+            check_device(args.device, need_present=getattr(args, "launcher", "none") == "none")
         args.func(args)
     except (UserError, DesignError) as e:  # bad input: one line; anything else is a bug
         print(f"error: {e}", file=sys.stderr)

@@ -139,11 +139,25 @@ def trained_weights(store: Store, run_hash: str) -> dict | None:
     """A finished run's model weights: its ``weights.pt``, else its checkpoint's model."""
     kept = store.paths(run_hash).weights
     if kept.exists():
-        return torch.load(kept, map_location="cpu", weights_only=True)
+        return _read_weights(kept, None)
     ckpt = store.paths(run_hash).checkpoint
     if ckpt.exists():
-        return torch.load(ckpt, map_location="cpu", weights_only=True)["model"]
+        return _read_weights(ckpt, "model")
     return None
+
+
+def _read_weights(path: Path, key: str | None) -> dict:
+    """The state dict in ``path`` (``[key]`` of it); a truncated or foreign file is one
+    ``UserError`` line naming it."""
+    import pickle
+
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+        return state[key] if key is not None else state
+    except (RuntimeError, EOFError, KeyError, TypeError, OSError, pickle.UnpicklingError) as e:
+        raise UserError(f"{path}: unreadable weights ({type(e).__name__}: truncated or not a "
+                        "checkpoint); expected: a file `run` wrote in full (delete it to "
+                        "measure the other runs, or train the run again)") from None
 
 
 def keep_weights(out: str | Path, steps: list[str]) -> list[Path]:

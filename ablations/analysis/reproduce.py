@@ -100,22 +100,27 @@ def reproduction(fresh: pd.DataFrame, reference: pd.DataFrame, study: str,
     if table.empty:
         return table
     table["p_holm"] = holm(table.p.tolist())
-    table["verdict"] = ["outside noise" if v < ALPHA else "within noise"
-                        for v in table.p_holm.fillna(1.0)]
+    table["verdict"] = ["too few reference seeds" if n < 2
+                        else "outside noise" if v < ALPHA else "within noise"
+                        for v, n in zip(table.p_holm.fillna(1.0), table.reference_seeds)]
     return table
 
 
 def summary_line(table: pd.DataFrame) -> str:
     """One sentence: does the fresh replay reproduce the reference?"""
-    if table.empty:
-        return "nothing to compare: the reference has no runs of this study and preset"
+    if table.empty or (table.verdict == "too few reference seeds").all():
+        return ("nothing to compare: the reference has no runs (or fewer than two seeds) of "
+                "this study and preset")
+    few = int((table.verdict == "too few reference seeds").sum())
+    compared = len(table) - few
     inside = int((table.verdict == "within noise").sum())
     same = int(table.identical.sum())
-    verdict = ("reproduces within noise" if inside == len(table)
+    verdict = ("reproduces within noise" if inside == compared
                else "does NOT reproduce within noise")
-    return (f"fresh replay {verdict}: {inside}/{len(table)} steps inside the committed seeds' "
+    return (f"fresh replay {verdict}: {inside}/{compared} steps inside the committed seeds' "
             f"95% prediction interval (Holm over steps); {same}/{len(table)} bit-identical to "
-            f"the committed run of the same seed")
+            f"the committed run of the same seed"
+            + (f"; {few} step(s) not compared (fewer than two reference seeds)" if few else ""))
 
 
 def write(table: pd.DataFrame, out: str | Path) -> Path:

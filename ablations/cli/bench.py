@@ -7,8 +7,8 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import UserError, check_file_name
-from .common import (add_chain_or_models, add_device, choices, comma_list, cuda_available,
-                     positive_int)
+from .common import (add_chain_or_models, add_device, choices, comma_list, positive_int,
+                     writable_folder)
 
 
 def add_parser(sub: Any) -> None:
@@ -46,6 +46,14 @@ def handle(args: argparse.Namespace) -> None:
     from ..studies.designs import select_steps
     from ..figures.bench import bench_figures
 
+    if args.tag is not None:
+        check_file_name(args.tag, "--tag")
+    writable_folder(args.out, "--out")
+    if not args.min_window_s > 0:
+        raise UserError(f"--min-window-s={args.min_window_s}; allowed: a number of seconds > 0")
+    if args.models and args.steps is not None:
+        raise UserError(f"--steps={args.steps!r} with --models: steps belong to a chain; "
+                        "allowed: --steps with --chain, or --models alone")
     if args.models:
         candidates = bench.model_candidates(comma_list(args.models), plain=args.plain_convs)
     else:
@@ -58,10 +66,6 @@ def handle(args: argparse.Namespace) -> None:
                               compile=args.compile, device=args.device)
                 for m in choices(args.mode, bench.MODES, "--mode")
                 for d in choices(args.dtype, bench.DTYPES, "--dtype")]
-    if args.tag is not None:
-        check_file_name(args.tag, "--tag")
-    if args.device.startswith("cuda") and not cuda_available():
-        raise UserError(f"--device={args.device}: no CUDA device here; allowed: cpu")
     with threads(args.threads):
         tag = args.tag or device_tag(args.device)
         out_csv = Path(args.out) / f"bench_{tag}.csv"

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import argparse
+import os
 from pathlib import Path
 from typing import Any
 
 from ..errors import UserError
 from .common import (add_chain, add_device, deprecated_alias, int_list, parse_overrides,
-                     positive_int)
+                     positive_int, read_table, writable_file)
+
+BENCH_DATA_COLUMNS = ("step", "kind", "workers", "images_per_s")
+"""Columns every bench-data table has (a CSV without them is another command's)."""
 
 
 def add_parser(sub: Any) -> None:
@@ -48,8 +52,19 @@ def handle(args: argparse.Namespace) -> None:
 
     from ..measure.bench_data import DataBench, bench_data, write
     from ..system.machine import set_threads
+    from ..train.recipe import recipe as named_recipe
     from .run import preset_of
 
+    from ..data.datasets import check_data_dir
+
+    if args.append_csv is not None:  # where the rows go: checked before anything is timed
+        appended = writable_file(args.append_csv, "--append-csv")
+        if appended.exists():
+            read_table(appended, "--append-csv", BENCH_DATA_COLUMNS,
+                       "`python -m ablations bench-data` (rows are appended to it)")
+    if not args.data_dir.strip():
+        raise UserError("--data-dir='' is empty; allowed: a folder with train/ and val/")
+    check_data_dir(args.data_dir)
     set_threads(args.threads)
     preset = preset_of(args).replace(dataset="imagefolder", channels=3)
     if args.device == "cpu" and not args.set and preset.resolution > CPU_SCALE["resolution"]:
@@ -60,11 +75,15 @@ def handle(args: argparse.Namespace) -> None:
               "width_multiplier=1 times the full model (many minutes per step on a CPU)")
     step = chain(args.chain)[-1] if args.step is None else find_step(args.chain, args.step)
     workers = tuple(int_list(args.workers, "--workers"))
-    if not workers or min(workers) < 0:
-        raise UserError(f"--workers {args.workers!r}; allowed: comma-separated integers >= 0")
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (
+        os.cpu_count() or 1)
+    if not workers or min(workers) < 0 or max(workers) > cores:
+        raise UserError(f"--workers {args.workers!r}; allowed: comma-separated integers 0 to "
+                        f"{cores} (the cores here)")
+    overrides = parse_overrides(args.recipe_set, "recipe-set")
+    preset.scale_recipe(named_recipe(step.recipe)).replace(**overrides)  # bounds, before timing
     cfg = DataBench(step, preset, args.data_dir, args.batch_size, workers, args.batches,
-                    args.device, tuple(parse_overrides(args.recipe_set, "recipe-set").items()),
-                    not args.no_progress)
+                    args.device, tuple(overrides.items()), not args.no_progress)
     df = bench_data(cfg)
-    if args.append_csv:
+    if args.append_csv is not None:
         write(df, Path(args.append_csv))

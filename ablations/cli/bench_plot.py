@@ -6,8 +6,10 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from ..errors import UserError
-from .common import deprecated_alias
+from .common import deprecated_alias, read_table, writable_folder
+
+BENCH_COLUMNS = ("model", "kind", "gflops", "images_per_s")
+"""What the figures read of a bench table besides its setting columns."""
 
 
 def add_parser(sub: Any) -> None:
@@ -22,13 +24,13 @@ def add_parser(sub: Any) -> None:
 
 def handle(args: argparse.Namespace) -> None:
     """Redraw the figures of a bench CSV."""
-    import pandas as pd
-
     from ..figures.bench import bench_figures
+    from ..measure.bench_settings import SETTING_COLUMNS
 
     path = Path(args.from_csv)
-    if not path.is_file():
-        raise UserError(f"--from-csv {path}: no such file (made by `python -m ablations bench`)")
+    out = writable_folder(args.out if args.out is not None else path.parent, "--out")
+    table = read_table(path, "--from-csv", (*SETTING_COLUMNS, *BENCH_COLUMNS),
+                       "`python -m ablations bench` (bench_<tag>.csv)")
     tag = path.stem.removeprefix("bench_")
-    for p in bench_figures(pd.read_csv(path), Path(args.out or path.parent), tag):
+    for p in bench_figures(table, out, tag):
         print(f"wrote {p}")

@@ -6,7 +6,9 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from .common import add_results_folder, comma_list, labelled, positive_int, print_table
+from ..system.files import atomic_write_text
+from .common import (add_results_folder, comma_list, labelled, positive_int, print_table,
+                     writable_folder)
 
 
 def add_parser(sub: Any) -> None:
@@ -30,7 +32,13 @@ def add_parser(sub: Any) -> None:
 def handle(args: argparse.Namespace) -> None:
     """Measure, write collapse.csv and its figure, print the per-model means."""
     from ..analysis.collapse import collapse_table
+    from ..data.datasets import check_data_dir
     from ..figures.collapse import collapse_figure
+    from ..run.store import load
+
+    writable_folder(args.out, "--out")  # collapse.csv and its figure go there
+    check_data_dir(args.data_dir)
+    load(args.out)  # a results folder (one error line where not), before any model is built
 
     if args.study == "fcmae":
         from ..analysis.collapse import FCMAE_MODELS, fcmae_collapse_table, keep_weights
@@ -47,7 +55,7 @@ def handle(args: argparse.Namespace) -> None:
                             args.images)
         title = ""
     path = Path(args.out) / "collapse.csv"
-    df.to_csv(path, index=False)
+    atomic_write_text(path, df.to_csv(index=False))
     summary = df.groupby(["model", "seed"])[["cosine_distance", "dead_share"]].mean()
     print_table(summary.reset_index().round(4), "table")
     print("wrote", path, *collapse_figure(df, path.with_suffix(""), title,

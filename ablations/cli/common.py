@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 from typing import Any
 
 from models.roadmap import CHAINS, DEFAULT_CHAIN
@@ -192,3 +193,103 @@ def deprecated_alias(p: Any, old: str, new: str, **kw: Any) -> None:
     """``old`` as a hidden, warning alias of the option ``new``."""
     p.add_argument(old, dest=new.lstrip("-").replace("-", "_"), action=_DeprecatedAlias,
                    new=new, help=argparse.SUPPRESS, default=argparse.SUPPRESS, **kw)
+
+
+def writable_folder(path: str | Path, option: str, min_free_mb: float = 10.0) -> Path:
+    """Check, before any work, that a command can write into the folder ``path`` (the
+    folder of ``option``): a non-empty path, no file where a folder is expected, write
+    permission on it (or on the nearest existing folder above it, where it is created), and
+    some free space. Creates nothing; one ``UserError`` line naming ``option`` otherwise."""
+    import os
+    import shutil
+
+    text = str(path)
+    allowed = "allowed: a folder this user can create and write"
+    if not text.strip():
+        raise UserError(f"{option}={text!r} is empty; allowed: a folder path ('.' for the "
+                        "current folder)")
+    folder = Path(text)
+    existing = folder
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if not existing.is_dir():
+        raise UserError(f"{option} {text} is not writable: {existing} is a file, not a "
+                        f"folder; {allowed}")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise UserError(f"{option} {text} is not writable: no permission on {existing} (or "
+                        f"a read-only disk); {allowed}")
+    if existing == folder:  # writes there for real: a read-only mount answers only this
+        import tempfile
+
+        try:
+            with tempfile.TemporaryFile(dir=folder):
+                pass
+        except OSError as e:
+            raise UserError(f"{option} {text} is not writable ({e.strerror or e}); "
+                            f"{allowed}") from None
+    free_mb = shutil.disk_usage(existing).free / 2**20
+    if free_mb < min_free_mb:
+        raise UserError(f"{option} {text}: only {free_mb:.0f} MiB free on its disk; allowed: "
+                        f"a folder with at least {min_free_mb:.0f} MiB free")
+    return folder
+
+
+def writable_file(path: str | Path, option: str) -> Path:
+    """Check, before any work, that a command can write the file ``path`` (of ``option``):
+    not empty, not a folder, its folder writable (``writable_folder``)."""
+    text = str(path)
+    if not text.strip():
+        raise UserError(f"{option}={text!r} is empty; allowed: a file path")
+    file = Path(text)
+    if file.is_dir():
+        raise UserError(f"{option} {text} is a folder; allowed: a file path (its folder is "
+                        "created where missing)")
+    writable_folder(file.parent, option)
+    return file
+
+
+def read_table(path: str | Path, option: str, columns: tuple[str, ...] = (),
+               made_by: str = "") -> Any:
+    """The CSV table ``path`` (given by ``option``) as a DataFrame; a missing, unreadable,
+    non-CSV or foreign file (one that lacks ``columns``) is one ``UserError`` line naming
+    the file, what is wrong and what is expected (``made_by``: the command that writes it)."""
+    import pandas as pd
+
+    expected = f"expected: a CSV table{f' made by {made_by}' if made_by else ''}"
+    p = Path(path)
+    if not p.is_file():
+        what = "a folder" if p.is_dir() else "no such file"
+        raise UserError(f"{option} {p}: {what}; {expected}")
+    try:
+        table = pd.read_csv(p)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError,
+            OSError) as e:
+        raise UserError(f"{option} {p}: not a readable CSV table ({type(e).__name__}); "
+                        f"{expected}") from None
+    missing = [c for c in columns if c not in table.columns]
+    if missing:
+        raise UserError(f"{option} {p}: lacks the column(s) {', '.join(missing)}; {expected}")
+    return table
+
+
+def check_device(device: str, option: str = "--device", need_present: bool = True) -> None:
+    """``device`` must be ``cpu``, ``cuda`` or ``cuda:N`` and (``need_present``) be here:
+    one ``UserError`` line before anything is created (imports torch)."""
+    import re
+
+    if device == "cpu":
+        return
+    if not re.fullmatch(r"cuda(:[0-9]+)?", str(device)):
+        raise UserError(f"{option}={device!r}; allowed: cpu, cuda or cuda:N")
+    if not need_present:
+        return
+    import torch
+
+    count = torch.cuda.device_count() if torch.cuda.is_available() else 0
+    if count == 0:
+        raise UserError(f"{option}={device}: no CUDA device here (no GPU or no driver); "
+                        "allowed: cpu")
+    index = int(device.partition(":")[2] or 0)
+    if index >= count:
+        raise UserError(f"{option}={device}: this machine has {count} CUDA device(s); allowed: "
+                        f"cpu or cuda:0 to cuda:{count - 1}")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from .common import add_chain, labelled
+from .common import add_chain, labelled, writable_folder
 
 
 def add_parser(sub: Any) -> None:
@@ -30,6 +30,7 @@ def handle(args: argparse.Namespace) -> None:
     from ..figures.compare import compare_results
 
     check_file_name(args.name, "--name")
+    writable_folder(args.out, "--out")  # before any folder is read or figure drawn
     import pandas as pd
 
     labels = labelled(args.results)

@@ -5,7 +5,8 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from .common import add_chain, deprecated_alias, model_names
+from ..errors import UserError
+from .common import add_chain, deprecated_alias, model_names, writable_folder
 
 
 def add_parser(sub: Any) -> None:
@@ -42,6 +43,13 @@ def handle(args: argparse.Namespace) -> None:
     name = args.name or (f"{args.chain}_changes" if args.overview
                          else f"diagram_{args.model or args.step}")
     check_file_name(name, "--name")
+    writable_folder(args.out, "--out")
+    if args.model and not hasattr(named_design(args.model), "stem"):
+        from models.named import MODEL_NAMES
+
+        convnets = [m for m in MODEL_NAMES if hasattr(named_design(m), "stem")]
+        raise UserError(f"--model {args.model}: a Transformer, which has no block of "
+                        f"convolutions to draw; allowed: {', '.join(convnets)}")
     path, formats = Path(args.out) / name, (f".{args.format}",)
     if args.overview:
         paths = diagram.draw_chain_changes(args.chain, path, formats=formats)

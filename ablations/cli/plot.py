@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from .common import add_chain, add_results_folder, comma_list
+from .common import add_chain, add_results_folder, comma_list, writable_folder
 
 
 def add_parser(sub: Any) -> None:
@@ -35,6 +35,7 @@ def handle(args: argparse.Namespace) -> None:
     from ..figures.folder import draw_paper_figure, draw_results
     from ..run.store import load
 
+    writable_folder(args.out, "--out")  # the figures go there: checked before drawing
     df = load(args.out)
     if args.style == "all":
         paths = draw_results(df, args.out, args.chain)

@@ -27,6 +27,9 @@ def handle(args: argparse.Namespace) -> None:
     from ..run.store import load
     from .run import print_verdicts
 
+    from .common import writable_folder
+
+    writable_folder(args.out, "--out")  # before any folder is read or copied
     report = pool(args.folders, args.out)
     for line in report.conflicts:
         print(f"conflict: {line}")

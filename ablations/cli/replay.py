@@ -7,6 +7,7 @@ import argparse
 from typing import Any
 
 from ..defaults import RESULTS
+from ..errors import UserError
 from . import run as run_command
 from .common import seed_list
 from .stats import print_stats
@@ -34,16 +35,38 @@ def add_parser(sub: Any) -> None:
     p.set_defaults(func=handle)
 
 
+def _has_runs(committed: Any, args: argparse.Namespace) -> bool:
+    """Whether the reference table holds finished runs of the replayed chain and preset."""
+    if committed.empty or not {"study", "preset"} <= set(committed.columns):
+        return False
+    mine = committed[(committed.study == args.chain) & (committed.preset == args.preset)]
+    if "status" in mine:
+        mine = mine[mine.status == "ok"]
+    return not mine.empty
+
+
 def handle(args: argparse.Namespace) -> None:
     """Join the reference's other seeds, train the fresh ones, report."""
     from ..analysis import reproduce
     from ..figures.folder import draw_results
     from ..run.store import load
 
+    fresh = seed_list(args.seeds)
+    if args.plan:  # the GPU-hours of the fresh seeds, nothing trained (as `run --plan`)
+        run_command.print_plan(args)
+        return
+    run_command.checked_plan(args, fresh)  # all of run's checks before the reference is copied
     reference = reproduce.resolve_reference(args.reference or RESULTS,
                                             given=args.reference is not None)
-    fresh = seed_list(args.seeds)
     committed = load(reference) if reference is not None else None  # read once
+    if reference is not None and not _has_runs(committed, args):
+        if args.reference is not None:
+            raise UserError(f"--reference {reference}: no finished runs of {args.chain} at "
+                            f"preset {args.preset} to compare the fresh seeds with; allowed: a "
+                            f"results folder with such runs, or --reference none")
+        print(f"{reference} holds no runs of {args.chain} at preset {args.preset}: nothing "
+              "to compare with")
+        reference = committed = None
     if reference is not None:
         others = sorted(set(committed.seed.astype(int)) - set(fresh))
         _, runs = run_command.plan(args, others)

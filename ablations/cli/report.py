@@ -21,6 +21,11 @@ def add_parser(sub: Any) -> None:
 def handle(args: argparse.Namespace) -> None:
     """Build the page and say where it is and how big."""
     from ..figures.report import build_report
+    from .common import writable_file, writable_folder
 
+    if args.file is not None:  # where the page goes, checked before it is built
+        writable_file(args.file, "--file")
+    else:
+        writable_folder(args.out, "--out")
     path = build_report(args.out, args.file, args.chain)
     print(f"wrote {path} ({path.stat().st_size / 1e6:.1f} MB)")

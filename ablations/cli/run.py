@@ -172,7 +172,17 @@ def backend_of(args: argparse.Namespace) -> tuple[str, int, Any]:
     if args.launcher != "none" and args.nproc:
         raise UserError("--nproc and --launcher: choose one (a launched job sets its own "
                         "processes with --gpus-per-node)")
+    if args.launcher == "slurm" and not (args.partition or "").strip():
+        raise UserError(f"--partition={args.partition or ''!r}: --launcher slurm needs "
+                        "--partition NAME; allowed: a SLURM partition of the cluster")
+    if args.gpus_per_node < 0:
+        raise UserError(f"--gpus-per-node={args.gpus_per_node}; allowed: >= 0 (0: one CPU "
+                        "process per job)")
     if args.launcher != "none":
+        from .common import writable_folder
+
+        if args.jobs_dir is not None:
+            writable_folder(args.jobs_dir, "--jobs-dir")
         return "submitit", 1, SubmitOptions(args.launcher, args.partition, args.nodes,
                                             args.gpus_per_node, args.cpus_per_task,
                                             args.timeout_min, args.jobs_dir, args.wait)
@@ -183,24 +193,52 @@ def backend_of(args: argparse.Namespace) -> tuple[str, int, Any]:
     return "inprocess", 1, None
 
 
-def train(args: argparse.Namespace, seeds: list[int]) -> Any:
-    """Plan the options' runs for ``seeds`` and train what is missing; the rows, or None
-    where not every run is finished on return (queued jobs, a rank other than 0)."""
-    from ..data.loading import check_data_available
-    from ..run.backends import run
-    from ..system.machine import set_threads
-    from ..train.distributed import check_sync_bn
-    from ..run.workers import default_threads
+def checked_plan(args: argparse.Namespace, seeds: list[int]) -> tuple[list, tuple]:
+    """(runs, (backend, processes, submit options)) of the run/replay options, every input
+    checked before anything is created: the one validation path of ``run``, ``replay`` and
+    ``--plan`` (what one refuses, the others refuse). One ``UserError`` line otherwise."""
+    import os
 
-    backend, processes, submit = backend_of(args)
+    from ..data.loading import check_data_available
+    from ..run.store import Store
+    from ..train.distributed import check_environment, check_sync_bn
+    from .common import writable_folder
+
+    check_environment()
+    writable_folder(args.out, "--out")
+    Store(args.out).check_files()
+    if args.steps is not None and not comma_list(args.steps):
+        raise UserError(f"--steps={args.steps!r} names no step; allowed: comma-separated step "
+                        "names or indices (leave --steps out for all)")
+    if args.threads is not None and args.threads < 1:
+        raise UserError(f"--threads={args.threads}; allowed: >= 1")
+    backend = backend_of(args)
+    submit = backend[2]
+    cores = (args.cpus_per_task if submit else
+             len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else
+             os.cpu_count() or 1)
+    if getattr(args, "workers", None) and args.workers > cores:
+        raise UserError(f"--workers={args.workers}: more loader workers than the "
+                        f"{cores} cores {'of a job' if submit else 'here'}; allowed: 1 to {cores}")
     # submitted jobs train where their GPUs are, not on this (login) node
     check_sync_bn(args.sync_bn, "cuda" if submit and submit.gpus_per_node else args.device)
-    if backend == "workers" and args.threads is None:
-        args.threads = default_threads(args.jobs)
-    set_threads(args.threads)
     _, runs = plan(args, seeds)
     for spec in dict.fromkeys(r.data for r in runs):  # fail before anything trains
         check_data_available(spec, args.data_dir)
+    return runs, backend
+
+
+def train(args: argparse.Namespace, seeds: list[int]) -> Any:
+    """Plan the options' runs for ``seeds`` and train what is missing; the rows, or None
+    where not every run is finished on return (queued jobs, a rank other than 0)."""
+    from ..run.backends import run
+    from ..system.machine import set_threads
+    from ..run.workers import default_threads
+
+    runs, (backend, processes, submit) = checked_plan(args, seeds)
+    if backend == "workers" and args.threads is None:
+        args.threads = default_threads(args.jobs)
+    set_threads(args.threads)
     return run(runs, execute_options(args), backend, processes, submit)
 
 
@@ -225,8 +263,8 @@ def print_plan(args: argparse.Namespace) -> None:
 
     from ..measure.plan import format_plan, parse_target, plan_costs
 
+    runs, _ = checked_plan(args, seed_list(args.seeds))  # refuses what `run` refuses
     target = parse_target(args.plan)
-    _, runs = plan(args, seed_list(args.seeds))
     results = Path(__file__).resolve().parents[2] / "results"
     df, notes = plan_costs(runs, target, results, args.chain, args.data_dir)
     with __import__("pandas").option_context("display.width", 200):
@@ -234,21 +272,23 @@ def print_plan(args: argparse.Namespace) -> None:
 
 
 def print_verdicts(rows: Any) -> None:
-    """Each step against its control, paired over seeds, as ``stats`` has it (delta, t
-    interval, Holm p, verdict); nothing with fewer than two seeds (no interval)."""
+    """Each step against its control, paired over seeds, the claims of ``stats`` (delta, the
+    verdict's interval, adjusted p, verdict); nothing with fewer than two seeds."""
     import pandas as pd
 
     from ..analysis import stats
+    from ..analysis.claims import claims
 
     if rows.empty or rows.groupby("step_name").seed.nunique().max() < 2:
         return
-    table = stats.all_stats(rows)
+    table = claims(rows)
+    table = table[table.kind == "step"]
     if table.empty:
         return
-    view = stats.format_stats(table)[["comparison", "n", "delta", "t 95% CI", "p_holm",
+    view = stats.format_stats(table)[["comparison", "n", "delta", "interval", "p_adj",
                                       "verdict"]]
     with pd.option_context("display.width", 200, "display.max_colwidth", 60):
-        print("\npaired over seeds (as `stats`, which adds bootstrap and McNemar):")
+        print(f"\npaired over seeds, as `stats` (which adds McNemar and the paper). {stats.RULE}")
         print(view.to_string(index=False))
 
 

@@ -7,9 +7,10 @@ from pathlib import Path
 from typing import Any
 
 from ..defaults import SCALING_MODELS, SCALING_RESOLUTIONS
-from ..errors import check_file_name
+from ..errors import UserError, check_file_name
+from ..system.files import atomic_write_text
 from .common import (add_chain, add_device, comma_list, int_list, model_names, positive_int,
-                     print_table)
+                     print_table, read_table, writable_folder)
 
 
 def add_parser(sub: Any) -> None:
@@ -43,12 +44,17 @@ def handle(args: argparse.Namespace) -> None:
     from ..measure import scaling
 
     if args.from_csv:  # redraw a committed table (e.g. one measured on a GPU)
-        df = pd.read_csv(args.from_csv)
         stem = Path(args.from_csv).with_suffix("")
+        writable_folder(stem.parent, "--from-csv")  # the exponents and figure go beside it
+        df = read_table(args.from_csv, "--from-csv", SCALING_COLUMNS,
+                        "`python -m ablations scaling` (scaling_<tag>.csv)")
+        if df.empty:
+            raise UserError(f"--from-csv {args.from_csv}: no rows; expected: a CSV table made "
+                            "by `python -m ablations scaling`")
     else:
         df, stem = _measure(args)
     fits = scaling.fit_exponents(df)
-    fits.to_csv(stem.with_name(stem.name + "_exponents.csv"), index=False)
+    atomic_write_text(stem.with_name(stem.name + "_exponents.csv"), fits.to_csv(index=False))
     timed = sorted(df.dropna(subset=["latency_ms"]).resolution.unique())
     title = (f"cost vs resolution, batch 1, float32, {df.device.iloc[0]} "
              f"({', '.join(str(r) for r in timed) or 'none'} px timed)")
@@ -62,16 +68,37 @@ def _measure(args: argparse.Namespace) -> tuple[Any, Path]:
     from ..system.machine import device_tag, threads
 
     models = scaling.resolve_models(comma_list(args.models), args.chain)
-    resolutions = int_list(args.resolutions, "--resolutions")
-    timed = (int_list(args.time_resolutions, "--time-resolutions")
+    resolutions = _sizes(args.resolutions, "--resolutions")
+    if not resolutions:
+        raise UserError(f"--resolutions={args.resolutions!r} names no size; allowed: "
+                        f"comma-separated sizes {MIN_SIZE} to {MAX_SIZE}")
+    timed = (_sizes(args.time_resolutions, "--time-resolutions")
              if args.time_resolutions is not None
              else resolutions if args.device.startswith("cuda") else [224, 448, 672])
     tag = args.tag or device_tag(args.device)
     check_file_name(tag, "--tag")
+    writable_folder(args.out, "--out")
+    if args.threads is not None and args.threads < 1:
+        raise UserError(f"--threads={args.threads}; allowed: >= 1")
     with threads(args.threads):
         df = scaling.scaling_table(models, resolutions, timed, args.device,
                                    memory=not args.no_memory, repeats=args.repeats)
     stem = Path(args.out) / f"scaling_{tag}"
-    stem.parent.mkdir(parents=True, exist_ok=True)
-    df.to_csv(stem.with_suffix(".csv"), index=False)
+    atomic_write_text(stem.with_suffix(".csv"), df.to_csv(index=False))
     return df, stem
+
+
+MIN_SIZE, MAX_SIZE = 32, 4096
+"""Image sizes ``scaling`` takes: a ResNet downsamples by 32; 4096 px is far past any use."""
+SCALING_COLUMNS = ("model", "resolution", "pixels", "latency_ms", "device")
+"""What the exponents and the figure read of a scaling table."""
+
+
+def _sizes(text: str, option: str) -> list[int]:
+    """Comma-separated image sizes within ``MIN_SIZE`` to ``MAX_SIZE``."""
+    sizes = int_list(text, option)
+    bad = [s for s in sizes if not MIN_SIZE <= s <= MAX_SIZE]
+    if bad:
+        raise UserError(f"{option}={text!r}: {bad[0]} is out of range; allowed: sizes "
+                        f"{MIN_SIZE} to {MAX_SIZE}")
+    return sizes

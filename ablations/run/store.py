@@ -78,9 +78,15 @@ class Store:
         if not path.exists():
             return None
         try:
-            return json.loads(path.read_text())
-        except json.JSONDecodeError:
-            path.replace(path.with_suffix(".corrupt"))
+            result = json.loads(path.read_bytes().decode("utf-8"))
+            if not isinstance(result, dict):
+                raise ValueError(f"a JSON {type(result).__name__}, not an object")
+            return result
+        except ValueError as e:  # not JSON, not UTF-8, or not an object: set aside, retrain
+            bad = path.with_suffix(".corrupt")
+            path.replace(bad)
+            warnings.warn(f"{path}: unreadable result ({_what(e)}); moved to {bad.name}, "
+                          "the run counts as not finished", StoreWarning)
             return None
 
     def begin(self, run_hash: str, spec: dict[str, Any]) -> Path:
@@ -161,13 +167,46 @@ class Store:
                 fcntl.flock(handle, fcntl.LOCK_UN)
 
     def spec(self, run_hash: str) -> dict[str, Any]:
-        """What a stored run was: its spec and labels (``spec.json``)."""
-        return json.loads((self.run_dir(run_hash) / RunFiles.SPEC).read_text())
+        """What a stored run was: its spec and labels (``spec.json``); a missing or damaged
+        one is one ``UserError`` line naming the file."""
+        path = self.run_dir(run_hash) / RunFiles.SPEC
+        try:
+            spec = json.loads(path.read_bytes().decode("utf-8"))
+        except (OSError, ValueError) as e:
+            raise UserError(f"{path}: unreadable run spec ({_what(e)}); expected: the JSON "
+                            "object `run` writes (delete the run folder to train it again)"
+                            ) from None
+        if not isinstance(spec, dict):
+            raise UserError(f"{path}: a JSON {type(spec).__name__}, not the run spec; "
+                            "expected: the JSON object `run` writes")
+        return spec
 
     def history(self, run_hash: str) -> pd.DataFrame:
-        """Per-epoch history of one run (empty if none)."""
+        """Per-epoch history of one run (empty if none); a damaged one (empty, not a CSV,
+        not UTF-8, without an epoch column) is one ``UserError`` line naming the file."""
         path = self.run_dir(run_hash) / RunFiles.HISTORY
-        return pd.read_csv(path) if path.exists() else pd.DataFrame()
+        if not path.exists():
+            return pd.DataFrame()
+        try:
+            table = pd.read_csv(path)
+        except (OSError, ValueError, pd.errors.EmptyDataError, pd.errors.ParserError) as e:
+            raise UserError(f"{path}: unreadable history ({_what(e)}); expected: the per-epoch "
+                            "CSV `run` writes (delete it: the run's curves are then left out)"
+                            ) from None
+        if "epoch" not in table.columns:
+            raise UserError(f"{path}: no epoch column; expected: the per-epoch CSV `run` "
+                            "writes (delete it: the run's curves are then left out)")
+        return table
+
+    def check_files(self) -> None:
+        """Before a run writes here: the store's files are files and its run folder a
+        folder (a ``results.csv`` that is a folder would fail after training)."""
+        for name in ("labels.jsonl", RESULTS_FILE, ".lock"):
+            if (self.root / name).is_dir():
+                raise UserError(f"{self.root / name} is a folder; expected: the file the "
+                                "results store keeps there (move the folder away)")
+        if self.runs.exists() and not self.runs.is_dir():
+            raise UserError(f"{self.runs} is a file; expected: the folder of the run folders")
 
     def labels_path(self) -> Path:
         return self.root / "labels.jsonl"
@@ -176,16 +215,22 @@ class Store:
         path = self.labels_path()
         if not path.exists():
             return []
+        if path.is_dir():
+            raise UserError(f"{path} is a folder; expected: the JSON-lines table `run` writes")
         rows = []
-        for i, line in enumerate(path.read_text().splitlines()):
+        for i, line in enumerate(path.read_bytes().splitlines()):
             if line.strip():
                 try:
-                    rows.append(json.loads(line))
-                except json.JSONDecodeError:
+                    row = json.loads(line.decode("utf-8"))
+                    if not isinstance(row, dict):
+                        raise ValueError(f"a JSON {type(row).__name__}, not an object")
+                except ValueError as e:  # not UTF-8, not JSON, or not a row
                     bad = path.with_suffix(".corrupt")
                     path.replace(bad)
-                    raise UserError(f"{path}: line {i + 1} is not JSON; the file was moved to "
-                                     f"{bad.name} and nothing was overwritten") from None
+                    raise UserError(f"{path}: line {i + 1} is not a row ({_what(e)}); expected: "
+                                    f"one JSON object per line; the file was moved to "
+                                    f"{bad.name} and nothing was overwritten") from None
+                rows.append(row)
         return rows
 
     def _write_rows(self, rows: list[dict[str, Any]]) -> None:
@@ -196,6 +241,17 @@ class Store:
     def table(self) -> pd.DataFrame:
         """All rows as a DataFrame."""
         return pd.DataFrame(self._rows())
+
+
+def _what(e: Exception) -> str:
+    """What was wrong with a stored file, in a few words."""
+    if isinstance(e, UnicodeDecodeError):
+        return "not UTF-8 text"
+    if isinstance(e, json.JSONDecodeError):
+        return "not JSON"
+    if isinstance(e, pd.errors.EmptyDataError):
+        return "empty"
+    return f"{type(e).__name__}: {e}" if str(e) else type(e).__name__
 
 
 def run_paths(folder: Path) -> RunPaths:
@@ -230,9 +286,11 @@ def load(path: str | Path) -> pd.DataFrame:
         p = p / RESULTS_FILE
     if not p.exists():
         raise UserError(f"no results at {path}: expected a results folder or {RESULTS_FILE}")
+    if p.is_dir():
+        raise UserError(f"{p} is a folder; expected: a {RESULTS_FILE} written by this toolkit")
     try:
         table = pd.read_csv(p)
-    except (pd.errors.ParserError, UnicodeDecodeError, pd.errors.EmptyDataError) as e:
+    except (pd.errors.ParserError, UnicodeDecodeError, pd.errors.EmptyDataError, OSError) as e:
         raise UserError(f"{p}: not a CSV table ({type(e).__name__}); allowed: a {RESULTS_FILE} "
                         f"written by this toolkit") from None
     return checked_table(table, p)

@@ -181,10 +181,19 @@ def custom_chain(spec: dict[str, Any]) -> list[Step]:
             raise UserError(f"custom chain {name!r}: step {i}: unknown toggle(s) "
                             f"{', '.join(bad)}; allowed: {', '.join(FIELDS)}")
         try:
-            design = design.replace(**item["changes"])
+            before, design = design, design.replace(**item["changes"])
         except ValueError as e:
             raise UserError(f"custom chain {name!r}: step {i}: {e}") from None
         step_name = str(item.get("name", f"step-{i}"))
+        taken = [s.name for s in out]
+        if step_name in taken:  # one row per name in the results: a finished run would be lost
+            raise UserError(f"custom chain {name!r}: step {i}: name {step_name!r} is used twice "
+                            f"(step {taken.index(step_name)}); allowed: a name unique in the "
+                            "chain")
+        if design == before:
+            raise UserError(f"custom chain {name!r}: step {i} ({step_name}) changes nothing: "
+                            f"{item['changes']} is already the design of the step before; "
+                            "allowed: changes that differ from the step before")
         out.append(_step(None, index=i, name=step_name, title=str(item.get("title", step_name)),
                          design=design, recipe=recipe,
                          changes=tuple(current_names(item["changes"], warn=False)),

@@ -68,6 +68,34 @@ def from_environment(device: str) -> DistContext:
     return DistContext(rank, world, local)
 
 
+LAUNCH_VARIABLES = ("RANK", "LOCAL_RANK", "MASTER_ADDR", "MASTER_PORT")
+"""What torch.distributed's env:// rendezvous reads beside ``WORLD_SIZE`` (torchrun sets all)."""
+
+
+def check_environment(environ: dict[str, str] | None = None) -> None:
+    """A launcher's environment is whole or absent: ``WORLD_SIZE`` a positive integer and,
+    where it is above 1, ``LAUNCH_VARIABLES`` set, integers where they are ranks. One
+    ``UserError`` line before anything is created (torch's rendezvous error otherwise)."""
+    env = os.environ if environ is None else environ
+    allowed = ("allowed: no WORLD_SIZE (one process), or the whole environment torchrun sets "
+               f"(WORLD_SIZE, {', '.join(LAUNCH_VARIABLES)})")
+    if "WORLD_SIZE" not in env:
+        return
+    world = env["WORLD_SIZE"]
+    if not world.isascii() or not world.isdigit() or int(world) < 1:
+        raise UserError(f"WORLD_SIZE={world!r} is not a positive integer; {allowed}")
+    if int(world) == 1:
+        return
+    missing = [k for k in LAUNCH_VARIABLES if not env.get(k, "").strip()]
+    if missing:
+        raise UserError(f"WORLD_SIZE={world} is set but {', '.join(missing)} not; {allowed}")
+    for key in ("RANK", "LOCAL_RANK"):
+        value = env[key]
+        if not value.isascii() or not value.isdigit() or int(value) >= int(world):
+            raise UserError(f"{key}={value!r} with WORLD_SIZE={world}; allowed: 0 to "
+                            f"{int(world) - 1}")
+
+
 def device_for(ctx: DistContext, device: str) -> str:
     """The device of this rank: ``cuda:LOCAL_RANK`` on GPUs, ``cpu`` otherwise."""
     if device.startswith("cuda") and ctx.enabled:

@@ -265,6 +265,19 @@ def _check_policy(policy: str) -> None:
     except Exception as e:  # timm's parser raises AssertionError / ValueError / KeyError
         raise UserError(f"recipe.auto_augment={policy!r} ({type(e).__name__}: {e}); "
                         f"allowed: {allowed}") from None
+    import re
+
+    for part in policy.split("-")[1:]:  # timm clamps a magnitude above 10: the recipe would lie
+        found = re.fullmatch(r"(m|mmax)([0-9.]+)", part)
+        key, value = found.groups() if found else ("", "0")
+        if found and not 0 <= float(value) <= MAX_MAGNITUDE:
+            raise UserError(f"recipe.auto_augment={policy!r}: magnitude {key}{value} is outside "
+                            f"timm's range 0 to {MAX_MAGNITUDE:g} (it would clamp it); allowed: "
+                            f"{allowed}, magnitude 0 to {MAX_MAGNITUDE:g}")
+
+
+MAX_MAGNITUDE = 10.0
+"""RandAugment's magnitude scale in timm (``_LEVEL_DENOM``): m0 to m10."""
 
 
 RECIPES: dict[str, Recipe] = {
