@@ -83,3 +83,52 @@ def legend_covered_points(fig) -> list[str]:
                     if box.x0 < x < box.x1 and box.y0 < y < box.y1:
                         covered.append(f"{artist.get_label()} at ({x:.0f}, {y:.0f}) px")
     return covered
+
+
+def _markers(ax) -> list[tuple[float, float]]:
+    """Display positions of every drawn marker of ``ax`` (scatter points, line markers)."""
+    out = []
+    for artist in ax.get_children():
+        if isinstance(artist, Line2D) and artist.get_visible() and artist.get_marker() not in (
+                None, "None", "", " ", "_", "|"):  # error-bar caps are not points
+            xy = np.column_stack(artist.get_data()).astype(float)
+            if len(xy):
+                out += [tuple(p) for p in artist.get_transform().transform(xy)]
+        elif isinstance(artist, PathCollection) and artist.get_visible():
+            offsets = np.asarray(artist.get_offsets(), dtype=float)
+            if len(offsets):
+                out += [tuple(p) for p in artist.get_offset_transform().transform(offsets)]
+    return [p for p in out if np.all(np.isfinite(p))]
+
+
+def _distance(box, p) -> float:
+    dx = max(box.x0 - p[0], 0.0, p[0] - box.x1)
+    dy = max(box.y0 - p[1], 0.0, p[1] - box.y1)
+    return float(np.hypot(dx, dy))
+
+
+def mislabelled_points(fig) -> list[str]:
+    """Point labels of ``fig`` (annotations with text that name a data point, ``xy``) that
+    sit nearer another marker than their own point and draw no leader line to it: a reader
+    takes the nearest marker for the one named."""
+    import matplotlib.text as mtext
+
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    wrong = []
+    for ax in fig.axes:
+        markers = _markers(ax)
+        for ann in ax.get_children():
+            if not isinstance(ann, mtext.Annotation) or not ann.get_text().strip():
+                continue
+            if not ann.get_visible() or ann.arrow_patch is not None:
+                continue  # a leader line names its point
+            if ann.xycoords != "data":
+                continue
+            own = tuple(ax.transData.transform(np.asarray(ann.xy, dtype=float)))
+            box = ann.get_window_extent(renderer)
+            d_own = _distance(box, own)
+            others = [m for m in markers if np.hypot(m[0] - own[0], m[1] - own[1]) > 1.0]
+            if others and min(_distance(box, m) for m in others) < d_own:
+                wrong.append(f"{ann.get_text()!r} at {ann.xy}")
+    return wrong

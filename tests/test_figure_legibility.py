@@ -1,5 +1,6 @@
-"""Every figure function, drawn on committed data: no two text labels overlap and no legend
-covers a data point (``tests/legibility.py``: matplotlib's rendered bounding boxes)."""
+"""Every figure function, drawn on committed data: no two text labels overlap, no legend
+covers a data point, and every point label sits nearest the point it names or draws a
+leader line to it (``tests/legibility.py``: matplotlib's rendered bounding boxes)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import pytest
 
 from ablations.figures import common
 
-from legibility import legend_covered_points, overlapping_labels
+from legibility import legend_covered_points, mislabelled_points, overlapping_labels
 
 ROOT = Path(__file__).resolve().parents[1]
 QUICK = ROOT / "results" / "quick"
@@ -23,6 +24,7 @@ def problems(monkeypatch):
     def check(fig, path):
         issues = [f"labels overlap: {a!r} / {b!r}" for a, b in overlapping_labels(fig)]
         issues += [f"legend covers {p}" for p in legend_covered_points(fig)]
+        issues += [f"label nearer another point: {p}" for p in mislabelled_points(fig)]
         if issues:
             found[Path(path).name] = issues
     monkeypatch.setattr(common, "FIGURE_CHECKS", [check])

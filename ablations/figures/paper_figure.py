@@ -4,10 +4,12 @@ One row per step, grouped under the paper's phase headers (macro design, ResNeXt
 the kernel 5 / 9 / 11 side branches hatched, as the paper draws the steps it did not keep.
 Ours and the paper's sit on axes of the same span in points, and every bar starts at the
 regime's first (modern-recipe ResNet) step, so a bar's length is the gain over that ResNet
-in both panels alike. Our bars carry the 95% t-interval of the mean over seeds and the
-verdict of ``stats`` against the previous step (the paired, Holm-adjusted test); the
-paper's carry the GFLOPs as printed, a misprint marked. The chain's target Transformer
-(Swin-T, Swin-B) is the dashed line.
+in both panels alike. Our bars carry that gain's claim (``analysis.claims``, kind ``vs
+first``): its whisker is the verdict's interval and its mark the verdict, so length, whisker
+and mark say one thing. The paper is paired by design: its last row (separate downsampling,
+which also turns on layer scale and ConvNeXt's init) sits beside our ConvNeXt-T, the
+sub-steps it folds marked as such. The paper's bars carry the GFLOPs as printed, a misprint
+marked. The chain's target Transformer (Swin-T, Swin-B) is the dashed line.
 """
 
 from __future__ import annotations
@@ -21,7 +23,8 @@ import pandas as pd
 
 from models.roadmap import Step, chain
 
-from ..analysis.stats import t_half_width
+from ..analysis.paper import paper_by_design
+from ..analysis.stats import RULE, t_half_width
 from .chain import PHASE_COLORS, TARGET_COLOR, Target, target_line
 from .common import save_figure
 
@@ -41,6 +44,7 @@ class Regime:
     preset: str
     rows: pd.DataFrame
     stats: pd.DataFrame
+    """The regime's claims (``analysis.claims.chain_claims``)."""
     target: Target | None
 
 
@@ -87,15 +91,17 @@ def _ours(rows: pd.DataFrame) -> dict[str, tuple[float, float, int, float]]:
 
 def _draw_panel(ax: plt.Axes, items: list[Step | str], values: dict[str, float],
                 errors: dict[str, float], labels: dict[str, str], base: float,
-                extent: tuple[float, float]) -> None:
-    """Bars from ``base`` for the steps of ``items`` (headers as bold rows), text labels."""
+                extent: tuple[float, float], missing: dict[str, str] | None = None) -> None:
+    """Bars from ``base`` for the steps of ``items`` (headers as bold rows), text labels;
+    ``missing``: what to write where a step has no bar (default "not run")."""
     n = len(items)
     for i, item in enumerate(items):
         y = n - 1 - i
         if isinstance(item, str):
             continue
         if item.name not in values:
-            ax.text(base, y, "  not run", va="center", fontsize=7.5, color="#9e9e9e")
+            ax.text(base, y, (missing or {}).get(item.name, "  not run"), va="center",
+                    fontsize=7.5, color="#9e9e9e")
             continue
         v = values[item.name]
         ax.barh(y, v - base, left=base, height=0.72, color=PHASE_COLORS.get(item.phase, "#888"),
@@ -141,7 +147,7 @@ def regimes_of(df: pd.DataFrame, chains: tuple[str, ...], out: Path,
                preset: str | None = None) -> list[Regime]:
     """The regimes of ``chains`` that have finished runs in ``df`` (at ``preset``, or at the
     preset with the most runs), with their verdicts (``stats``, the store's predictions)."""
-    from ..analysis.stats import study_stats
+    from ..analysis.claims import chain_claims
     from ..run.store import Store
 
     found = []
@@ -153,8 +159,8 @@ def regimes_of(df: pd.DataFrame, chains: tuple[str, ...], out: Path,
             continue
         chosen = preset or rows.preset.value_counts().index[0]
         rows = rows[rows.preset == chosen]
-        found.append(Regime(name, chosen, rows, study_stats(df, name, chosen, Store(out)),
-                            target_line(df, name, chosen)))
+        claims = pd.concat(chain_claims(df, name, chosen, Store(out)), ignore_index=True)
+        found.append(Regime(name, chosen, rows, claims, target_line(df, name, chosen)))
     return found
 
 
@@ -176,10 +182,18 @@ def paper_figure(regimes: list[Regime], path: Path, steps: list[str] | None = No
     footnotes = []
     for k, (r, order, items) in enumerate(layouts):
         ours = _ours(r.rows)
-        verdicts = {row.treatment: row.verdict for row in r.stats.itertuples()}
-        paper = {s.name: s.paper_top1 for s in order if s.paper_top1 is not None}
         first = order[0].name
         base_ours = ours[first][0] if first in ours else min(v[0] for v in ours.values())
+        vs_first = r.stats[r.stats.kind == "vs first"].set_index("treatment")
+        verdicts = vs_first.verdict.to_dict()
+        for name in vs_first.index.intersection(list(ours)):  # bar = the claim: gain over first
+            c = vs_first.loc[name]
+            ours[name] = (base_ours + c.delta, (c.hi - c.lo) / 2, ours[name][2], ours[name][3])
+        ours[first] = (base_ours, 0.0) + ours[first][2:]
+        by_design, folded = paper_by_design(r.chain_name)
+        paper = {s.name: (s.paper_top1 if s.branch_of else by_design.get(s.name))
+                 for s in order}
+        paper = {k: v for k, v in paper.items() if v is not None}
         base_paper = paper.get(first, min(paper.values()))
         # The same extent left and right of the first step in both panels (points per inch
         # alike), with room for the value labels right of the longest bar.
@@ -202,14 +216,17 @@ def paper_figure(regimes: list[Regime], path: Path, steps: list[str] | None = No
         _draw_panel(ax_o, items, {n: v[0] for n, v in ours.items()},
                     {n: v[1] for n, v in ours.items()}, labels_o, base_ours, extent)
         labels_p = {}
+        titles = {s.name: s.title.split(" (")[0] for s in order}
         for s in order:
-            if s.paper_top1 is None:
+            if s.name not in paper:
                 continue
             star = "*" if "misprint" in s.note and "GFLOPs" in s.note else ""
-            labels_p[s.name] = f"{s.paper_top1:.2f}  {s.paper_gflops:.2f}{star} GF"
+            labels_p[s.name] = f"{paper[s.name]:.2f}  {s.paper_gflops:.2f}{star} GF"
             if star:
                 footnotes.append(f"* {s.title}: {s.note}")
-        _draw_panel(ax_p, items, paper, {}, labels_p, base_paper, extent)
+        _draw_panel(ax_p, items, paper, {}, labels_p, base_paper, extent,
+                    missing={k: f"  in {titles.get(v, v)}"
+                             for k, v in folded.items()})
         if r.target is not None:
             _target(ax_p, r.target.paper_top1, f"{r.target.title} {r.target.paper_top1:.1f} "
                     f"({r.target.paper_gflops:.1f} GF)", len(items))
@@ -225,9 +242,10 @@ def paper_figure(regimes: list[Regime], path: Path, steps: list[str] | None = No
                         fontsize=8)
         ax_l.set_title(r.chain_name, fontsize=9.5, loc="right", fontweight="bold")
     notes = ["Both panels of a regime have the same span in points; bars start at the first "
-             "step. Whiskers: 95% t-interval of our mean over seeds. ▲ / ▼: a gain / loss "
-             "over the previous step that the paired test rules out noise for (Holm-adjusted, "
-             "as `stats`); no mark: within noise. Hatched: side branches (not kept)."]
+             "step, so a bar is the gain over it. Whiskers: the verdict's interval of that "
+             "gain; ▲ / ▼: gain / loss, no mark: within noise. " + RULE + " Hatched: side "
+             "branches (not kept; mean over seeds, no whisker). The paper's last row is paired "
+             "with our ConvNeXt-T, the design it measured."]
     notes += list(dict.fromkeys(footnotes))
     fig.text(0.02, -0.01, "\n".join(_wrap(n, int(width * 17)) for n in notes), fontsize=7,
              va="top", color="#444444")
