@@ -62,9 +62,14 @@ def step_index(step: str) -> int:
 
 def interval(study: str, treatment: str, preset: str = "quick",
              folder: str = "results/quick") -> str:
+    """The comparison's estimate, the interval printed beside its verdict and the verdict, as
+    stats.csv holds them: the claims table (issue 35: ``kind`` step, the verdict's interval
+    ``lo``/``hi``) or, in a folder written before it, the 95% paired-t ``t_lo``/``t_hi``."""
     s = _stats(folder)
+    s = s[s.kind == "step"] if "kind" in s else s
     row = s[(s.study == study) & (s.preset == preset) & (s.treatment == treatment)].iloc[0]
-    return f"{row.delta:+.2f} [{row.t_lo:+.2f}, {row.t_hi:+.2f}] ({row.verdict})"
+    lo, hi = (row.lo, row.hi) if "lo" in row else (row.t_lo, row.t_hi)
+    return f"{row.delta:+.2f} [{lo:+.2f}, {hi:+.2f}] ({row.verdict})"
 
 
 def paired_interval(treatment: str, control: str, study: str = CHAIN) -> str:
