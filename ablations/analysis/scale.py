@@ -61,6 +61,43 @@ def study_gaps(df: pd.DataFrame, chain_name: str, store: Any = None,
     return base, gap_table(gaps[0], rows, chain_name, base)
 
 
+CELL_COLUMNS = ["cell", *AXES, "seeds", "gap", "lo", "hi", "verdict", "reg_change",
+                "reg_lo", "reg_hi", "reg_verdict", "train_minutes"]
+
+
+def cell_table(df: pd.DataFrame, chain_name: str, store: Any = None) -> pd.DataFrame:
+    """One row per cell of the scale study of ``chain_name`` (crossed cells too): every
+    axis's value (the base's where the cell leaves it), the gap ConvNeXt-T - ResNet-50
+    with the verdict's interval and verdict (``claims``, all cells one family), and where
+    the cell has the paper's regularisation, the gap's change against its twin without it
+    (``reg_*``, paired by seed; the claims' ``gap change`` family)."""
+    from .claims import scale_claims
+
+    study = study_id("scale", chain_name)
+    rows = df[df.study == study]
+    if rows.empty:
+        return pd.DataFrame(columns=CELL_COLUMNS)
+    base = base_of(list(rows.preset.unique()))
+    parts = {p.kind.iat[0]: p for p in scale_claims(df, study, store) if not p.empty}
+    gaps = parts.get("step", pd.DataFrame())
+    changes = parts.get("gap change", pd.DataFrame())
+    out = []
+    for rec in gaps.to_dict("records"):
+        settings = cell_of(rec["preset"], base)
+        row = {"cell": rec["preset"], **{a: settings.get(a, base_value(base, a)) for a in AXES},
+               "seeds": int(rec["seeds"]), "gap": rec["delta"], "lo": rec["lo"],
+               "hi": rec["hi"], "verdict": rec["verdict"],
+               "train_minutes": round(float(rows[rows.preset == rec["preset"]]
+                                            .train_seconds.sum()) / 60, 1)}
+        reg = changes[(changes.preset == rec["preset"]) & (changes.axis == "regularisation")] \
+            if not changes.empty else changes
+        if len(reg):
+            r = reg.iloc[0]
+            row.update(reg_change=r.delta, reg_lo=r.lo, reg_hi=r.hi, reg_verdict=r.verdict)
+        out.append(row)
+    return pd.DataFrame(out).reindex(columns=CELL_COLUMNS)
+
+
 NUMERIC_AXES = [a for a in AXES if a != "regularisation"]
 """The axes along which a gap can be drawn against a number (log2 scale)."""
 
@@ -83,4 +120,4 @@ def crossing(axis_rows: pd.DataFrame) -> float | None:
     return None
 
 
-__all__ = ["gap_table", "study_gaps", "crossing"]
+__all__ = ["gap_table", "study_gaps", "crossing", "cell_table", "CELL_COLUMNS"]

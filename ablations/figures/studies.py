@@ -120,6 +120,64 @@ def scale_figure(gaps: pd.DataFrame, path: Path, base_name: str) -> list[Path]:
     return save_figure(fig, path)
 
 
+REG_STYLE = {"off": ("o", "#4c72b0", "regularisation off (CPU presets)"),
+             "paper": ("s", "#dd8452", "the paper's regularisation")}
+
+
+def crossed_figure(cells: pd.DataFrame, path: Path, base_name: str) -> list[Path]:
+    """The crossed cells of a scale study (``analysis.scale.cell_table``): at the training
+    images of the cells with the paper's regularisation, one panel per resolution, the gap
+    ConvNeXt-T - ResNet-50 against epochs with and without the regularisation; whiskers the
+    verdict's interval, filled where the verdict is resolved; no line joins cells."""
+    from ..analysis.stats import RULE
+    from .common import place_labels
+
+    reg = cells[cells.regularisation == "paper"]
+    images = sorted(set(reg.train_images))
+    block = cells[cells.train_images.isin(images) & cells.width.isin(set(reg.width))]
+    resolutions = sorted(set(block.resolution))
+    fig, axes = plt.subplots(1, len(resolutions), figsize=(4.2 * len(resolutions) + 1, 4.4),
+                             sharey=True, squeeze=False)
+    epochs = sorted(set(block.epochs))
+    for ax, res in zip(axes[0], resolutions):
+        labels = ([], [], [])
+        for k, (name, (marker, color, text)) in enumerate(REG_STYLE.items()):
+            g = block[(block.resolution == res) & (block.regularisation == name)
+                      & block.lo.notna()].sort_values("epochs")
+            x = [epochs.index(e) + (k - 0.5) * 0.18 for e in g.epochs]
+            ax.errorbar(x, g.gap, yerr=[g.gap - g.lo, g.hi - g.gap], fmt="none",
+                        ecolor=color, elinewidth=1.2, capsize=3)
+            resolved = g.verdict.isin(["gain", "loss"]).to_numpy()
+            ax.scatter([xi for xi, r in zip(x, resolved) if r], g.gap[resolved], marker=marker,
+                       color=color, s=34, zorder=3, label=text)
+            ax.scatter([xi for xi, r in zip(x, resolved) if not r], g.gap[~resolved],
+                       marker=marker, facecolor="white", edgecolor=color, s=34, zorder=3)
+            for xi, r in zip(x, g.itertuples()):
+                labels[0].append(xi)
+                labels[1].append(r.gap)
+                labels[2].append(f"{r.gap:+.2f} (n={r.seeds})")
+        ax.axhline(0, color="black", lw=0.8)
+        ax.set_xticks(range(len(epochs)))
+        ax.set_xticklabels([str(e) for e in epochs])
+        ax.set_xlim(-0.6, len(epochs) - 0.4)
+        ax.set_xlabel("epochs")
+        ax.set_title(f"{res} px (last stage {res // 32}x{res // 32})", fontsize=9)
+        ax.grid(alpha=0.3)
+        ax._labels = labels  # placed once the layout is final
+    axes[0][0].set_ylabel("top-1 gap, ConvNeXt-T - ResNet-50 (points)")
+    axes[0][0].legend(fontsize=7.5, loc="lower left")
+    what = ", ".join(f"{i:,}" for i in images)
+    fig.suptitle(f"Does the paper's regularisation make ConvNeXt-T overtake ResNet-50?\n"
+                 f"{base_name} preset at {what} training images; filled: gain or loss, hollow: "
+                 f"within noise", fontsize=9)
+    fig.text(0.01, 0.005, "Whiskers: the verdict's interval. " + RULE, fontsize=6.5,
+             wrap=True, va="bottom")
+    fig.tight_layout(rect=(0, 0.06, 1, 0.93))
+    for ax in axes[0]:
+        place_labels(ax, *ax._labels, fontsize=6.5)
+    return save_figure(fig, path)
+
+
 def sweep_figure(df: pd.DataFrame, study: str, path: Path) -> list[Path]:
     """Top-1 (mean, min-max) against the swept value, GFLOPs on a second axis."""
     s = summary_table(df[df.study == study])
@@ -168,6 +226,11 @@ def study_figures(df: pd.DataFrame, out: str | Path) -> list[Path]:
             stem = out / f"scale_{chain_name}"
             paths += _write_csv(gaps.round(3), stem, index=False)
             paths += scale_figure(gaps, stem, base.name)
+        cells = scale.cell_table(df, chain_name, store)
+        if (cells.regularisation == "paper").any():
+            stem = out / f"scale_cells_{chain_name}"
+            paths += _write_csv(cells.round(3), stem, index=False)
+            paths += crossed_figure(cells, out / f"scale_regularisation_{chain_name}", base.name)
     for i in ids:
         if i.kind == "sweep":
             paths += sweep_figure(df, str(i), out / f"sweep_{i.subject.replace('@', '_on_')}")
