@@ -177,9 +177,12 @@ def say(table, step):
         print(f"{step}: not trained in this variant")
         return
     r = hit.iloc[0]
-    print(f"{NAMES.get(r.treatment, r.treatment)} vs {NAMES.get(r.control, r.control)}: "
-          f"{r.delta:+.2f} points, {100 * r.level:.1f}% interval [{r.lo:+.2f}, {r.hi:+.2f}] "
-          f"over {r.seeds} paired seeds -> {r.verdict}   (you predicted: "
+    name = f"{NAMES.get(r.treatment, r.treatment)} vs {NAMES.get(r.control, r.control)}"
+    if r.seeds < 2:  # no interval: the difference is not printed (the rule)
+        print(f"{name}: {r.seeds} seed, no interval yet: pool more seeds (part 5)")
+        return
+    print(f"{name}: {r.delta:+.2f} points, {100 * r.level:.1f}% interval [{r.lo:+.2f}, "
+          f"{r.hi:+.2f}] over {r.seeds} paired seeds -> {r.verdict}   (you predicted: "
           f"{PREDICTION.get(step) or '-'})")
 
 
@@ -342,6 +345,9 @@ def ends(table, treatment="trunc-normal-init", control="modern-recipe"):
     r = stats.compare(per_seed[treatment], per_seed[control])
     lo, hi = stats.interval(r["delta"], r["sd"], r["seeds"], stats.ALPHA)
     verdict = stats.verdict({"seeds": r["seeds"], "lo": lo, "hi": hi})
+    if r["seeds"] < 2:  # no interval: the difference is not printed (the rule)
+        print(f"{NAMES[treatment]} vs {NAMES[control]}: {r['seeds']} seed, no interval yet")
+        return
     print(f"{NAMES[treatment]} vs {NAMES[control]}: {r['delta']:+.2f} points, 95% interval "
           f"[{lo:+.2f}, {hi:+.2f}] over {r['seeds']} paired seeds -> {verdict}   "
           f"(you predicted: {PREDICTION.get('ends') or '-'})")
@@ -493,8 +499,9 @@ labels = [f"{NAMES.get(r.treatment, r.treatment)} - {NAMES.get(r.control, r.cont
           for r in together.itertuples()]
 for k, (a, b) in enumerate(zip(alone.itertuples(), together.itertuples())):
     y = len(labels) - 1 - k
-    print(f"{labels[k]}: {a.seeds} seeds [{a.lo:+.2f}, {a.hi:+.2f}] {a.verdict} -> "
-          f"{b.seeds} seeds [{b.lo:+.2f}, {b.hi:+.2f}] {b.verdict}")
+    seen = [f"{r.seeds} seeds [{r.lo:+.2f}, {r.hi:+.2f}] {r.verdict}" if r.seeds > 1 else
+            f"{r.seeds} seed, no interval" for r in (a, b)]
+    print(f"{labels[k]}: {seen[0]} -> {seen[1]}")
     for r, dy, color in ((a, 0.15, "#c44e52"), (b, -0.15, "#4c72b0")):
         ax.plot([r.lo, r.hi], [y + dy] * 2, color=color, lw=2.5)
         ax.plot([r.delta], [y + dy], "o", color=color)

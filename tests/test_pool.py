@@ -89,6 +89,14 @@ def test_a_missing_folder_is_one_error_line(tmp_path, capsys):
     assert len(err) == 1 and "no results" in err[0]
 
 
+def test_an_out_that_is_a_file_is_one_error_line(folders, tmp_path, capsys):
+    out = tmp_path / "a-file"
+    out.write_text("x")
+    assert main(["pool", str(folders / "a"), "--out", str(out)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "a file" in err[0] and out.read_text() == "x"
+
+
 def test_seeds_are_said_as_ranges():
     assert format_seeds([5, 0, 1, 2, 7, 8]) == "0-2, 5, 7-8"
     assert format_seeds([]) == "-"

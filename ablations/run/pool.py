@@ -106,6 +106,9 @@ def pool(folders: list[str | Path], out: str | Path) -> PoolReport:
     (hash, seed) once, conflicts reported (the first folder's run kept), another numerics
     version refused with one ``UserError`` before anything is written."""
     dst = Store(out)
+    if dst.root.exists() and not dst.root.is_dir():
+        raise UserError(f"--out {out}: a file; allowed: a results folder (new, or one to "
+                        "pool into)")
     sources = ([dst.root] if dst.labels_path().exists() else []) + [Path(f) for f in folders]
     report = PoolReport(dst.root)
     tables = []
