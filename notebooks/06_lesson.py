@@ -369,8 +369,9 @@ ends(rows)
 #
 # The toolkit's **scale study** varies exactly these axes one at a time (training images,
 # epochs, width, resolution, regularisation) and measures whether the gap between the two ends
-# changes: `python -m ablations run --study scale --preset quick --jobs 2` (hours on a laptop;
-# `python -m ablations show --study scale:resnet50-to-convnext-t` reads the committed one).
+# changes: `python -m ablations run --study scale --preset quick --jobs 2` (it prints its
+# estimated CPU minutes per cell before training; `python -m ablations show --study
+# scale:resnet50-to-convnext-t` reads the committed one).
 
 # %% tags=["teacher"]
 print("expected on the committed lab:")
