@@ -74,18 +74,7 @@ def chain_claims(df: pd.DataFrame, study: str, preset: str, store: Any) -> list[
         return [steps.assign(kind="step")]
     top1, folded = paper_by_design(study)
     names = [s.name for s in chain(study)]
-    # the paper's numbers by design: a folded sub-step has none, our last step the paper's last
-    pd_by = {}
-    for i in range(1, len(names)):
-        a, b = names[i - 1], names[i]
-        ok = a in top1 and b in top1 and a not in folded and b not in folded
-        pd_by[b] = (top1[b] - top1[a], top1[a]) if ok else (None, None)
-    step_rows = steps.assign(paper_control=math.nan)
-    for i, r in step_rows.iterrows():
-        d, c = pd_by.get(r.treatment, (None, None))
-        step_rows.at[i, "paper_delta"] = d if d is not None else math.nan
-        step_rows.at[i, "paper_control"] = c if c is not None else math.nan
-    parts = [_reapply(step_rows, df, study, preset).assign(kind="step")]
+    parts = [steps.assign(kind="step")]  # study_stats pairs the paper by design already
     if folded:
         final = names[-1]
         before = names[names.index(next(iter(folded))) - 1]
@@ -103,20 +92,6 @@ def chain_claims(df: pd.DataFrame, study: str, preset: str, store: Any) -> list[
             vs_first["endpoint"] = vs_first.treatment == names[-1]
             parts.append(vs_first)
     return parts
-
-
-def _reapply(table: pd.DataFrame, df: pd.DataFrame, study: str, preset: str) -> pd.DataFrame:
-    """``table`` (a ``study_stats`` result) with the rule applied again after its paper
-    columns changed (the sd and control mean recomputed from the results)."""
-    per_seed = per_seed_rows(ok_rows(df, study, preset))
-    sds, controls = [], []
-    for t, c in zip(table.treatment, table.control):
-        a, b = per_seed[t], per_seed[c]
-        common = sorted(set(a.index) & set(b.index))
-        d = (a.top1.loc[common] - b.top1.loc[common]).to_numpy(float)
-        sds.append(float(d.std(ddof=1)) if len(d) >= 2 else math.nan)
-        controls.append(float(b.top1.loc[common].mean()) if common else math.nan)
-    return apply_rule(table.assign(sd=sds, control_top1=controls))
 
 
 def scale_claims(df: pd.DataFrame, study: str, store: Any) -> list[pd.DataFrame]:

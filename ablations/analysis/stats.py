@@ -46,8 +46,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from models.roadmap import CHAINS
+
 from ..run.store import Store
 from ..studies.names import parse_study
+from .paper import paper_by_design
 
 ALPHA = 0.05
 POWER = 0.8
@@ -113,6 +116,10 @@ def pairs_of(study: str, steps: pd.DataFrame) -> list[Pair]:
         return [pair(by_name[t]["step"], by_name[t], by_name[c])
                 for t, c, _ in COMPARISONS if t in by_name and c in by_name]
     main = [r for r in rows if not r.get("branch_of")]
+    if study in CHAINS:  # the paper paired by design (paper.paper_by_design)
+        top1, folded = paper_by_design(study)
+        main = [{**r, "paper_top1": None if r["step_name"] in folded else top1.get(r["step_name"])}
+                for r in main]
     return [pair(b["step"], b, a) for a, b in zip(main, main[1:])]
 
 

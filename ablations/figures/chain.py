@@ -16,6 +16,7 @@ from models.roadmap import DEFAULT_CHAIN, chain
 
 from ..analysis.summary import summary_table
 from .common import place_labels, save_figure
+from ..analysis.paper import paper_by_design
 from ..errors import UserError
 from ..analysis.agreement import format_agreement
 from ..run.store import Store
@@ -32,6 +33,7 @@ def _steps_with_phase(summary: pd.DataFrame, chain_name: str) -> pd.DataFrame:
     s = summary.copy()
     s["phase"] = s.step_name.map(phases).fillna("baseline")
     s["label"] = s.step_name.map(titles).fillna(s.step_name)
+    s["chain"] = chain_name
     return s
 
 
@@ -42,8 +44,9 @@ VERDICT_COLORS = {"gain": "#2e7d32", "loss": "#c62828", "within noise": "#9e9e9e
 def roadmap_figure(summary: pd.DataFrame, path: Path, chain_name: str, ours_label: str,
                    stats: pd.DataFrame | None = None, footer: str = "",
                    target: Target | None = None) -> list[Path]:
-    """One row per step: our top-1 bars (mean, min-max whiskers), each step's gain over the
-    previous one with its 95% paired interval and verdict, and the paper's top-1.
+    """One row per step: our top-1 bars (means over seeds), each step's gain over the previous
+    one with the verdict's interval and verdict (the claims table), and the paper's top-1
+    paired by design (its last row beside our ConvNeXt-T, the sub-steps it folds marked).
 
     ``target`` (see ``target_line``) draws the chain's target Transformer across both
     panels: the paper's printed top-1, and ours trained at the same scale (with its 95%
@@ -69,16 +72,15 @@ def roadmap_figure(summary: pd.DataFrame, path: Path, chain_name: str, ours_labe
 
 def _ours_panel(ax: plt.Axes, s: pd.DataFrame, y: list[int], label: str,
                 target: Target | None) -> None:
-    """Our top-1 per step: mean bars, min-max whiskers, our target Transformer's line."""
+    """Our top-1 per step: mean bars (no whiskers: a step's interval is its change's, in the
+    middle panel), our target Transformer's line."""
     colors = [PHASE_COLORS.get(p, "#888888") for p in s.phase]
     base = max(0.0, float(s.top1_min.min()) - 3)
-    ax.barh(y, s.top1_mean - base, left=base, color=colors, height=0.7,
-            xerr=[(s.top1_mean - s.top1_min).fillna(0), (s.top1_max - s.top1_mean).fillna(0)],
-            error_kw={"elinewidth": 1, "capsize": 2})
+    ax.barh(y, s.top1_mean - base, left=base, color=colors, height=0.7)
     for yi, row in zip(y, s.itertuples()):
-        ax.text(row.top1_max + 0.1 if pd.notna(row.top1_max) else base, yi,
+        ax.text(row.top1_mean + 0.1 if pd.notna(row.top1_mean) else base, yi,
                 f"{row.top1_mean:.2f}  ({row.gflops:.2f} GF)", va="center", fontsize=8)
-    right = float(s.top1_max.max())
+    right = float(s.top1_mean.max())
     if target and target.ours_mean is not None:
         _target_vline(ax, target.ours_mean, target.ours_ci,
                       f"our {target.title}: {target.ours_mean:.2f} "
@@ -89,7 +91,7 @@ def _ours_panel(ax: plt.Axes, s: pd.DataFrame, y: list[int], label: str,
     ax.set_yticks(y)
     ax.set_yticklabels(s.label, fontsize=9)
     seeds = int(s.seeds.max()) if len(s) else 0
-    ax.set_xlabel(f"top-1 (%), mean of {seeds} seed(s); whiskers: min-max")
+    ax.set_xlabel(f"top-1 (%), mean of {seeds} seed(s)")
     ax.set_title(label, fontsize=10)
 
 
@@ -103,13 +105,19 @@ def _paper_panel(ax: plt.Axes, s: pd.DataFrame, y: list[int], target: Target | N
     for yi, row in zip(py, paper.itertuples()):
         ax.text(row.paper_top1 + 0.05, yi, f"{row.paper_top1:.2f}  ({row.paper_gflops:.2f} GF)",
                 va="center", fontsize=8)
+    _, folded = paper_by_design(s.chain.iat[0]) if "chain" in s and len(s) else ({}, {})
+    titles = dict(zip(s.step_name, s.label))
+    for yi, row in zip(y, s.itertuples()):
+        if row.step_name in folded:
+            ax.text(pbase + 0.05, yi, f"in {titles.get(folded[row.step_name], '').split(' (')[0]}"
+                    " (the paper's one row)", va="center", fontsize=8, color="#777777")
     if target:
         _target_vline(ax, target.paper_top1, None,
                       f"{target.title}: {target.paper_top1:.1f} "
                       f"({target.paper_gflops:.1f} GF)")
     if len(paper):
         top = max(float(paper.paper_top1.max()), target.paper_top1 if target else 0)
-        ax.set_xlim(pbase, top + 2.2)
+        ax.set_xlim(pbase, top + 4.0)  # room for the value labels inside the frame
     ax.set_xlabel("top-1 (%), ImageNet-1K, as printed")
     ax.set_title("paper (Liu et al. 2022, Table 10/11)", fontsize=10)
 
@@ -166,10 +174,10 @@ def target_line(df: pd.DataFrame, chain_name: str, preset: str) -> Target | None
 
 
 def _gain_panel(ax: plt.Axes, s: pd.DataFrame, y: list[int], stats: pd.DataFrame | None) -> None:
-    """Each step minus the previous one: mean over paired seeds, 95% paired-t interval,
+    """Each step minus the previous one: mean over paired seeds, the verdict's interval,
     coloured by verdict; the grey band is +-the minimum detectable effect."""
     ax.axvline(0, color="black", lw=0.8)
-    ax.set_xlabel("gain over the previous step (points)\n95% paired-t interval; band: +-MDE")
+    ax.set_xlabel("gain over the previous step (points)\nthe verdict's interval; band: +-MDE")
     ax.set_title("step gain and verdict", fontsize=10)
     ax.grid(alpha=0.3, axis="x")
     if stats is None or stats.empty:
@@ -198,39 +206,45 @@ def _gain_panel(ax: plt.Axes, s: pd.DataFrame, y: list[int], stats: pd.DataFrame
 
 def gain_vs_paper_figure(stats: pd.DataFrame, agreement: dict, path: Path,
                          chain_name: str, ours_label: str) -> list[Path]:
-    """Our step gains (95% paired intervals, coloured by verdict) against the paper's."""
+    """Per step the paper has (rows of the claims table with ``paper_delta``: the chain's
+    steps and the paper's last row paired by design), our gain with the verdict's interval
+    coloured by the verdict, beside the paper's gain scaled to our error (hollow diamond);
+    the verdict against the paper at the right. One row per step: no points pile up."""
+    from ..analysis.stats import RULE
+
     d = stats.dropna(subset=["paper_delta"]).reset_index(drop=True)
-    fig, ax = plt.subplots(figsize=(7.5, 6))
-    if len(d):
-        colors = [VERDICT_COLORS.get(v, "#888") for v in d.verdict]
-        yerr = [(d.delta - d.lo).fillna(0).clip(lower=0), (d.hi - d.delta).fillna(0).clip(lower=0)]
-        ax.errorbar(d.paper_delta, d.delta, yerr=yerr, fmt="none", ecolor="#777777",
-                    elinewidth=1, capsize=2, zorder=2)
-        ax.scatter(d.paper_delta, d.delta, c=colors, s=40, zorder=3)
-        lim = float(max(d.paper_delta.abs().max(), d.hi.abs().max(skipna=True),
-                        d.lo.abs().max(skipna=True), d.delta.abs().max())) * 1.1 + 0.2
-        ax.plot([-lim, lim], [-lim, lim], ls="--", color="#999999", lw=0.8, label="y = x")
-        ax.set_xlim(-lim, lim)
-        ax.set_ylim(-lim, lim)
-    ax.axhline(0, color="black", lw=0.6)
-    ax.axvline(0, color="black", lw=0.6)
-    handles = [plt.Line2D([], [], marker="o", ls="", color=c, label=v)
+    fig, ax = plt.subplots(figsize=(9, 0.34 * max(len(d), 3) + 2.2))
+    y = list(range(len(d)))[::-1]
+    for yi, r in zip(y, d.itertuples()):
+        color = VERDICT_COLORS.get(r.verdict, "#888888")
+        if not math.isnan(r.lo):
+            ax.plot([r.lo, r.hi], [yi, yi], color=color, lw=2.2, solid_capstyle="butt")
+        ax.plot([r.delta], [yi], "o", color=color, ms=5, zorder=3)
+        ax.plot([r.paper_scaled], [yi], "D", mfc="white", mec="black", ms=5, zorder=4)
+        ax.text(1.01, yi, f"{r.vs_paper}", transform=ax.get_yaxis_transform(), va="center",
+                fontsize=7.5, color="#333333")
+    titles = {s.name: s.title for s in chain(chain_name)}
+    labels = [(f"{titles.get(r.treatment, r.treatment).split(' (')[0]} vs "
+               f"{titles.get(r.control, r.control)} (the paper's last row)"
+               if r.kind == "paper step" else titles.get(r.treatment, r.treatment))
+              for r in d.itertuples()] if "kind" in d else list(d.treatment)
+    ax.set_yticks(y)
+    ax.set_yticklabels(labels, fontsize=8)
+    ax.axvline(0, color="black", lw=0.8)
+    handles = [plt.Line2D([], [], marker="o", ls="-", color=c, label=f"ours: {v}")
                for v, c in VERDICT_COLORS.items() if v in set(d.verdict)]
-    ax.legend(handles=handles, fontsize=8, loc="upper left", title="verdict (as stats)",
-              title_fontsize=8)
-    ax.set_xlabel("paper's step gain (ImageNet-1K top-1 points)\nwhiskers: our 95% paired-t "
-                  "interval over seeds; label: step index (key below)")
-    ax.set_ylabel(f"our step gain (points), {ours_label}")
-    summary = format_agreement(agreement)
-    ax.set_title(f"Step gains vs the paper's ({chain_name})\n{summary}", fontsize=10)
-    ax.grid(alpha=0.3)
-    ax.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(prune="lower"))
-    key = "   ".join(f"{r.step}: {r.step_name}" for r in d.itertuples())
-    fig.tight_layout(rect=(0, 0.1, 1, 1))
-    fig.text(0.5, 0.01, textwrap_key(key, 120), ha="center", va="bottom", fontsize=7)
-    if len(d):  # once the layout is final: no label on another
-        place_labels(ax, list(d.paper_delta), list(d.delta), [str(v) for v in d.step],
-                     fontsize=8, weight="bold")
+    handles.append(plt.Line2D([], [], marker="D", ls="", mfc="white", mec="black",
+                              label="paper's gain, scaled to our error"))
+    ax.legend(handles=handles, fontsize=7.5, loc="upper center", bbox_to_anchor=(0.5, -0.16),
+              ncol=2, frameon=False)
+    ax.set_xlabel(f"gain over the previous step (top-1 points), {ours_label}", fontsize=8.5)
+    ax.set_title(f"Each step's gain against the paper's ({chain_name})\n"
+                 f"{format_agreement(agreement)}", fontsize=9)
+    ax.grid(alpha=0.3, axis="x")
+    fig.text(0.01, 0.005, textwrap_key("Bars: the verdict's interval. " + RULE + " Right: the "
+                                       "verdict against the paper.", 130), fontsize=6.5,
+             va="bottom")
+    fig.tight_layout(rect=(0, 0.05, 0.88, 1))
     return save_figure(fig, path)
 
 
@@ -247,7 +261,7 @@ def accuracy_vs_gflops(summary: pd.DataFrame, path: Path, chain_name: str, ours_
     the target Transformer (``target_line``) as a star and a horizontal line in each."""
     s = _steps_with_phase(summary, chain_name)
     main = s[s.step_name.isin([m.name for m in chain(chain_name)])].reset_index(drop=True)
-    fig, axes = plt.subplots(1, 2, figsize=(13, 5.5))
+    fig, axes = plt.subplots(1, 2, figsize=(13, 7))
     labels = []
     for ax, ycol, err, title in ((axes[0], "top1_mean", True, ours_label),
                                  (axes[1], "paper_top1", False, "paper, ImageNet-1K")):
@@ -257,9 +271,6 @@ def accuracy_vs_gflops(summary: pd.DataFrame, path: Path, chain_name: str, ours_
             ax.annotate("", xy=(gx[i + 1], d[ycol][i + 1]), xytext=(gx[i], d[ycol][i]),
                         arrowprops={"arrowstyle": "->", "color": "#999999", "lw": 0.8})
         colors = [PHASE_COLORS.get(p, "#888") for p in d.phase]
-        if err:
-            ax.errorbar(gx, d[ycol], yerr=d.top1_std.fillna(0), fmt="none", ecolor="#444444",
-                        elinewidth=1, capsize=2)
         ax.scatter(gx, d[ycol], c=colors, s=36, zorder=3)
         labels.append((ax, list(gx), list(d[ycol]), [str(v) for v in d.step]))
         _target_point(ax, target, ours=ycol == "top1_mean")
@@ -268,7 +279,8 @@ def accuracy_vs_gflops(summary: pd.DataFrame, path: Path, chain_name: str, ours_
         ax.set_title(title, fontsize=10)
         ax.grid(alpha=0.3)
     key = "   ".join(f"{r.step}: {r.label}" for r in main.itertuples())
-    fig.suptitle(f"Accuracy vs GFLOPs along {chain_name}", fontsize=11)
+    fig.suptitle(f"Accuracy vs GFLOPs along {chain_name}: means over seeds (each step's "
+                 f"change and its interval: gain_vs_paper, roadmap)", fontsize=11)
     fig.tight_layout(rect=(0, 0.12, 1, 0.95))
     fig.text(0.5, 0.01, textwrap_key(key, 170), ha="center", va="bottom", fontsize=7.5)
     for ax, xs, ys, texts in labels:  # once the layout is final: no label on another
@@ -365,15 +377,18 @@ def all_figures(df: pd.DataFrame, out: str | Path, chain_name: str = DEFAULT_CHA
 def _chain_figures(everything: pd.DataFrame, df: pd.DataFrame, out: Path, chain_name: str,
                    preset: str, suffix: str) -> list[Path]:
     from ..analysis.agreement import paper_agreement
-    from ..analysis.stats import provenance_line, study_stats
+    from ..analysis.claims import chain_claims
+    from ..analysis.stats import provenance_line
 
     summary = summary_table(df)
     label = f"ours: {', '.join(sorted(df.dataset.unique()))}, preset {preset}"
-    stats = study_stats(df, chain_name, preset, Store(out))
+    claims = pd.concat(chain_claims(df, chain_name, preset, Store(out)), ignore_index=True)
+    stats = claims[claims.kind == "step"]
     target = target_line(everything, chain_name, preset)
     paths = roadmap_figure(summary, out / f"roadmap{suffix}", chain_name, label, stats,
                            provenance_line(df), target)
-    paths += gain_vs_paper_figure(stats, paper_agreement(df, chain_name, preset),
+    paths += gain_vs_paper_figure(claims[claims.kind.isin(["step", "paper step"])],
+                                  paper_agreement(df, chain_name, preset),
                                   out / f"gain_vs_paper{suffix}", chain_name, label)
     paths += accuracy_vs_gflops(summary, out / f"accuracy_vs_gflops{suffix}", chain_name, label,
                                 target)

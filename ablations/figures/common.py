@@ -45,7 +45,7 @@ LABEL_OFFSETS = ((6, 3), (6, -3), (-6, 3), (-6, -3), (0, 7), (0, -7), (12, 0), (
                  (10, 10), (-10, 10), (10, -10), (-10, -10), (0, 14), (0, -14), (18, 0),
                  (-18, 0))
 """Where ``place_labels`` tries a point's label, in points from the point, in order."""
-LEADER_OFFSETS = tuple((dx * k, dy * k) for k in (2.5, 4) for dx, dy in (
+LEADER_OFFSETS = tuple((dx * k, dy * k) for k in (2.5, 4, 5.5, 7) for dx, dy in (
     (10, 10), (-10, 10), (10, -10), (-10, -10), (14, 0), (-14, 0), (0, 14), (0, -14)))
 """Farther places, each with a leader line to its point, where no near place is clear."""
 
