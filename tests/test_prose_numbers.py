@@ -1,8 +1,11 @@
 """The numbers in the prose of README.md, the docs/ pages and results/README.md that the
-results determine are checked against the committed tables: each claim below is a sentence fragment whose numbers
-are computed here from results.csv / stats.csv / the scale tables and must appear verbatim
-(whitespace aside). A stale number fails the test; one rounding path per number (2 decimals,
-as the tables print them)."""
+results determine are checked against the committed tables: each claim below is a sentence
+fragment whose numbers are computed here from results.csv, the claims table (stats.csv, or
+where a folder's stats.csv predates it, ``claims.folder_claims`` computed from its
+results.csv) and the scale tables, and must appear verbatim (whitespace aside). Every interval
+is the verdict's interval of the claims table (``lo``/``hi``: paired t at 1 - 0.05/m,
+``stats.RULE``). A stale number fails the test; one rounding path per number (2 decimals, as
+the tables print them)."""
 
 from __future__ import annotations
 
@@ -15,7 +18,9 @@ import importlib.util
 import numpy as np
 import pandas as pd
 import pytest
-from scipy import stats as st
+
+from ablations.analysis import agreement
+from ablations.run.store import load
 
 ROOT = Path(__file__).resolve().parents[1]
 CHAIN = "resnet50-to-convnext-t"
@@ -34,7 +39,14 @@ def _rows(folder: str) -> pd.DataFrame:
 
 @lru_cache(maxsize=None)
 def _stats(folder: str) -> pd.DataFrame:
-    return pd.read_csv(ROOT / folder / "stats.csv")
+    """The folder's claims table: its stats.csv where that has the claims table's columns,
+    else (a stats.csv written before issue 35) the claims computed from its results.csv."""
+    from ablations.analysis.claims import CLAIM_COLUMNS, folder_claims
+
+    table = pd.read_csv(ROOT / folder / "stats.csv")
+    if list(table.columns) == CLAIM_COLUMNS:
+        return table
+    return folder_claims(ROOT / folder)
 
 
 @lru_cache(maxsize=None)
@@ -60,27 +72,40 @@ def step_index(step: str) -> int:
     return int(r[(r.study == CHAIN) & (r.step_name == step)].step.iloc[0])
 
 
-def interval(study: str, treatment: str, preset: str = "quick",
-             folder: str = "results/quick") -> str:
-    """The comparison's estimate, the interval printed beside its verdict and the verdict, as
-    stats.csv holds them: the claims table (issue 35: ``kind`` step, the verdict's interval
-    ``lo``/``hi``) or, in a folder written before it, the 95% paired-t ``t_lo``/``t_hi``."""
+def claim(study: str, treatment: str, preset: str = "quick", folder: str = "results/quick",
+          kind: str = "step", control: str | None = None) -> pd.Series:
+    """One row of the claims table, by its step name (the treatment, or in leave-one-out the
+    design without the change)."""
     s = _stats(folder)
-    s = s[s.kind == "step"] if "kind" in s else s
-    row = s[(s.study == study) & (s.preset == preset) & (s.treatment == treatment)].iloc[0]
-    lo, hi = (row.lo, row.hi) if "lo" in row else (row.t_lo, row.t_hi)
-    return f"{row.delta:+.2f} [{lo:+.2f}, {hi:+.2f}] ({row.verdict})"
+    s = s[(s.kind == kind) & (s.study == study) & (s.preset == preset) & (s.step_name == treatment)]
+    if control is not None:
+        s = s[s.control == control]
+    assert len(s) == 1, (folder, study, kind, treatment, control, len(s))
+    return s.iloc[0]
 
 
-def paired_interval(treatment: str, control: str, study: str = CHAIN) -> str:
-    """Mean of top1(treatment) - top1(control) over the seeds both have, with its 95%
-    paired-t interval, as the README prints it."""
-    r = _rows("results/quick")
-    r = r[(r.study == study) & (r.preset == "quick")]
-    a, b = (r[r.step_name == s].set_index("seed").top1 for s in (treatment, control))
-    d = (a - b).dropna()
-    half = st.t.ppf(0.975, len(d) - 1) * d.std(ddof=1) / np.sqrt(len(d))
-    return f"paired over {len(d)} seeds {d.mean():+.2f} [{d.mean() - half:+.2f}, {d.mean() + half:+.2f}]"
+def bare_interval(row: pd.Series) -> str:
+    """``+d [+lo, +hi]``: the estimate and the verdict's interval, as the tables print them."""
+    return f"{row.delta:+.2f} [{row.lo:+.2f}, {row.hi:+.2f}]"
+
+
+def interval(study: str, treatment: str, preset: str = "quick",
+             folder: str = "results/quick", kind: str = "step", control: str | None = None
+             ) -> str:
+    """The comparison's estimate, the verdict's interval (the claims table's ``lo``/``hi``)
+    and the verdict."""
+    row = claim(study, treatment, preset, folder, kind, control)
+    return f"{bare_interval(row)} ({row.verdict})"
+
+
+def endpoint(study: str = CHAIN, folder: str = "results/quick") -> pd.Series:
+    """The claims table's endpoint: ConvNeXt-T against ResNet-50 (kind 'vs first')."""
+    s = _stats(folder)
+    rows = s[(s.study == study) & (s.kind == "vs first") & s.endpoint.astype(bool)]
+    assert len(rows) == 1, len(rows)
+    row = rows.iloc[0]
+    assert (row.treatment, row.control) == ("trunc-normal-init", "modern-recipe"), row
+    return row
 
 
 def gap(axis: str, value: float, folder: str = "results/quick", full: bool = True) -> str:
@@ -97,6 +122,44 @@ def _fmt(v: float) -> str:
     return f"{v:.2f}"
 
 
+def paired_delta(treatment: str, control: str, study: str = CHAIN) -> float:
+    """Mean of top1(treatment) - top1(control) over the seeds both have, from results.csv."""
+    r = _rows("results/quick")
+    r = r[(r.study == study) & (r.preset == "quick")]
+    a, b = (r[r.step_name == s].set_index("seed").top1 for s in (treatment, control))
+    return float((a - b).dropna().mean())
+
+
+def headline() -> str:
+    """README.md's headline: ConvNeXt-T against ResNet-50 with the claims table's endpoint
+    interval (kind 'vs first', endpoint True), its level and family."""
+    t, r = mean("trunc-normal-init"), mean("modern-recipe")
+    e = endpoint()
+    assert round(e.delta, 2) == round(paired_delta("trunc-normal-init", "modern-recipe"), 2)
+    return (f"ConvNeXt-T ({_fmt(t)}% top-1, mean of {seeds('trunc-normal-init')} seeds) ends "
+            f"{_fmt(r - t)} points below the modern-recipe ResNet-50 it starts from "
+            f"({_fmt(r)}%), paired over {e.seeds} seeds {bare_interval(e)} (ConvNeXt-T vs "
+            f"ResNet-50, a {e.verdict}: the verdict's interval, paired t at "
+            f"{100 * e.level:.2f}% = 1 - 0.05/{e.family}")
+
+
+CANNOT_TELL_NAMES = {"stage-ratio": "stage ratio", "patchify-stem": "patchify stem",
+                     "depthwise-conv": "depthwise conv", "width-96": "width 96",
+                     "inverted-bottleneck": "inverted bottleneck", "move-up-dwconv":
+                     "moved-up depthwise conv", "kernel-7": "kernel 7", "gelu": "GELU",
+                     "fewer-activations": "fewer activations", "fewer-norms": "fewer norms",
+                     "bn-to-ln": "BN -> LN"}
+
+
+PAST = {"reproduces": "reproduced", "contradicts": "contradicted",
+        "cannot tell": "not resolved"}
+"""The verdict against the paper as the prose says it of the paper's gain."""
+
+
+def seeds_text(v: float) -> str:
+    return ">1000" if np.isinf(v) else str(int(v))
+
+
 def claims() -> list[tuple[str, str]]:
     """(file, fragment): the fragment with the numbers computed from the tables."""
     t, r = mean("trunc-normal-init"), mean("modern-recipe")
@@ -108,15 +171,19 @@ def claims() -> list[tuple[str, str]]:
                     for s in ("modern-recipe", "trunc-normal-init"))
     cpu_r, cpu_c = (_cell_mean(s, "quick", "results/quick")
                     for s in ("modern-recipe", "trunc-normal-init"))
+    e = endpoint()
+    sep_vs_first = claim(CHAIN, "separate-downsampling", kind="vs first")
     return [
-        ("README.md", f"ConvNeXt-T ({_fmt(t)}% top-1, mean of {seeds('trunc-normal-init')} "
-                      f"seeds) ends {_fmt(r - t)} points below the modern-recipe ResNet-50 it "
-                      f"starts from ({_fmt(r)}%), "
-                      + paired_interval("trunc-normal-init", "modern-recipe")),
+        ("README.md", headline()),
         ("results/README.md", f"ConvNeXt-T (step {step_index('trunc-normal-init')}, ConvNeXt's "
                               f"truncated-normal init) ends {_fmt(r - t)} points below the "
-                              f"modern-recipe ResNet-50 ({_fmt(t)} vs {_fmt(r)})"),
-        ("results/README.md", f"ends {_fmt(r - sep)} below it ({_fmt(sep)})"),
+                              f"modern-recipe ResNet-50 ({_fmt(t)} vs {_fmt(r)}), "
+                              f"{bare_interval(e)} paired over {e.seeds} seeds ({e.verdict}; "
+                              f"the endpoint of the table above, m = {e.family}): the paper's "
+                              f"{e.paper_delta:+.2f} over the same span ({e.paper_scaled:+.2f} "
+                              f"on our scale) is {PAST[e.vs_paper]}"),
+        ("results/README.md", f"ends {_fmt(r - sep)} below it ({_fmt(sep)}), "
+                              f"{bare_interval(sep_vs_first)}, {sep_vs_first.verdict}"),
         ("results/README.md", "Kaiming -> truncated normal "
                               + kaiming_to_trunc.replace(" (loss)", "") + " (loss)"),
         ("results/README.md", alone.replace(" (within noise)", "") + ", within noise ("
@@ -138,6 +205,71 @@ def claims() -> list[tuple[str, str]]:
     ]
 
 
+def rule_claims() -> list[tuple[str, str]]:
+    """The chain's verdicts, the verdict against the paper per step (the Table-10 view) and
+    the order studies, as results/README.md quotes them from the claims table."""
+    def b(treatment: str, study: str = CHAIN, kind: str = "step") -> str:
+        return bare_interval(claim(study, treatment, kind=kind))
+
+    oat, loo = f"one-at-a-time:{CHAIN}", f"leave-one-out:{CHAIN}"
+    matched = f"one-at-a-time-matched:{CHAIN}"
+    tr = f"transformers:{CHAIN}"
+    s = _stats("results/quick")
+    steps = s[(s.study == CHAIN) & (s.kind == "step") & (s.preset == "quick")]
+    chain_mde = steps.mde.iloc[0]
+    first = claim(CHAIN, "modern-recipe")
+    last = claim(CHAIN, "trunc-normal-init", kind="paper step")
+    cannot = steps[steps.vs_paper == "cannot tell"]
+    cannot_list = ", ".join(f"{CANNOT_TELL_NAMES[n]} ({seeds_text(v)})"
+                            for n, v in zip(cannot.treatment, cannot.seeds_needed))
+    agree = agreement.paper_agreement(load(ROOT / "results/quick"), CHAIN, "quick")
+    spearman = (f"{agree['spearman']:+.2f}, 95% interval [{agree['spearman_lo']:+.2f}, "
+                f"{agree['spearman_hi']:+.2f}]")
+    matched_sep = claim(matched, "only-separate-downsampling")
+    patch_loo, norms_loo = claim(loo, "without-patchify-stem"), claim(loo, "without-fewer-norms")
+    return [
+        ("results/README.md", f"detectable effect at 5 seeds and this seed noise is "
+                              f"{chain_mde:.2f} points"),
+        ("results/README.md", f"step 0, the modern recipe ({b('modern-recipe')} against the "
+                              f"paper's {first.paper_delta:+.2f}, {first.paper_scaled:+.2f} on "
+                              f"our scale)"),
+        ("results/README.md", f"step 4, width 96 ({b('width-96')})"),
+        ("results/README.md", f"a loss in both ({b('move-up-dwconv')}, paper "
+                              f"{claim(CHAIN, 'move-up-dwconv').paper_delta:+.2f})"),
+        ("results/README.md", f"step 10, fewer norms ({b('fewer-norms')}"),
+        ("results/README.md", f"{bare_interval(last)} (m = {last.family}, its own family: a "
+                              f"{100 * last.level:.0f}% interval), which excludes the paper's "
+                              f"{last.paper_delta:+.2f} ({last.paper_scaled:+.2f} on our scale); "
+                              f"{seeds_text(last.seeds_needed)} seeds would have detected"),
+        ("results/README.md", f"with the seeds that would resolve it: {cannot_list}."),
+        ("results/README.md", f"separate downsampling ({b('separate-downsampling')}: the "
+                              "downsampling layers"),
+        ("results/README.md", f"depthwise conv ({b('depthwise-conv')}: its McNemar p"),
+        ("results/README.md", f"BN -> LN ({b('bn-to-ln')}), and layer scale ({b('layer-scale')})"),
+        ("results/README.md", f"(steps 0-{agree['steps'] - 1}) {spearman}"),
+        ("results/README.md", f"the signs agree in {agree['signs_agree']} of {agree['steps']}"),
+        (REPLAY, f"(Spearman {spearman}) but agree in sign in only {agree['signs_agree']} of "
+                 f"the {agree['steps']}"),
+        ("results/README.md", f"separate downsampling ({b('separate-downsampling')} in the chain, "
+                              f"{b('only-separate-downsampling', oat)} alone)"),
+        ("results/README.md", f"BN -> LN is a real loss alone ({b('only-bn-to-ln', oat)})"),
+        ("results/README.md", f"{b('only-move-up-dwconv', oat)} alone (its unadjusted 95%"),
+        ("results/README.md", f"a real gain removed too ({b('without-separate-downsampling', loo)})"),
+        ("results/README.md", f"{bare_interval(patch_loo)} (p (adj.) {patch_loo.p_adj:.4f})"),
+        ("results/README.md", f"{bare_interval(norms_loo)}, p (adj.) {norms_loo.p_adj:.4f})"),
+        ("results/README.md", f"{bare_interval(matched_sep)}, p (adj.) {matched_sep.p_adj:.4f}, "
+                              f"{matched_sep.verdict}"),
+        ("results/README.md", f"{b('only-patchify-stem', matched)} matched"),
+        ("results/README.md", f"({b('only-fewer-activations', oat)} unmatched, "
+                              f"{b('only-fewer-activations', matched)} here)"),
+        ("results/README.md", f"real loss at ResNet-50's cost, {b('only-inverted-bottleneck', matched)}"),
+        ("results/README.md", f"a real loss, {b('only-move-up-dwconv', matched)}"),
+        ("results/README.md", f"ConvNeXt-T beats Swin-T at this scale, {b('swin_t', tr)} (a loss "
+                              "for Swin-T)"),
+        ("results/README.md", f"DeiT-S ({b('vit_s_16', tr)})"),
+    ]
+
+
 def minutes_per_seed() -> tuple[str, str, str]:
     """(min, max, median) minutes per seed of the chain: its 16 runs' wall times of a seed
     summed and halved (two one-thread workers)."""
@@ -148,8 +280,8 @@ def minutes_per_seed() -> tuple[str, str, str]:
 
 
 def lab_and_fcmae_claims() -> list[tuple[str, str]]:
-    def bare(study, treatment, preset, folder):
-        return interval(study, treatment, preset, folder).rsplit(" (", 1)[0]
+    def bare(study, treatment, preset, folder, control=None):
+        return interval(study, treatment, preset, folder, control=control).rsplit(" (", 1)[0]
 
     fc = "fcmae:convnextv2_atto"
     return [
@@ -159,12 +291,12 @@ def lab_and_fcmae_claims() -> list[tuple[str, str]]:
                       ", gain)"),
         (RESULTS, f"the init step ({bare(CHAIN, 'trunc-normal-init', 'lab', 'results/lab')})"),
         ("results/README.md", "V2 + FCMAE beats V2 from scratch, "
-                              + bare(fc, "v2-fcmae", "fcmae-quick", "results/fcmae")),
+                              + bare(fc, "v2-fcmae", "fcmae-quick", "results/fcmae", "v2-supervised")),
         ("results/README.md", bare(fc, "v1-fcmae", "fcmae-quick", "results/fcmae")
          + ": within noise"),
         ("results/README.md", "at fine-tuning costs " + bare(fc, "v2-fcmae-grn-dropped-at-ft",
                                                             "fcmae-quick", "results/fcmae")),
-        ("results/README.md", "fine-tuning from it is no worse, " + bare(
+        ("results/README.md", "fine-tuning from it is not measurably worse, " + bare(
             fc, "v1-fcmae-no-masking", "fcmae-quick", "results/fcmae")),
     ]
 
@@ -219,8 +351,8 @@ def _normalised(text: str) -> str:
     return re.sub(r"\s+", " ", text)
 
 
-@pytest.mark.parametrize("file, fragment", claims() + timing_claims() + lab_and_fcmae_claims()
-                         + plan_claims() + bad_input_claims())
+@pytest.mark.parametrize("file, fragment", claims() + rule_claims() + timing_claims()
+                         + lab_and_fcmae_claims() + plan_claims() + bad_input_claims())
 def test_prose_number_matches_the_tables(file, fragment):
     text = _normalised((ROOT / file).read_text())
     assert _normalised(fragment) in text, f"{file}: expected the fragment {fragment!r}"
