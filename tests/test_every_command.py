@@ -41,6 +41,7 @@ RUN_CASES = [
     ("--epochs", ["--epochs", "0"], "must be >= 1"),
     ("--set", ["--set", "nope=1"], "nope"),
     ("--recipe-set", ["--recipe-set", "auto_augment=rand-m99"], "rand-m99"),
+    ("--recipe-set", ["--steps", "modern-recipe", "--recipe-set", "task=fcmae"], "FCMAE"),
     ("--out", ["--out", ""], "--out"),
     ("--out", ["--out", "{f}/a-file/sub"], "a-file"),
     ("--out", ["--out", "{store:results-csv-folder}"], "results.csv"),
@@ -56,7 +57,9 @@ RUN_CASES = [
     ("--plan", ["--plan", "a100", "--steps", ","], "--steps"),
     ("--plan", ["--plan", "a100", "--dataset", "imagefolder", "--data-dir", "{f}/missing"],
      "missing"),
-    ("--plan", ["--plan", "a100x\u0668"], "--plan"),  # an Arabic-Indic digit 8
+    ("--plan", ["--plan", "a100x\u0668"], "a100x"),  # an Arabic-Indic digit 8
+    ("--plan", ["--plan", "a100", "--preset", "paper", "--dataset", "imagefolder",
+                "--data-dir", "{jpg_no_val}"], "val"),
     ("--workers", ["--workers", "0"], "must be >= 1"),
     ("--workers", ["--workers", "100000"], "--workers"),
     ("--partition", ["--launcher", "slurm", "--partition", ""], "--partition"),
@@ -262,10 +265,12 @@ def world(tmp_path_factory):
     (f / "a-file").write_text("not a folder")
     (f / "empty-folder").mkdir()
     jpg = Path(folders.write_jpeg_folder(root / "jpg", classes=2, per_class=2, size=32))
+    shutil.copytree(jpg / "train", root / "jpg-no-val" / "train")
     csv = root / "bench_cpu.csv"
     csv.write_text("mode,dtype,model,images_per_s\ninfer,float32,resnet50,10\n")
     step = json.loads(next((root / "r" / "runs").glob("*/spec.json")).read_text())
     return {"root": root, "r": root / "r", "f": f, "jpg": jpg, "csv": csv,
+            "jpg_no_val": root / "jpg-no-val",
             "step": step["labels"]["step_name"]}
 
 
@@ -287,7 +292,7 @@ def _damaged_copy(world: dict, kind: str, into: Path) -> Path:
 
 
 def _argv(world: dict, command: str, args: list[str], here: Path) -> list[str]:
-    values = {k: str(world[k]) for k in ("r", "f", "jpg", "csv", "step")}
+    values = {k: str(world[k]) for k in ("r", "f", "jpg", "jpg_no_val", "csv", "step")}
 
     def fill(a: str) -> str:
         if a.startswith("{store:"):

@@ -48,6 +48,7 @@ def _has_runs(committed: Any, args: argparse.Namespace) -> bool:
 def handle(args: argparse.Namespace) -> None:
     """Join the reference's other seeds, train the fresh ones, report."""
     from ..analysis import reproduce
+    from ..analysis.claims import folder_claims
     from ..figures.folder import draw_results
     from ..run.store import load
 
@@ -86,7 +87,8 @@ def handle(args: argparse.Namespace) -> None:
     df = load(args.out)
     for path in draw_results(df, args.out, args.chain):
         print(f"wrote {path}")
-    print_stats(df[df.study == args.chain], args.out)
+    claims = folder_claims(args.out, df)  # stats' table of claims, the chain's part
+    print_stats(df[df.study == args.chain], claims[claims.study == args.chain])
     if reference is not None:
         table = reproduce.reproduction(df[df.seed.isin(fresh)], committed, args.chain,
                                        args.preset)

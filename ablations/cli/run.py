@@ -263,8 +263,8 @@ def print_plan(args: argparse.Namespace) -> None:
 
     from ..measure.plan import format_plan, parse_target, plan_costs
 
-    runs, _ = checked_plan(args, seed_list(args.seeds))  # refuses what `run` refuses
     target = parse_target(args.plan)
+    runs, _ = checked_plan(args, seed_list(args.seeds))  # refuses what `run` refuses
     results = Path(__file__).resolve().parents[2] / "results"
     df, notes = plan_costs(runs, target, results, args.chain, args.data_dir)
     with __import__("pandas").option_context("display.width", 200):

@@ -101,8 +101,9 @@ def default_workers() -> int:
 def check_data_available(spec: DataSpec, data_dir: str | None) -> None:
     """Fail early, before any training, when the data of ``spec`` cannot be found."""
     datasets.check_data_dir(data_dir)
-    if spec.dataset == "imagefolder":
+    if spec.dataset == "imagefolder":  # both splits: --plan and run refuse the same folders
         folders.image_folder(data_dir, "train", spec.resolution, train=True)
+        folders.image_folder(data_dir, "val", spec.resolution, train=False)
         return
     if spec.dataset != "synthetic":
         datasets.load(spec.dataset, "test", data_dir)

@@ -61,7 +61,8 @@ def parse_target(text: str) -> Target:
     """``'a100x8'`` -> ``Target('a100', 8)`` (``'h200'``: one); one ``UserError`` line else."""
     gpu, x, count = text.lower().partition("x")
     allowed = f"GPU[xN] with GPU one of {', '.join(GPU_ANCHORS)}, e.g. a100x8 or h200"
-    if gpu not in GPU_ANCHORS or (x and (not count.isdigit() or int(count) < 1)):
+    if gpu not in GPU_ANCHORS or (x and (not count.isascii() or not count.isdigit()
+                                         or int(count) < 1)):
         raise UserError(f"--plan {text!r}; allowed: {allowed}")
     return Target(gpu, int(count or 1))
 

@@ -25,6 +25,7 @@ import pandas as pd
 
 from models import costs
 from models.complexity import AnyDesign
+from models.design import DesignError
 from models.roadmap import Step
 
 from ..data.loading import DataSpec, LoadedData, LoaderOptions, load_data
@@ -100,6 +101,10 @@ def plan(study: str, steps: list[Step], preset: RunPreset, seeds: list[int],
             check_schedule(r)
             design = apply_recipe(scale_design(step.design, preset.width_multiplier), r)
             design = design.at_resolution(preset.resolution)  # a ViT's size is a field
+            if r.task == "fcmae" and hasattr(design, "stem"):  # a ConvNet: refused here, not after the run's folder is made
+                from models.fcmae import check_maskable
+
+                check_maskable(design)
             runs.append(PlannedRun(study, step, seed, design, r, spec, preset))
     return runs
 
@@ -189,8 +194,8 @@ def execute(runs: list[PlannedRun], options: ExecuteOptions, dist: DistContext =
                         run.design, run.recipe, loaded[key], run.seed, store.paths(run.hash),
                         for_run(train_options, run), run.name, _hparams(run), init_from)), \
                         "ok", ""
-                except UserError:  # bad input found while training (an unreadable image)
-                    if dist.is_main:
+                except (UserError, DesignError):  # bad input found while training (an
+                    if dist.is_main:                # unreadable image): leave no trace of it
                         store.discard_unstarted(run.hash)
                     raise
                 except TrainingDiverged as e:
