@@ -114,7 +114,7 @@ def test_a_tiny_folder_gives_one_self_contained_page(tiny, capsys):
     assert _without_scripts(page).count('src="data:image/svg+xml;base64,') == 3
     assert _tooltip_seeds(rows, "stage-ratio") in page  # the tooltip's per-seed top-1
     assert "Stage ratio (3,4,6,3) -\\u003e (3,3,9,3)" in page  # the change, in the figure data
-    assert "This folder has no scale study." in page
+    assert 'id="scale-section"' not in page and 'id="order-section"' not in page
     assert [c for _, c in _charts(page)] == ["paper", "chain", "chain-vs-first",
                                              "training-curves"]
     # the builder's own file parameter: the same page (byte for byte) elsewhere

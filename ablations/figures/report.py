@@ -151,6 +151,7 @@ def render_page(inputs: Inputs) -> str:
                 enumerate(bodies, 1)]
     nav = "<nav>" + " · ".join(f'<a href="#{a}">{_e(n)}</a>' for a, n, _ in bodies) + "</nav>"
     title = f"Report: {inputs.folder.as_posix()}"
+    studies = ordered_studies(inputs.df.study, inputs.chain_name)
     return "\n".join([
         "<!DOCTYPE html>", '<html lang="en">', "<head>", '<meta charset="utf-8">',
         '<meta name="viewport" content="width=device-width, initial-scale=1">',
@@ -161,6 +162,8 @@ def render_page(inputs: Inputs) -> str:
         f'<p class="note">{_e(provenance_line(inputs.df))}. Chain <code>{_e(inputs.chain_name)}'
         f"</code>, preset <code>{_e(inputs.preset or '-')}</code>; top-1 in points of this "
         "folder's test set. Everything on this page is inlined: it opens offline.</p>",
+        f'<p class="note">Studies: {_e(", ".join(studies))}. A section appears where the '
+        "folder has its study.</p>",
         f'<p class="rule" id="rule"><b>The rule.</b> {_e(RULE)}</p>',
         headline(inputs), nav, *numbered, "</body>", "</html>", ""])
 
@@ -218,7 +221,7 @@ def paper_section(inputs: Inputs) -> str:
     head = _h2("paper-section", "The paper beside ours (Table 10)")
     view = paper_table(inputs)
     if view.empty:
-        return head + _p_note("No chain of the paper in this folder.")
+        return ""
     body = []
     for r in view.rename(columns=_VIEW_NAMES).itertuples():
         folded = bool(r.paper_note)  # 'in <step>' for a folded sub-step
@@ -346,8 +349,7 @@ def chain_section(inputs: Inputs) -> str:
     steps = step_table(inputs)
     steps = steps[steps.control != ""] if len(steps) else steps
     if steps.empty:
-        return head + _p_note(f"This folder has no compared steps of the chain "
-                              f"{inputs.chain_name!r}.")
+        return ""
     labels = _unique([f"{r.step} {r.title}" for r in steps.itertuples()])
     fig = claim_bars(steps.assign(label=labels), [step_tooltip(r) for r in
                                                   steps.to_dict("records")],
@@ -430,8 +432,7 @@ def order_section(inputs: Inputs) -> str:
     studies = [s for s in ordered_studies(inputs.claims.study, inputs.chain_name)
                if parse_study(s).kind in ORDER_KINDS]
     if not studies:
-        return head + _p_note("This folder has no order studies (one-at-a-time, "
-                              "one-at-a-time-matched, leave-one-out).")
+        return ""
     titles = {s.name: s.title for s in chain(inputs.chain_name)}
     titles.update({k: v for k, v in _titles(inputs.df).items() if k not in titles})
     costs = _costs(inputs.df)
@@ -519,7 +520,7 @@ def scale_section(inputs: Inputs) -> str:
     studies = [s for s in ordered_studies(inputs.claims.study, inputs.chain_name)
                if parse_study(s).kind == "scale"]
     if not studies:
-        return head + _p_note("This folder has no scale study.")
+        return ""
     out = head
     for study in studies:
         part = inputs.claims[inputs.claims.study == study]
@@ -718,7 +719,7 @@ def curves_section(inputs: Inputs) -> str:
     head = _h2("curves-section", "Training curves")
     fig = curves_figure(inputs) if not inputs.rows.empty else None
     if fig is None:
-        return head + _p_note("No per-epoch history of the chain in this folder.")
+        return ""
     return head + _chart(fig, "training-curves", inputs.chain_name,
                          f"Test top-1 per epoch, {inputs.chain_name} ({inputs.preset})",
                          "Each line: the mean over seeds of a step's test top-1 after each "
