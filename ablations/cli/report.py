@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import time
 from typing import Any
 
 from .common import add_chain, add_results_folder
@@ -11,7 +12,8 @@ from .common import add_chain, add_results_folder
 def add_parser(sub: Any) -> None:
     """The ``report`` sub-command's options."""
     p = sub.add_parser("report", help="write one self-contained HTML page of a results "
-                                      "folder (report.html: charts, diagrams, statistics)")
+                                      "folder (report.html: the paper beside ours, a chart "
+                                      "per study, every claim, the commands)")
     add_results_folder(p)
     add_chain(p)
     p.add_argument("--file", help="where to write the page (default: <out>/report.html)")
@@ -27,5 +29,7 @@ def handle(args: argparse.Namespace) -> None:
         writable_file(args.file, "--file")
     else:
         writable_folder(args.out, "--out")
+    start = time.monotonic()
     path = build_report(args.out, args.file, args.chain)
-    print(f"wrote {path} ({path.stat().st_size / 1e6:.1f} MB)")
+    print(f"wrote {path} ({path.stat().st_size / 1e6:.1f} MB, built in "
+          f"{time.monotonic() - start:.1f} s)")
