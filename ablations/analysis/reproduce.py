@@ -126,7 +126,9 @@ def summary_line(table: pd.DataFrame) -> str:
 def write(table: pd.DataFrame, out: str | Path) -> Path:
     """``<out>/reproduction.csv``."""
     path = Path(out) / "reproduction.csv"
-    table.round(4).to_csv(path, index=False)
+    from ..system.files import atomic_write_text
+
+    atomic_write_text(path, table.round(4).to_csv(index=False))  # whole or not at all
     return path
 
 

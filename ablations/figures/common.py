@@ -11,6 +11,8 @@ if "inline" not in matplotlib.get_backend():  # a notebook keeps its inline figu
 import matplotlib.pyplot as plt  # noqa: E402
 from collections.abc import Callable  # noqa: E402
 
+from ..system.files import atomic_write  # noqa: E402
+
 FIGURE_CHECKS: list[Callable[[plt.Figure, Path], None]] = []
 """Called with every figure and its path before it is written (the tests' legibility
 checks: ``tests/test_figure_legibility.py``)."""
@@ -35,7 +37,10 @@ def save_figure(fig: plt.Figure, path: str | Path,
         # Type 42 (TrueType) fonts in PDFs: venues refuse Type 3
         with plt.rc_context({"svg.hashsalt": "convnext-ablations", "pdf.fonttype": 42,
                              "ps.fonttype": 42}):
-            fig.savefig(p, dpi=150 if ext == ".png" else None, bbox_inches="tight", **stable)
+            # whole or not at all (a full disk leaves the old figure, never half of one)
+            atomic_write(p, "wb", lambda f: fig.savefig(
+                f, format=ext[1:], dpi=150 if ext == ".png" else None, bbox_inches="tight",
+                **stable))
         out.append(p)
     plt.close(fig)
     return out

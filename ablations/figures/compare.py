@@ -76,8 +76,10 @@ def compare_results(paths: dict[str, str | Path], chain_name: str, out: str | Pa
                  [str(v) for v in paper.step], fontsize=7)
     out = Path(out)
     save_figure(fig, out, formats=(".png",))
-    table.round(3).to_csv(out.with_suffix(".csv"), index=False)
+    from ..system.files import atomic_write_text  # each file whole or not at all
+
+    atomic_write_text(out.with_suffix(".csv"), table.round(3).to_csv(index=False))
     shared = shared_steps(results)
     shared_csv = out.with_name(out.name + "_shared.csv")
-    shared.round(3).to_csv(shared_csv, index=False)
+    atomic_write_text(shared_csv, shared.round(3).to_csv(index=False))
     return table, agreement, [out.with_suffix(".png"), out.with_suffix(".csv"), shared_csv]

@@ -291,6 +291,7 @@ def _order_presets(df: pd.DataFrame, chain_name: str) -> list[str]:
 
 def _write_csv(table: pd.DataFrame, stem: Path, index: bool) -> list[Path]:
     path = stem.with_suffix(".csv")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    table.to_csv(path, index=index)
+    from ..system.files import atomic_write_text
+
+    atomic_write_text(path, table.to_csv(index=index))  # whole or not at all
     return [path]
