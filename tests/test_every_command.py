@@ -391,15 +391,23 @@ def test_a_half_set_launcher_or_missing_device_is_refused_before_anything(
 
 
 def test_a_read_only_folder_is_refused_before_work(world, capsys, tmp_path, monkeypatch):
-    if os.geteuid() == 0:
-        pytest.skip("root writes into read-only folders")
+    # report, stats --write, plot, compare, diagram on a read-only folder (issue 39): root
+    # writes through permissions, so there the read-only folder is simulated by os.access
     locked = tmp_path / "locked"
-    locked.mkdir()
-    locked.chmod(0o555)
+    shutil.copytree(world["r"], locked)
+    if os.geteuid() == 0:
+        real = os.access
+        monkeypatch.setattr(os, "access", lambda p, mode, **kw: Path(p) != locked
+                            and real(p, mode, **kw))
+    else:
+        locked.chmod(0o555)
     monkeypatch.chdir(tmp_path)
     try:
-        for command, args in [("diagram", ["--out", str(locked)]),
-                              ("compare", [str(world["r"]), "--out", str(locked)])]:
+        for command, args in [("report", ["--out", str(locked)]),
+                              ("stats", ["--out", str(locked), "--write"]),
+                              ("plot", ["--out", str(locked)]),
+                              ("compare", [str(world["r"]), "--out", str(locked)]),
+                              ("diagram", ["--out", str(locked)])]:
             _check(world, _argv(world, command, args, tmp_path), "not writable", capsys,
                    tmp_path)
     finally:
@@ -411,3 +419,20 @@ def test_the_walk_can_fail(world, capsys, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     with pytest.raises(AssertionError):
         _check(world, ["diagram", "--out", str(tmp_path)], "", capsys, tmp_path)
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["diagram", "--model", "swin_t", "--out", "o"], "swin_t"),
+    (["run", "--preset", "smoke", "--device", "tpu", "--out", "o"], "--device"),
+    (["scaling", "--from-csv", "missing.csv"], "missing.csv")])
+def test_a_sample_as_real_subprocesses(tmp_path, argv, message):
+    # the console entry point as a user runs it: one line, exit 2, nothing written
+    import subprocess
+    import sys
+
+    proc = subprocess.run([sys.executable, "-m", "ablations", *argv], capture_output=True,
+                          text=True, cwd=tmp_path, timeout=120)
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr, proc.stderr
+    assert [line for line in proc.stderr.splitlines() if "error:" in line] == [
+        line for line in proc.stderr.splitlines() if line.strip()]
+    assert message in proc.stderr and not any(tmp_path.iterdir())
