@@ -111,3 +111,32 @@ def test_the_fcmae_figures_are_legible(problems, tmp_path):
     collapse_figure(pd.read_csv(RESULTS / "fcmae" / "collapse.csv"), tmp_path / "collapse",
                     "collapse", normalised=True)
     assert not problems, _report(problems)
+
+
+@pytest.mark.parametrize("width", ["column", "page"])
+def test_figure2_at_a_column_and_a_page_keeps_its_text_at_7_points(problems, tmp_path, width):
+    """Drawn at its printed width (3.3 / 7 in), Figure 2's text is at least 7 pt, and still
+    legible (no overlap, every label on its point), with TrueType fonts in its PDF."""
+    import matplotlib.text
+
+    from ablations.figures.paper_figure import MIN_POINTS, WIDTHS, paper_figure, regimes_of
+    from ablations.run.store import load
+
+    sizes = []
+    common.FIGURE_CHECKS.append(lambda fig, path: sizes.extend(
+        [(t.get_fontsize(), fig.get_size_inches()[0]) for t in fig.findobj(matplotlib.text.Text)
+         if t.get_visible() and t.get_text().strip()]))
+    regimes = regimes_of(load(QUICK), ("resnet50-to-convnext-t",), QUICK)
+    paths = paper_figure(regimes, tmp_path / "figure2", width=WIDTHS[width], formats=(".pdf",))
+    assert not problems, _report(problems)
+    assert sizes and min(s for s, _ in sizes) >= MIN_POINTS
+    assert {round(w, 2) for _, w in sizes} == {WIDTHS[width]}
+    pdf = paths[0].read_bytes()
+    assert b"/Type3" not in pdf.replace(b" ", b"") and b"/Subtype /Type3" not in pdf
+
+
+def test_no_committed_pdf_embeds_type3_fonts():
+    pdfs = sorted(RESULTS.rglob("*.pdf"))
+    assert pdfs
+    bad = [str(p.relative_to(ROOT)) for p in pdfs if b"/Subtype /Type3" in p.read_bytes()]
+    assert not bad, f"Type 3 fonts in {bad}"

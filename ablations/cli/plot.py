@@ -18,8 +18,9 @@ def add_parser(sub: Any) -> None:
                         "style only (figure2.png / .pdf)")
     p.add_argument("--format", help="--style paper: comma-separated file formats "
                                     "(png, svg, pdf; default png,pdf)")
-    p.add_argument("--width", type=float, default=11.0,
-                   help="--style paper: figure width in inches (default: %(default)s)")
+    p.add_argument("--width", default="11",
+                   help="--style paper: column (3.3 in), page (7 in) or a width in inches "
+                        "(default: %(default)s); drawn at that width, text at least 7 pt")
     p.add_argument("--steps", help="--style paper: comma-separated step names to draw "
                                    "(default: all)")
     p.set_defaults(func=handle)
@@ -45,10 +46,16 @@ def handle(args: argparse.Namespace) -> None:
         if bad or not formats:
             raise UserError(f"--format {args.format!r}; allowed: a comma-separated list of "
                             f"{', '.join(FORMATS)}")
-        if not 2 <= args.width <= 40:
-            raise UserError(f"--width {args.width}; allowed: 2 to 40 (inches)")
+        from ..figures.paper_figure import WIDTHS
+
+        try:
+            width = WIDTHS[args.width] if args.width in WIDTHS else float(args.width)
+        except ValueError:
+            width = float("nan")
+        if not 2 <= width <= 40:
+            raise UserError(f"--width {args.width}; allowed: column, page or 2 to 40 (inches)")
         paths = draw_paper_figure(df, args.out, comma_list(args.steps or "") or None,
-                                  args.width, tuple(f".{f}" for f in formats))
+                                  width, tuple(f".{f}" for f in formats))
         if not paths:
             raise UserError(f"{args.out}: no runs of a Figure 2 chain; allowed: a results "
                             "folder with runs of resnet50-to-convnext-t or "

@@ -91,16 +91,16 @@ def _ours(rows: pd.DataFrame) -> dict[str, tuple[float, float, int, float]]:
 
 def _draw_panel(ax: plt.Axes, items: list[Step | str], values: dict[str, float],
                 errors: dict[str, float], labels: dict[str, str], base: float,
-                extent: tuple[float, float], missing: dict[str, str] | None = None) -> None:
+                extent: tuple[float, float]) -> None:
     """Bars from ``base`` for the steps of ``items`` (headers as bold rows), text labels;
-    ``missing``: what to write where a step has no bar (default "not run")."""
+    a step with a label but no value gets its label alone (else "not run")."""
     n = len(items)
     for i, item in enumerate(items):
         y = n - 1 - i
         if isinstance(item, str):
             continue
         if item.name not in values:
-            ax.text(base, y, (missing or {}).get(item.name, "  not run"), va="center",
+            ax.text(base, y, labels.get(item.name, "  not run"), va="center",
                     fontsize=7.5, color="#9e9e9e")
             continue
         v = values[item.name]
@@ -164,11 +164,78 @@ def regimes_of(df: pd.DataFrame, chains: tuple[str, ...], out: Path,
     return found
 
 
+WIDTHS = {"column": 3.3, "page": 7.0}
+"""Named figure widths in inches: a journal column and a full page."""
+MIN_POINTS = 7.0
+"""The smallest text drawn, in points, at the width the figure is drawn for."""
+COMPACT_BELOW = 5.0
+"""Narrower figures (a column) draw one panel: ours and the paper's gain side by side."""
+
+
 def paper_figure(regimes: list[Regime], path: Path, steps: list[str] | None = None,
                  width: float = 11.0, formats: tuple[str, ...] = PAPER_FIGURE_FORMATS
                  ) -> list[Path]:
     """Figure 2 in the paper's style (module docstring): for each regime a row of three
-    columns (step titles, ours, the paper's). ``steps``: step names to keep (default all)."""
+    columns (step titles, ours, the paper's); below ``COMPACT_BELOW`` inches one panel per
+    regime (``compact_figure``). ``steps``: step names to keep (default all). Drawn at its
+    final width, so that no text is below ``MIN_POINTS`` where it is printed."""
+    if width < COMPACT_BELOW:
+        return compact_figure(regimes, path, steps, width, formats)
+    with plt.rc_context({"font.size": max(MIN_POINTS, 8.0)}):
+        return _full_figure(regimes, path, steps, width, formats)
+
+
+def compact_figure(regimes: list[Regime], path: Path, steps: list[str] | None = None,
+                   width: float = WIDTHS["column"],
+                   formats: tuple[str, ...] = PAPER_FIGURE_FORMATS) -> list[Path]:
+    """Figure 2 for a column: per regime one panel, a row per main step, our gain over the
+    first step (the ``vs first`` claim: bar, whisker = the verdict's interval, colour = the
+    verdict) above the paper's gain over its first step (grey), both in points; sub-steps the
+    paper folds have no grey bar. Text at ``MIN_POINTS``."""
+    from models.roadmap import chain as chain_steps
+
+    fs = MIN_POINTS
+    heights = []
+    layouts = []
+    for r in regimes:
+        order = [st for st in chain_steps(r.chain_name) if st.index >= 0
+                 and (not steps or st.name in steps)]
+        layouts.append((r, order))
+        heights.append(0.2 * len(order) + 0.9)
+    fig, axes = plt.subplots(len(regimes), 1, figsize=(width, sum(heights) + 0.9),
+                             gridspec_kw={"height_ratios": heights}, squeeze=False)
+    colors = {"gain": "#2e7d32", "loss": "#c62828", "within noise": "#9e9e9e"}
+    for ax, (r, order) in zip(axes[:, 0], layouts):
+        vs = r.stats[r.stats.kind == "vs first"].set_index("treatment")
+        by_design, _ = paper_by_design(r.chain_name)
+        first_paper = by_design.get(order[0].name)
+        n = len(order)
+        for i, st in enumerate(order):
+            y = n - 1 - i
+            if st.name in vs.index:
+                c = vs.loc[st.name]
+                ax.barh(y + 0.17, c.delta, height=0.32, color=colors.get(c.verdict, "#bdbdbd"))
+                ax.plot([c.lo, c.hi], [y + 0.17] * 2, color="black", lw=0.7)
+            if st.name in by_design and first_paper is not None and i > 0:
+                ax.barh(y - 0.17, by_design[st.name] - first_paper, height=0.32,
+                        color="#9ecae1")
+        ax.axvline(0, color="black", lw=0.6)
+        ax.set_yticks(range(n))
+        ax.set_yticklabels([st.title.split(" (")[0] for st in order][::-1], fontsize=fs)
+        ax.tick_params(axis="x", labelsize=fs)
+        ax.set_ylim(-0.6, n - 0.4)
+        ax.set_title(f"{r.chain_name} ({r.preset})", fontsize=fs)
+        ax.grid(alpha=0.3, axis="x")
+    axes[-1, 0].set_xlabel("gain over the first step (points)", fontsize=fs)
+    handles = [plt.Rectangle((0, 0), 1, 1, color=c, label=f"ours: {v}") for v, c in colors.items()]
+    handles.append(plt.Rectangle((0, 0), 1, 1, color="#9ecae1", label="paper (ImageNet-1K)"))
+    fig.legend(handles=handles, fontsize=fs, loc="lower center", ncol=2, frameon=False)
+    fig.tight_layout(rect=(0, 0.55 / (sum(heights) + 0.9) + 0.03, 1, 1))
+    return save_figure(fig, path, formats)
+
+
+def _full_figure(regimes: list[Regime], path: Path, steps: list[str] | None,
+                 width: float, formats: tuple[str, ...]) -> list[Path]:
     heights = []
     layouts = []
     for r in regimes:
@@ -224,9 +291,8 @@ def paper_figure(regimes: list[Regime], path: Path, steps: list[str] | None = No
             labels_p[s.name] = f"{paper[s.name]:.2f}  {s.paper_gflops:.2f}{star} GF"
             if star:
                 footnotes.append(f"* {s.title}: {s.note}")
-        _draw_panel(ax_p, items, paper, {}, labels_p, base_paper, extent,
-                    missing={k: f"  in {titles.get(v, v)}"
-                             for k, v in folded.items()})
+        labels_p.update({k: f"  in {titles.get(v, v)}" for k, v in folded.items()})
+        _draw_panel(ax_p, items, paper, {}, labels_p, base_paper, extent)
         if r.target is not None:
             _target(ax_p, r.target.paper_top1, f"{r.target.title} {r.target.paper_top1:.1f} "
                     f"({r.target.paper_gflops:.1f} GF)", len(items))
@@ -235,12 +301,11 @@ def paper_figure(regimes: list[Regime], path: Path, steps: list[str] | None = No
                         f"{r.target.ours_mean:.2f}", len(items))
         seeds = max(v[2] for v in ours.values())
         dataset = ", ".join(sorted(r.rows.dataset.unique()))
-        ax_o.set_title(f"ours: {dataset}, preset {r.preset}, {seeds} seeds", fontsize=9)
-        ax_p.set_title("paper: ImageNet-1K (Table 10 / 11)", fontsize=9)
-        ax_o.set_xlabel(f"top-1 (%); bars from {order[0].title} ({base_ours:.2f})", fontsize=8)
-        ax_p.set_xlabel(f"top-1 (%); bars from {order[0].title} ({base_paper:.2f})",
-                        fontsize=8)
-        ax_l.set_title(r.chain_name, fontsize=9.5, loc="right", fontweight="bold")
+        ax_o.set_title(f"ours: {dataset}\npreset {r.preset}, {seeds} seeds", fontsize=9)
+        ax_p.set_title("paper: ImageNet-1K\n(Table 10 / 11)", fontsize=9)
+        ax_o.set_xlabel(f"top-1 (%)\nbars from step 0: {base_ours:.2f}", fontsize=8)
+        ax_p.set_xlabel(f"top-1 (%)\nbars from step 0: {base_paper:.2f}", fontsize=8)
+        ax_l.set_title(r.chain_name, fontsize=9.5, loc="left", fontweight="bold")
     notes = ["Both panels of a regime have the same span in points; bars start at the first "
              "step, so a bar is the gain over it. Whiskers: the verdict's interval of that "
              "gain; ▲ / ▼: gain / loss, no mark: within noise. " + RULE + " Hatched: side "
