@@ -245,6 +245,25 @@ def test_curves_are_means_over_seeds_one_panel_per_phase(tiny):
                                         sorted(rows, key=lambda r: r["step"])))
 
 
+def test_diagrams_drawn_ahead_are_the_ones_drawn_here(tiny):
+    import multiprocessing
+
+    from ablations.figures.report import Diagrams, diagram_pairs, diagram_svg
+    from ablations.run.store import load
+
+    folder, _ = tiny
+    pairs = diagram_pairs(CHAIN, load(folder))
+    assert [a.name for _, a in pairs] == ["modern-recipe", "stage-ratio", "patchify-stem"]
+    ahead = Diagrams(pairs, ahead=True)
+    try:
+        drawn = [ahead.svg(a.name) for _, a in pairs]
+    finally:
+        ahead.close()
+    assert not multiprocessing.active_children()  # the workers are gone
+    assert drawn == [diagram_svg(b, a) for b, a in pairs]
+    assert drawn[1].lstrip().startswith(b"<?xml") and b"<text" in drawn[1]  # text kept as text
+
+
 def test_commands_are_rebuilt_from_the_runs():
     import pandas as pd
 

@@ -75,14 +75,19 @@ class Inputs:
     claims: pd.DataFrame
     summary: pd.DataFrame
     store: Store
+    diagrams: Diagrams | None = None
 
 
 def build_report(out: str | Path, out_file: str | Path | None = None,
                  chain_name: str = DEFAULT_CHAIN) -> Path:
     """Write the report page of the results folder ``out`` (to ``out_file``, by default
     ``out/report.html``) and return its path. A folder without results is a ``UserError``."""
-    inputs = read_inputs(out, chain_name)
-    page = render_page(inputs)
+    inputs = read_inputs(out, chain_name, draw_ahead=True)
+    try:
+        page = render_page(inputs)
+    finally:
+        if inputs.diagrams is not None:
+            inputs.diagrams.close()
     path = Path(out_file) if out_file is not None else inputs.folder / REPORT_FILE
     from ..system.files import atomic_write
 
@@ -91,9 +96,12 @@ def build_report(out: str | Path, out_file: str | Path | None = None,
     return path
 
 
-def read_inputs(out: str | Path, chain_name: str = DEFAULT_CHAIN) -> Inputs:
+def read_inputs(out: str | Path, chain_name: str = DEFAULT_CHAIN,
+                draw_ahead: bool = False) -> Inputs:
     """The results of folder ``out`` and their claims; the chain's preset is the one with
-    the most runs of the chain (none: '' and no chain rows)."""
+    the most runs of the chain (none: '' and no chain rows). ``draw_ahead``: start drawing
+    the block diagrams in worker processes before the claims are read (``Diagrams``; the
+    caller closes them)."""
     from ..analysis.claims import folder_claims
     from ..analysis.summary import summary_table
 
@@ -108,9 +116,16 @@ def read_inputs(out: str | Path, chain_name: str = DEFAULT_CHAIN) -> Inputs:
     chain_rows = df[df.study == chain_name]
     preset = str(chain_rows.preset.value_counts().idxmax()) if len(chain_rows) else ""
     rows = chain_rows[chain_rows.preset == preset]
-    table = folder_claims(folder, df)
+    diagrams = Diagrams(diagram_pairs(chain_name, rows), ahead=True) if draw_ahead else None
+    try:
+        table = folder_claims(folder, df)
+    except BaseException:
+        if diagrams is not None:
+            diagrams.close()
+        raise
     ok = df[df.status == "ok"]
-    return Inputs(folder, df, chain_name, preset, rows, table, summary_table(ok), Store(folder))
+    return Inputs(folder, df, chain_name, preset, rows, table, summary_table(ok), Store(folder),
+                  diagrams)
 
 
 def ordered_studies(studies: Iterable[str], chain_name: str) -> list[str]:
@@ -392,17 +407,66 @@ def diagram_svg(before: Step, after: Step, stage: int = 1) -> bytes:
         return path.read_bytes()
 
 
+def diagram_pairs(chain_name: str, rows: pd.DataFrame) -> list[tuple[Step, Step]]:
+    """(step before, step) for each step of ``rows`` that has a step before it, in chain
+    order (side branches too)."""
+    names = set(rows.step_name)
+    pairs = []
+    for step in chain(chain_name, branches=True):
+        before = parent_step(chain_name, step)
+        if step.name in names and before.name != step.name:
+            pairs.append((before, step))
+    return pairs
+
+
+class Diagrams:
+    """The block diagrams of (before, after) pairs by the after step's name. With ``ahead``
+    they are drawn in up to two forked worker processes from the start, while the page's
+    other work goes on (where the platform forks); any not drawn there is drawn here when
+    asked for. ``close`` ends the workers."""
+
+    def __init__(self, pairs: list[tuple[Step, Step]], ahead: bool = False) -> None:
+        import multiprocessing
+        import os
+        from concurrent.futures import ProcessPoolExecutor
+
+        self.pairs = {after.name: (before, after) for before, after in pairs}
+        self._futures: dict[str, Any] = {}
+        self._pool = None
+        if ahead and len(pairs) > 1 and "fork" in multiprocessing.get_all_start_methods():
+            try:
+                self._pool = ProcessPoolExecutor(min(2, os.cpu_count() or 1),
+                                                 mp_context=multiprocessing.get_context("fork"))
+                self._futures = {a.name: self._pool.submit(diagram_svg, b, a) for b, a in pairs}
+            except OSError:  # no processes to be had: draw each when asked
+                self.close()
+
+    def svg(self, name: str) -> bytes:
+        """The SVG bytes of the diagram of step ``name``."""
+        future = self._futures.pop(name, None)
+        if future is not None:
+            try:
+                return future.result()
+            except Exception:  # a worker gone (BrokenProcessPool): draw it here instead
+                pass
+        return diagram_svg(*self.pairs[name])
+
+    def close(self) -> None:
+        """End the worker processes (waiting for none that is not needed)."""
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
+        self._futures = {}
+
+
 def diagrams_section(inputs: Inputs) -> str:
     """One collapsible before -> after diagram per step of the chain's rows."""
     head = _h2("diagrams-section", "Each step's block, before -> after")
-    names = set(inputs.rows.step_name)
-    steps = [s for s in chain(inputs.chain_name, branches=True) if s.name in names]
+    pairs = diagram_pairs(inputs.chain_name, inputs.rows)
+    diagrams = inputs.diagrams if inputs.diagrams is not None else Diagrams(pairs)
     blocks = []
-    for step in steps:
-        before = parent_step(inputs.chain_name, step)
-        if before.name == step.name:
-            continue
-        svg = base64.b64encode(diagram_svg(before, step)).decode("ascii")
+    for before, step in pairs:
+        svg = base64.b64encode(diagrams.svg(step.name)).decode("ascii")
         same = " (same design: the recipe changes)" if before.design == step.design else ""
         blocks.append(f"<details><summary>{step.index} {_e(step.title)}{_e(same)}</summary>"
                       f'<img alt="{_e(before.title)} -> {_e(step.title)}" '
@@ -1081,6 +1145,7 @@ pre { background: #f7f7f7; padding: 0.8em; overflow-x: auto; font-size: 0.85em; 
 
 __all__ = ["REPORT_FILE", "VERDICT_COLORS", "VS_PAPER_COLORS", "Inputs", "build_report",
            "read_inputs", "render_page", "ordered_studies", "headline", "paper_table",
-           "paper_figure", "step_table", "step_tooltip", "diagram_svg", "change_of",
+           "paper_figure", "step_table", "step_tooltip", "diagram_svg", "diagram_pairs",
+           "Diagrams", "change_of",
            "contexts_table", "cell_label", "study_chart", "claim_bars", "curves_figure",
            "seeds_option", "study_commands", "provenance_table"]
