@@ -835,10 +835,20 @@ def seeds_option(seeds: Iterable[int]) -> str:
 def study_commands(df: pd.DataFrame, out: str, chain_name: str = DEFAULT_CHAIN) -> list[str]:
     """One ``python -m ablations run`` command per study and preset of a results table that
     would train its runs again into ``out`` (a scale study: one per set of seeds, its cells
-    as ``--grid``); studies in the page's order."""
+    as ``--grid``; ``--dataset`` where the runs' data set is not their preset's); studies
+    in the page's order."""
     from models.roadmap import CHAINS
 
     from ..studies.scale import base_of, cell_of
+    from ..train.recipe import run_preset
+
+    def dataset(rows: pd.DataFrame, preset: str) -> str:
+        names = sorted(set(rows.dataset.dropna().astype(str))) if "dataset" in rows else []
+        try:
+            default = run_preset(preset).dataset
+        except UserError:  # a preset this version does not know: say nothing
+            return ""
+        return f" --dataset {names[0]}" if len(names) == 1 and names[0] != default else ""
 
     lines = []
     for study in ordered_studies(df.study, chain_name):
@@ -863,7 +873,8 @@ def study_commands(df: pd.DataFrame, out: str, chain_name: str = DEFAULT_CHAIN) 
                 grid = [f"{a}={','.join(v)}" for a, v in blocks.items()] + crossed
                 lines.append(f"python -m ablations run --study scale --chain {sid.subject} "
                              f"--preset {base.name} --seeds {seeds}"
-                             + (f' --grid "{";".join(grid)}"' if grid else "") + f" --out {out}")
+                             + (f' --grid "{";".join(grid)}"' if grid else "")
+                             + dataset(rows, base.name) + f" --out {out}")
             continue
         for preset, g in rows.groupby("preset", sort=False):
             seeds = seeds_option(g.seed)
@@ -885,8 +896,8 @@ def study_commands(df: pd.DataFrame, out: str, chain_name: str = DEFAULT_CHAIN) 
                 what = "--study fcmae"
             else:
                 what = f"--study {sid.kind} --chain {sid.subject}"
-            lines.append(f"python -m ablations run {what} --preset {preset} --seeds {seeds} "
-                         f"--out {out}")
+            lines.append(f"python -m ablations run {what} --preset {preset} --seeds {seeds}"
+                         f"{dataset(g, preset)} --out {out}")
     return lines
 
 
