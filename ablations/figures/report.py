@@ -1151,6 +1151,11 @@ tr.folded td { color: #777; font-style: italic; }
 details { margin: 0.3em 0; } summary { cursor: pointer; }
 details img { max-width: 100%; margin: 0.5em 0; }
 pre { background: #f7f7f7; padding: 0.8em; overflow-x: auto; font-size: 0.85em; }
+@media (max-width: 1000px) {
+  #paper-table, #contexts-table { font-size: 0.74em; }
+  #paper-table th, #paper-table td:nth-child(4) { white-space: normal; }
+  #paper-table td:nth-child(2) { min-width: 9em; }
+}
 """
 
 
