@@ -14,12 +14,16 @@ import hashlib
 import json
 from typing import Any
 
-from models import Design
-from models.complexity import AnyDesign
-from models.design import RENAMED
+from typing import TYPE_CHECKING
 
-from ..data.loading import DataSpec
+from models.design import RENAMED, Design
+
 from ..train.recipe import Recipe
+
+if TYPE_CHECKING:  # reading a store (labels, file names) needs no torch
+    from models.complexity import AnyDesign
+
+    from ..data.loading import DataSpec
 
 # Bump whenever a change to the code changes what a spec trains to (a different number
 # for the same config, seed, machine and thread count). tests/test_numerics.py fails on

@@ -32,8 +32,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import UserError
-from ..system.files import atomic_write, atomic_write_text
-from ..train.loop import RunPaths
+from ..system.files import RunPaths, atomic_write, atomic_write_text
 from .identity import RunFiles
 
 RESULTS_FILE = "results.csv"

@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import tempfile
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -31,3 +32,18 @@ def atomic_write(path: Path, mode: str, write: Callable[[Any], Any]) -> None:
         if os.path.exists(tmp):
             os.unlink(tmp)
         raise
+
+
+@dataclass(frozen=True)
+class RunPaths:
+    """Where one run keeps its state (made by the run store, ``Store.paths``)."""
+
+    folder: Path
+    checkpoint: Path
+    log: Path
+    curves: Path
+    """Folder of the TensorBoard event files."""
+    encoder: Path
+    """A pretraining run's encoder weights, written when it finishes."""
+    weights: Path
+    """The model weights alone, where kept (``collapse --keep-weights``)."""

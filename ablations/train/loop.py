@@ -30,6 +30,7 @@ from models.complexity import AnyDesign
 from ..data import seed_host_generators
 from ..data.loading import LoadedData
 from ..errors import Stopped, UserError
+from ..system.files import RunPaths
 from ..system.machine import cpu_capability, cpu_model, device_label, peak_memory_mb
 from . import checkpoint
 from .augment import BatchAugment
@@ -52,21 +53,6 @@ class RunResult:
     history: list[dict[str, float]] = field(default_factory=list)
     predictions: "Predictions | None" = None
     """The last epoch's test predictions (on rank 0 under several processes)."""
-
-
-@dataclass(frozen=True)
-class RunPaths:
-    """Where one run keeps its state (made by the run store, ``Store.paths``)."""
-
-    folder: Path
-    checkpoint: Path
-    log: Path
-    curves: Path
-    """Folder of the TensorBoard event files."""
-    encoder: Path
-    """A pretraining run's encoder weights, written when it finishes."""
-    weights: Path
-    """The model weights alone, where kept (``collapse --keep-weights``)."""
 
 
 @dataclass(frozen=True)
