@@ -49,8 +49,8 @@ def handle(args: argparse.Namespace) -> None:
     if args.tag is not None:
         check_file_name(args.tag, "--tag")
     writable_folder(args.out, "--out")
-    if not args.min_window_s > 0:
-        raise UserError(f"--min-window-s={args.min_window_s}; allowed: a number of seconds > 0")
+    if not 0 <= args.min_window_s <= 3600:  # NaN fails too
+        raise UserError(f"--min-window-s={args.min_window_s}; allowed: 0 to 3600 seconds")
     if args.models and args.steps is not None:
         raise UserError(f"--steps={args.steps!r} with --models: steps belong to a chain; "
                         "allowed: --steps with --chain, or --models alone")

@@ -75,8 +75,8 @@ def handle(args: argparse.Namespace) -> None:
               "width_multiplier=1 times the full model (many minutes per step on a CPU)")
     step = chain(args.chain)[-1] if args.step is None else find_step(args.chain, args.step)
     workers = tuple(int_list(args.workers, "--workers"))
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (
-        os.cpu_count() or 1)
+    cores = max(2, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (
+        os.cpu_count() or 1))  # at least 2: the default 1,2 is allowed on one core too
     if not workers or min(workers) < 0 or max(workers) > cores:
         raise UserError(f"--workers {args.workers!r}; allowed: comma-separated integers 0 to "
                         f"{cores} (the cores here)")
