@@ -96,8 +96,10 @@ def test_scale_study_end_to_end_on_smoke(tmp_path, capsys):
     assert "estimated CPU minutes per cell" in printed and "smoke+epochs=1" in printed
     assert main(["stats", "--out", str(out)]) == 0
     printed = capsys.readouterr().out
+    assert "scale:resnet50-to-convnext-t: each step against its control" in printed
+    assert "scale:resnet50-to-convnext-t: the gap's change along one axis" in printed
     for cell in ("smoke", "smoke+train_images=128", "smoke+epochs=1"):
-        assert f"scale:resnet50-to-convnext-t ({cell})" in printed
+        assert f" {cell} " in printed
     assert main(["plot", "--out", str(out)]) == 0
     gaps = pd.read_csv(out / "scale_resnet50-to-convnext-t.csv")
     assert set(gaps.axis) == {"train_images", "epochs"}
@@ -134,3 +136,51 @@ def test_the_committed_scale_figure_draws_no_crossing_the_verdicts_do_not_suppor
     assert not any("changes sign" in t for t in texts)
     assert sum(t == "no crossing resolved" for t in texts) == len(set(gaps.axis))
     plt.close(drawn["fig"])
+
+
+def _scale_rows(gaps: dict[str, list[float]]) -> pd.DataFrame:
+    """A scale study's rows: per cell, ResNet-50 at 90 and ConvNeXt-T at 90 + the gap per seed."""
+    rows = []
+    for cell, per_seed in gaps.items():
+        for seed, gap in enumerate(per_seed):
+            for step, name, top1 in ((0, "modern-recipe", 90.0 + 0.1 * seed),
+                                     (14, "trunc-normal-init", 90.0 + 0.1 * seed + gap)):
+                rows.append({"study": "scale:resnet50-to-convnext-t", "preset": cell,
+                             "step": step, "step_name": name, "seed": seed, "top1": top1,
+                             "config_hash": f"{cell}{name}{seed}", "status": "ok",
+                             "train_seconds": 1.0, "device": "cpu"})
+    return pd.DataFrame(rows)
+
+
+def test_gap_changes_are_paired_by_seed_and_the_trend_is_per_doubling():
+    """Constructed gaps: a cell's change against its one-axis twin is the mean per-seed
+    difference of the gaps; the trend is the mean per-seed slope per doubling."""
+    from ablations.analysis.claims import scale_claims
+    from ablations.analysis.scale import cell_table
+
+    base = [-1.0, -1.2, -0.8, -1.1, -0.9]
+    df = _scale_rows({
+        "quick": base,
+        "quick+epochs=12": [g + 0.5 for g in base],          # +0.5 per doubling, exactly
+        "quick+epochs=24": [g + 1.0 + 0.01 * s for s, g in enumerate(base)],
+        "quick+regularisation=paper": [g + 2.0 + 0.05 * (-1) ** s for s, g in enumerate(base)],
+        "quick+epochs=24+regularisation=paper": [g + 3.0 for g in base]})
+    parts = {p.kind.iat[0]: p for p in scale_claims(df, "scale:resnet50-to-convnext-t", None)}
+    changes = parts["gap change"].set_index(["preset", "axis"])
+    assert changes.loc[("quick+epochs=12", "epochs"), "delta"] == pytest.approx(0.5)
+    assert changes.loc[("quick+epochs=12", "epochs"), "control"] == "quick"
+    # the crossed cell against each twin: without regularisation, and at the base epochs
+    assert changes.loc[("quick+epochs=24+regularisation=paper", "regularisation"),
+                       "control"] == "quick+epochs=24"
+    assert changes.loc[("quick+epochs=24+regularisation=paper", "regularisation"),
+                       "delta"] == pytest.approx(2.0 - 0.02)
+    assert changes.loc[("quick+epochs=24+regularisation=paper", "epochs"),
+                       "control"] == "quick+regularisation=paper"
+    trend = parts["trend"].set_index("axis").loc["epochs"]
+    assert trend.delta == pytest.approx(0.5, abs=0.02) and trend.verdict == "gain"
+    assert trend.family == 1 and (parts["step"].family == 5).all()  # every cell one family
+    cells = cell_table(df, "resnet50-to-convnext-t").set_index("cell")
+    assert cells.loc["quick+epochs=24+regularisation=paper", "regularisation"] == "paper"
+    assert cells.loc["quick+epochs=24+regularisation=paper", "epochs"] == 24
+    assert cells.loc["quick+regularisation=paper", "reg_change"] == pytest.approx(2.0, abs=0.05)
+    assert math.isnan(cells.loc["quick", "reg_change"])
