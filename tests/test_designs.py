@@ -209,3 +209,20 @@ def test_compare_pairs_the_runs_two_result_sets_share_in_any_study(tmp_path, cap
     assert "steps in every result set (2)" in text
     assert all(len(v.split(".")[-1]) <= 3 for v in
                (tmp_path / "cmp.csv").read_text().replace("\n", ",").split(",") if "." in v)
+
+
+def test_a_block_diagram_of_a_later_stage_says_which_stages_it_leaves_out(tmp_path):
+    """The stem joins the drawn stage through a box that names the stages left out, with
+    their blocks and absolute channels (no silent jump from the stem to stage 2)."""
+    import matplotlib.pyplot as plt
+
+    from ablations.figures.diagram import draw_design
+
+    fig, ax = plt.subplots()
+    draw_design(ax, named_design("convnext_tiny"), "ConvNeXt-T", stage=2)
+    texts = [t.get_text() for t in ax.texts]
+    plt.close(fig)
+    assert "stage 1: 3 blocks, 96 channels\n(not drawn)" in texts
+    assert "stage 2: 3 blocks, 192 channels\n(not drawn)" in texts
+    assert not any(t.startswith("stage 3:") for t in texts)
+    assert any("384 -> 1536" in t for t in texts)  # the 4x expansion, in channels

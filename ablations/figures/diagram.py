@@ -113,10 +113,14 @@ def draw_design(ax, design: Design, title: str, stage: int = 1,
         return y0, ys
 
     ax.text(-2.0, y - 0.1, "stem", fontsize=7, color="#666666", ha="right")
-    y, ys = column(parts["stem"] + parts["downsample"], 0, y - 0.1)
+    # the stages before the one drawn are left out, and the diagram says so
+    plans = stage_plan(design)
+    skipped = [(f"stage {k + 1}: {design.depths[k]} blocks, {plans[k].out_ch} channels\n"
+                f"(not drawn)", "skip") for k in range(stage)]
+    y, ys = column(parts["stem"] + skipped + parts["downsample"], 0, y - 0.1)
     if parts["downsample"]:
-        ax.text(-2.0, ys[len(parts["stem"])], "downsample", fontsize=7, color="#666666",
-                ha="right")
+        ax.text(-2.0, ys[len(parts["stem"]) + len(skipped)], "downsample", fontsize=7,
+                color="#666666", ha="right")
     split = y + h / 2 + gap / 2  # the block's input: branch and residual path part here
     _arrow(ax, 0, ys[-1] - h / 2, split)
     ax.text(-2.0, y, f"block (stage {stage + 1},\nfirst)", fontsize=7, color="#666666",
