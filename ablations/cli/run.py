@@ -220,11 +220,15 @@ def checked_plan(args: argparse.Namespace, seeds: list[int]) -> tuple[list, tupl
     if getattr(args, "workers", None) and args.workers > cores:
         raise UserError(f"--workers={args.workers}: more loader workers than the "
                         f"{cores} cores {'of a job' if submit else 'here'}; allowed: 1 to {cores}")
-    # submitted jobs train where their GPUs are, not on this (login) node
-    check_sync_bn(args.sync_bn, "cuda" if submit and submit.gpus_per_node else args.device)
+    # submitted jobs train where their GPUs are, not on this (login) node; --plan prices GPUs
+    gpus = args.plan or (submit and submit.gpus_per_node)
+    check_sync_bn(args.sync_bn, "cuda" if gpus else args.device)
     _, runs = plan(args, seeds)
-    for spec in dict.fromkeys(r.data for r in runs):  # fail before anything trains
-        check_data_available(spec, args.data_dir)
+    # --plan without --data-dir prices the data where the jobs will run (docs: the bill
+    # before the data is here); a --data-dir it names is checked as run checks it
+    if not args.plan or args.data_dir is not None:
+        for spec in dict.fromkeys(r.data for r in runs):  # fail before anything trains
+            check_data_available(spec, args.data_dir)
     return runs, backend
 
 
