@@ -58,7 +58,7 @@ display(Image(filename=str(RESULTS / 'accuracy_vs_gflops.png')))
 
 # %% [markdown]
 # ## Which steps are real, and where we agree with the paper
-# Each step against the one before it on the same seeds: the mean difference with its 95% paired-t interval, the verdict (seed noise and test-set noise both ruled out, Holm-corrected), and the paper's own step gain. Then the rank correlation of our gains with the paper's, with its interval (the same numbers as `python -m ablations stats`).
+# Each step against the one before it on the same seeds: the mean difference with the verdict's interval (the paired-t interval at level 1 - 0.05/m, m the study's comparisons: a verdict is gain or loss exactly when it excludes 0), the verdict, and the paper's own step gain, paired by design (its last row beside our ConvNeXt-T). Then the rank correlation of our gains with the paper's, with its interval (the same numbers as `python -m ablations stats`).
 
 # %%
 from ablations.analysis import stats
@@ -94,4 +94,4 @@ live = run(plan(DEFAULT_CHAIN, live_steps, p, SEEDS), ExecuteOptions(out, progre
            'workers', 2)
 t = stats.study_stats(load(out), DEFAULT_CHAIN, p.name, Store(out)).iloc[0]
 print(f"{t.treatment} - {t.control} at preset {p.name} on {dataset}: {t.delta:+.2f} points, "
-      f"95% interval [{t.lo:+.2f}, {t.hi:+.2f}] over {t.seeds} paired seeds -> {t.verdict}")
+      f"the verdict's interval [{t.lo:+.2f}, {t.hi:+.2f}] over {t.seeds} paired seeds -> {t.verdict}")

@@ -58,7 +58,7 @@ display(Image(filename=str(ROOT / 'results' / 'quick' / 'roadmap.png')))
 
 # %% [markdown]
 # ## Our quick Swin-T against our quick ConvNeXt-T
-# Same data, preset, recipe and seeds (paired): the statistics of `python -m ablations stats` (paired t, McNemar on the test images, Holm; verdict). torchvision's Swin pads a feature map smaller than its 7×7 window (the original Swin code shrinks the window instead): at 32 px, stages 2–4 (4×4, 2×2, 1×1 tokens) attend over zero padding.
+# Same data, preset, recipe and seeds (paired): the statistics of `python -m ablations stats` (the verdict's interval: paired t at level 1 - 0.05/m; McNemar on the test images as a column of its own). torchvision's Swin pads a feature map smaller than its 7×7 window (the original Swin code shrinks the window instead): at 32 px, stages 2–4 (4×4, 2×2, 1×1 tokens) attend over zero padding.
 
 # %%
 from ablations.run.store import Store, load
