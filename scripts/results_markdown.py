@@ -22,7 +22,7 @@ from ablations.analysis.claims import folder_claims, paper_view
 from ablations.analysis.contexts import CONTEXTS, _cost, across_contexts
 from ablations.analysis.paper import paper_by_design
 from ablations.analysis.summary import summary_table
-from ablations.run.store import load
+from ablations.run.store import Store, load
 from ablations.studies import study_id
 from ablations.studies.names import alone, removed
 from models.roadmap import DEFAULT_CHAIN, chain
@@ -209,16 +209,52 @@ def transformers_tables(df: pd.DataFrame, table: pd.DataFrame, preset: str) -> s
 
 
 def scale_table(folder: str) -> str:
-    """Per cell of the scale study: the gap ConvNeXt-T - ResNet-50 with its interval (the
-    scale study's own section; its table is read from the figure's CSV)."""
+    """The scale study from the claims table: per one-axis cell the gap ConvNeXt-T -
+    ResNet-50 with the verdict's interval (the figure's CSV), the crossed cells (training
+    images x regularisation x epochs x resolution) with the regularisation's gap change
+    against its twin, every gap change and the trends."""
+    from ablations.analysis.scale import cell_table
+
     t = pd.read_csv(f"{folder}/scale_{CHAIN}.csv")
-    lines = ["| axis | value | cell | seeds | gap ConvNeXt-T - ResNet-50 [95% CI] | verdict "
+    lines = ["| axis | value | cell | seeds | gap ConvNeXt-T - ResNet-50 [interval] | verdict "
              "| device | training min (all runs of the cell) |", "|---|---|---|---|---|---|---|---|"]
     for r in t.to_dict("records"):
         lines.append(f"| {r['axis']} | {r['value']:g} | {r['cell']} | {r['seeds']} | "
                      f"{_interval(r['gap'], r['lo'], r['hi'])} | {r['verdict']} | "
                      f"{r['device']} | {r['train_minutes']:.1f} |")
-    return "\n".join(lines)
+    out = ["\n".join(lines)]
+    df = load(folder)
+    cells = cell_table(df, CHAIN, Store(folder))
+    crossed = cells[cells.train_images.isin(set(cells[cells.regularisation == "paper"].train_images))]
+    if len(crossed):
+        rows = ["| images | epochs | px | regularisation | seeds | gap [interval] | verdict | "
+                "regularisation's change of the gap [interval] | verdict | training min |",
+                "|---|---|---|---|---|---|---|---|---|---|"]
+        for r in crossed.sort_values(["train_images", "resolution", "epochs",
+                                      "regularisation"]).to_dict("records"):
+            change = ("" if _nan(r["reg_change"]) else
+                      _interval(r["reg_change"], r["reg_lo"], r["reg_hi"]))
+            rows.append(f"| {r['train_images']} | {r['epochs']} | {r['resolution']} | "
+                        f"{r['regularisation']} | {r['seeds']} | "
+                        f"{_interval(r['gap'], r['lo'], r['hi'])} | {r['verdict']} | {change} | "
+                        f"{'' if _nan(r['reg_verdict']) else r['reg_verdict']} | "
+                        f"{r['train_minutes']:.1f} |")
+        out.append("\n".join(rows))
+    table = folder_claims(folder, df)
+    study = study_id("scale", CHAIN)
+    for kind, title in (("gap change", "cell | against | axis changed"),
+                        ("trend", "trend | cells | axis")):
+        t = table[(table.study == study) & (table.kind == kind)]
+        if t.empty:
+            continue
+        rows = [f"| {title} | seeds | change of the gap [interval] | p (adj.) | verdict |",
+                "|---|---|---|---|---|---|---|"]
+        for r in t.itertuples():
+            rows.append(f"| {r.treatment} | {r.control if kind == 'gap change' else r.preset} | "
+                        f"{r.axis} | {r.seeds} | {_interval(r.delta, r.lo, r.hi)} | "
+                        f"{_p(r.p_adj)} | {r.verdict} |")
+        out.append(family_line(t, kind.capitalize() + "s") + "\n\n" + "\n".join(rows))
+    return "\n\n".join(out)
 
 
 def main() -> None:
