@@ -37,7 +37,7 @@ def across_contexts(verdicts: list[str]) -> str:
 def order_table(df: pd.DataFrame, chain_name: str, preset: str,
                 store: Store | None = None) -> pd.DataFrame:
     """Per change (a chain step after the modern recipe), indexed by its title: for each
-    context the mean difference, its 95% paired-t interval (``<context> lo``/``hi``), verdict
+    context the mean difference, the verdict's interval (``<context> lo``/``hi``), verdict
     and paired seeds (NaN / '' / 0 where not measured), and the word ``across contexts``."""
     from models.roadmap import chain
 

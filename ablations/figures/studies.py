@@ -39,8 +39,9 @@ def _with_seeds(context: str, seeds: pd.Series) -> str:
 
 def order_figure(table: pd.DataFrame, path: Path, title: str) -> list[Path]:
     """Bars of ``contexts.order_table``: per change, the gain from adding it in each measured
-    context, solid where ``stats`` gives a verdict (gain or loss after Holm), faded where it
-    is within noise, with the unadjusted 95% paired-t interval as whiskers and the GFLOPs of
+    context, solid where the claims give a verdict (gain or loss: the verdict's interval
+    excludes 0), faded where it is within noise, that interval as whiskers (each context's
+    study its own family, so the same runs can be judged at another level) and the GFLOPs of
     the changed design at the bar's end (contexts without a number get no bars and no legend;
     each legend entry says what its bar is and its seeds)."""
     cols = [c for c in CONTEXTS if table[c].notna().any()]
@@ -61,15 +62,16 @@ def order_figure(table: pd.DataFrame, path: Path, title: str) -> list[Path]:
         gflops = rows.get(c + " gflops", pd.Series(float("nan"), index=rows.index))
         for yi, x, top, g in zip(y, rows[c], rows[c + " hi"], gflops):
             if pd.notna(x) and pd.notna(g):
-                ax.text(max(top, x, 0) + 0.05, yi, f"{g:.1f} GF", va="center", fontsize=5.5,
+                ax.text(max(top, x, 0) + 0.05, yi, f"{g:.1f} GF", va="center", fontsize=7,
                         color="#444444")
     ax.set_yticks(range(len(rows)))
     ax.set_yticklabels(rows.index, fontsize=8)
     ax.axvline(0, color="black", lw=0.8)
     ax.set_xlabel("gain from adding the change, top-1 points (> 0: it helps)\n"
-                  "solid: a real gain or loss (stats' verdict, Holm-adjusted); faded: within "
-                  "noise; whiskers: unadjusted 95% paired-t interval; GF: GFLOPs of the "
-                  "changed design (224 px)", fontsize=8)
+                  "solid: gain or loss (the whisker, the verdict's interval, excludes 0); "
+                  "faded: within noise; each context is its own study (family), so one pair "
+                  "of runs can be judged in two; GF: GFLOPs of the changed design (224 px)",
+                  fontsize=8)
     ax.set_title(title, fontsize=10)
     ax.legend(handles=handles, fontsize=7.5, loc="upper center", bbox_to_anchor=(0.5, -0.1),
               ncol=2)
@@ -78,10 +80,12 @@ def order_figure(table: pd.DataFrame, path: Path, title: str) -> list[Path]:
     return save_figure(fig, path)
 
 
-def scale_figure(gaps: pd.DataFrame, path: Path, base_name: str) -> list[Path]:
-    """Per axis of ``analysis.scale.gap_table``, the gap with its 95% paired-t interval per cell, its
-    verdict, and where the gap changes sign (``crossing``: only between a gain and a loss;
-    otherwise the panel says that no crossing is resolved)."""
+def scale_figure(gaps: pd.DataFrame, path: Path, base_name: str,
+                 trends: dict[str, str] | None = None) -> list[Path]:
+    """Per axis of ``analysis.scale.gap_table``, the gap with the verdict's interval per
+    cell, its verdict, and where the gap changes sign (``crossing``: only between a gain and
+    a loss; otherwise the panel says that no crossing is resolved). Cells are joined by a
+    line only where the axis's trend (``trends``: axis -> verdict) is resolved."""
     from ..analysis.scale import crossing
 
     axes_names = list(dict.fromkeys(gaps.axis))
@@ -89,11 +93,14 @@ def scale_figure(gaps: pd.DataFrame, path: Path, base_name: str) -> list[Path]:
                              sharey=True, squeeze=False)
     for ax, axis in zip(axes[0], axes_names):
         g = gaps[gaps.axis == axis].sort_values("value")
-        ax.errorbar(g.value, g.gap, yerr=[g.gap - g.lo, g.hi - g.gap], fmt="o-", capsize=3,
-                    color="#4c72b0")
-        for r in g.itertuples():
-            ax.annotate(f"{r.gap:+.2f}\n(n={r.seeds})", (r.value, r.hi), fontsize=7,
-                        ha="center", va="bottom", xytext=(0, 3), textcoords="offset points")
+        resolved = (trends or {}).get(axis) in ("gain", "loss")
+        ax.errorbar(g.value, g.gap, yerr=[g.gap - g.lo, g.hi - g.gap],
+                    fmt="o-" if resolved else "o", capsize=3, color="#4c72b0")
+        for r in g.itertuples():  # above the whisker, or below it where 0 is just above
+            above = not (r.hi < 0 and r.hi > -0.25 * max(1.0, float(g.hi.max() - g.lo.min())))
+            ax.annotate(f"{r.gap:+.2f}\n(n={r.seeds})", (r.value, r.hi if above else r.lo),
+                        fontsize=7, ha="center", va="bottom" if above else "top",
+                        xytext=(0, 3 if above else -3), textcoords="offset points")
         ax.axhline(0, color="black", lw=0.8)
         cross = crossing(g)
         if cross is not None:  # between a gain and a loss: the intervals resolve it
@@ -115,7 +122,8 @@ def scale_figure(gaps: pd.DataFrame, path: Path, base_name: str) -> list[Path]:
     axes[0][0].set_ylabel("top-1 gap, ConvNeXt-T - ResNet-50 (points)")
     devices = ", ".join(sorted(set(gaps.device)))
     fig.suptitle(f"Where does ConvNeXt-T overtake ResNet-50 (both modern recipe)?\n"
-                 f"One axis at a time from the {base_name} preset; 95% paired-t intervals "
+                 f"One axis at a time from the {base_name} preset; the verdict's intervals "
+                 f"(all cells one family); lines only where the trend is resolved; "
                  f"over seeds; trained on {devices}", fontsize=9)
     return save_figure(fig, path)
 
@@ -221,11 +229,19 @@ def study_figures(df: pd.DataFrame, out: str | Path) -> list[Path]:
                                                f"chain, alone, and at the end ({chain_name}, "
                                                f"{preset})")
     for chain_name in sorted({i.subject for i in ids if i.kind == "scale"}):
-        base, gaps = scale.study_gaps(df, chain_name, store)
+        from ..analysis.claims import scale_claims
+        from ..studies.names import study_id
+
+        study = study_id("scale", chain_name)
+        base = scale.base_of(list(df[df.study == study].preset.unique()))
+        parts = {p.kind.iat[0]: p for p in scale_claims(df, study, store) if not p.empty}
+        gaps = (scale.gap_table(parts["step"], df[df.study == study], chain_name, base)
+                if "step" in parts else pd.DataFrame())
+        trends = dict(zip(parts["trend"].axis, parts["trend"].verdict)) if "trend" in parts else {}
         if not gaps.empty:
             stem = out / f"scale_{chain_name}"
             paths += _write_csv(gaps.round(3), stem, index=False)
-            paths += scale_figure(gaps, stem, base.name)
+            paths += scale_figure(gaps, stem, base.name, trends)
         cells = scale.cell_table(df, chain_name, store)
         if (cells.regularisation == "paper").any():
             stem = out / f"scale_cells_{chain_name}"
@@ -245,8 +261,8 @@ def study_figures(df: pd.DataFrame, out: str | Path) -> list[Path]:
 
 
 def fcmae_figure(table: pd.DataFrame, path: Path, preset: str) -> list[Path]:
-    """The FCMAE study's comparisons: our paired delta with its 95% t interval, coloured by
-    the verdict of ``stats`` (Holm), beside the paper's ConvNeXt-B delta."""
+    """The FCMAE study's comparisons: our paired delta with the verdict's interval, coloured
+    by the verdict (``stats.RULE``), beside the paper's ConvNeXt-B delta."""
     from ..studies.fcmae import comparison_titles
 
     titles = comparison_titles()
@@ -266,14 +282,14 @@ def fcmae_figure(table: pd.DataFrame, path: Path, preset: str) -> list[Path]:
     lo = min(float(t.lo.min()), float(t.paper_delta.min(skipna=True)), -0.5)
     hi = max(float(t.hi.max()), float(t.paper_delta.max(skipna=True)), 0.5)
     ax.set_xlim(lo - 0.3, hi + 0.3)
-    ax.set_xlabel("top-1 difference (points); ours: mean over paired seeds and its 95% "
-                  "paired-t interval")
+    ax.set_xlabel("top-1 difference (points); ours: mean over paired seeds and the verdict's "
+                  "interval (paired t at 1 - 0.05/m)")
     handles = [plt.Line2D([], [], marker="o", color=c, lw=2.2, label=f"ours: {v}")
                for v, c in VERDICT_COLORS.items() if v in set(t.verdict)]
     handles.append(plt.Line2D([], [], marker="D", color="black", mfc="white", ls="",
                               label="paper, ConvNeXt-B (ImageNet-1K)"))
     ax.legend(handles=handles, fontsize=7.5, loc="upper left", bbox_to_anchor=(1.01, 1.0),
-              title="verdict (as stats, Holm)", title_fontsize=7.5)
+              title="verdict (as stats)", title_fontsize=7.5)
     seeds = int(t.seeds.max())
     ax.set_title(f"FCMAE x block co-design at preset {preset} ({seeds} seeds)", fontsize=10)
     ax.grid(alpha=0.3, axis="x")
