@@ -14,7 +14,6 @@ from typing import Any
 _WHERE = {
     "FIELDS": "design", "Design": "design", "DesignError": "design",
     "MODEL_NAMES": "named", "CONVNETS": "named", "named_design": "named",
-    "PRESETS": "presets", "preset": "presets",  # deprecated names (go in 0.3)
     "TRANSFORMERS": "transformers", "SwinDesign": "transformers", "ViTDesign": "transformers",
     "Costs": "complexity", "costs": "complexity", "count_params": "complexity",
     "gflops_by_part": "complexity",

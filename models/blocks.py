@@ -6,7 +6,6 @@ names covers ResNet-50 and ConvNeXt-T alike (see ``models.weights`` for the key 
 
 from __future__ import annotations
 
-import warnings
 from collections import OrderedDict
 from dataclasses import dataclass
 
@@ -141,11 +140,6 @@ ROLES = ("spatial", "to_hidden", "from_hidden")
 
 Forward order (``block_plan``): ResNet's bottleneck ``to_hidden -> spatial -> from_hidden``,
 ConvNeXt's inverted one ``spatial -> to_hidden -> from_hidden``."""
-
-RENAMED_ROLES = {"expand": "to_hidden", "project": "from_hidden"}
-"""Old role name -> new one ('expand' also named ResNet's reducing 1x1 conv). ``Block.unit``
-still takes the old names, with a FutureWarning, until 0.3."""
-
 
 @dataclass(frozen=True)
 class ConvSpec:
@@ -287,14 +281,7 @@ class Block(nn.Module):
         self.ops = plan_text(d, specs)
 
     def unit(self, role: str) -> nn.Sequential:
-        """The conv unit (conv, its norm / activation / GRN) that plays ``role`` (``ROLES``;
-        the old names of ``RENAMED_ROLES`` too, with a FutureWarning, until 0.3)."""
-        if role in RENAMED_ROLES:
-            new = RENAMED_ROLES[role]
-            warnings.warn(f"Block.unit({role!r}) is deprecated and goes in 0.3: use "
-                          f"unit({new!r}) (the roles are {', '.join(ROLES)})",
-                          FutureWarning, stacklevel=2)
-            role = new
+        """The conv unit (conv, its norm / activation / GRN) that plays ``role`` (``ROLES``)."""
         if role not in self._unit_names:
             raise ValueError(f"role={role!r}; allowed: {', '.join(ROLES)}")
         return getattr(self, self._unit_names[role])

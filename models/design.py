@@ -14,7 +14,6 @@ expansion, the two widths swap roles.
 from __future__ import annotations
 
 import dataclasses
-import warnings
 from dataclasses import dataclass
 from typing import Any, NoReturn, Union
 
@@ -105,7 +104,12 @@ class Design:
 
     def replace(self, **changes: Any) -> "Design":
         """Return a copy with ``changes`` applied (validated like any new design)."""
-        return dataclasses.replace(self, **current_names(changes))
+        unknown = sorted(set(changes) - set(FIELDS))
+        if unknown:
+            raise DesignError(
+                f"Design: unknown field(s) {', '.join(unknown)}; allowed: {', '.join(FIELDS)}"
+            )
+        return dataclasses.replace(self, **changes)
 
     def to_dict(self) -> dict[str, Any]:
         """Plain-data form (lists for tuples) for JSON and tables."""
@@ -116,28 +120,17 @@ class Design:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any], stored: bool = False) -> "Design":
-        """Inverse of ``to_dict`` (``stored``: a run spec's dict, old field names read without
-        a warning; ``ablations.run.identity`` writes them); unknown keys
-        raise ``DesignError`` naming them; renamed fields are read with a warning."""
-        data = current_names(data, warn=not stored)
+        """Inverse of ``to_dict``; unknown keys raise ``DesignError`` naming them.
+        ``stored``: a run spec's dict, whose renamed fields keep the names they were stored
+        under (``STORED_NAMES``; ``ablations.run.identity`` writes them)."""
+        if stored:
+            data = {STORED_NAMES.get(key, key): value for key, value in data.items()}
         unknown = sorted(set(data) - set(FIELDS))
         if unknown:
             raise DesignError(
                 f"Design: unknown field(s) {', '.join(unknown)}; allowed: {', '.join(FIELDS)}"
             )
         return cls(**data)
-
-    @property
-    def activations(self) -> str:
-        """Deprecated name of ``activation_count`` (until 0.3)."""
-        _warn_renamed("activations")
-        return self.activation_count
-
-    @property
-    def norms(self) -> str:
-        """Deprecated name of ``norm_count`` (until 0.3)."""
-        _warn_renamed("norms")
-        return self.norm_count
 
     # Derived quantities used by the builder (kept here so there is one source of truth).
     @property
@@ -181,30 +174,11 @@ class Design:
 
 FIELDS = tuple(f.name for f in dataclasses.fields(Design))
 
-RENAMED = {"activations": "activation_count", "norms": "norm_count"}
-"""Old field name -> new one. Renamed in 0.2 because 'activation' / 'activations' and
-'norm' / 'norms' differed by one letter and meant a kind vs a count; the old names are
-read with a ``FutureWarning`` until 0.3."""
-
-
-def _warn_renamed(old: str, stacklevel: int = 3) -> None:
-    warnings.warn(f"Design field {old!r} is now {RENAMED[old]!r}; the old name goes in 0.3",
-                  FutureWarning, stacklevel=stacklevel)
-
-
-def current_name(name: str, warn: bool = True, stacklevel: int = 3) -> str:
-    """The current name of field ``name`` (``RENAMED``); an old name warns."""
-    if name not in RENAMED:
-        return name
-    if warn:
-        _warn_renamed(name, stacklevel + 1)
-    return RENAMED[name]
-
-
-def current_names(data: dict[str, Any], warn: bool = True) -> dict[str, Any]:
-    """``data`` with renamed field names (``RENAMED``) replaced by the current ones."""
-    # stacklevel 4: the warning points at the caller of replace / from_dict.
-    return {current_name(key, warn, stacklevel=4): value for key, value in data.items()}
+STORED_NAMES = {"activations": "activation_count", "norms": "norm_count"}
+"""Name a field is stored under in run specs -> its name in ``Design``. Renamed in 0.2
+because 'activation' / 'activations' and 'norm' / 'norms' differed by one letter and meant a
+kind vs a count; run specs keep the old names so that stored run hashes stay valid. Only
+``from_dict(..., stored=True)`` reads them: everywhere else they are unknown fields."""
 
 
 def scaled_width(width: int, multiplier: float, unit: int) -> int:

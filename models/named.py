@@ -2,7 +2,7 @@
 and the reference Transformers, by the names torchvision and timm give them.
 
 "Preset" means a run preset (a training scale, ``ablations.train.recipe``) everywhere else; the
-named models were called presets before 0.2 (``models.presets`` is the deprecated alias)."""
+named models were called presets before 0.2."""
 
 from __future__ import annotations
 

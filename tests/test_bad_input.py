@@ -111,7 +111,7 @@ CASES = [
     (["bench", "--models", "nope"], "nope"),
     (["bench", "--tag", "../../x"], "--tag='../../x'"),
     (["bench", "--device", "cuda"], "no CUDA device"),
-    (["bench-plot", "--csv", "{f}/nowhere.csv"], "no such file"),
+    (["bench-plot", "--from-csv", "{f}/nowhere.csv"], "no such file"),
     (["run", "--recipe-set", "warmup_epochs=1e9"], "recipe.warmup_epochs=1e+09 is more than"),
     (["run", "--set", "train_subset=100000"], "train_subset=100000 is more than the 512"),
     (["run", "--dataset", "imagefolder", "--data-dir", "{f}/jpg-mismatch"],
@@ -202,21 +202,20 @@ def test_a_real_subprocess_prints_no_traceback(results):
         "error: recipe.optimizer='adam'; allowed: sgd, adamw"]
 
 
-def test_old_option_spellings_still_work_with_a_warning(capsys):
+@pytest.mark.parametrize("argv", [
+    ["run", "--design", "one-at-a-time"], ["bench", "--preset", "swin_t"],
+    ["diagram", "--preset", "resnet50"], ["costs", "--preset", "resnet50"],
+    ["bench-plot", "--csv", "x.csv"], ["bench-data", "--data-dir", "d", "--csv", "x.csv"],
+])
+def test_the_old_option_spellings_of_0_2_are_gone(argv, capsys):
+    # pre-1.0: no deprecated spellings kept; --preset means the run preset only
     from ablations.__main__ import make_parser
 
-    parser = make_parser()
-    assert parser.parse_args(["run", "--design", "one-at-a-time"]).study == "one-at-a-time"
-    assert "--design is deprecated" in capsys.readouterr().err
-    assert parser.parse_args(["bench", "--preset", "swin_t"]).models == "swin_t"
-    assert parser.parse_args(["diagram", "--preset", "resnet50"]).model == "resnet50"
-    assert "use --model" in capsys.readouterr().err
-    # --preset keeps one meaning where it is not deprecated: the run preset (training scale)
-    assert parser.parse_args(["run", "--preset", "smoke"]).preset == "smoke"
-    assert capsys.readouterr().err == ""
-    assert main(["costs", "--preset", "resnet50", "--no-fvcore", "--format", "csv"]) == 0
-    out = capsys.readouterr()
-    assert "use --models" in out.err and "resnet50" in out.out
+    with pytest.raises(SystemExit) as e:
+        make_parser().parse_args(argv)
+    assert e.value.code == 2
+    assert "unrecognized arguments" in capsys.readouterr().err
+    assert make_parser().parse_args(["run", "--preset", "smoke"]).preset == "smoke"
 
 
 def test_warnings_are_one_line_from_every_entry_point():

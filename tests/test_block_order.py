@@ -10,7 +10,6 @@ import torch
 
 from models import (ROLES, Block, block_plan, build, costs, gflops_by_part, named_design,
                     stage_plan)
-from models.blocks import RENAMED_ROLES
 from models.roadmap import DEFAULT_CHAIN, chain
 from models.weights import convert_state_dict
 
@@ -86,15 +85,14 @@ def test_each_role_names_what_its_conv_does_in_both_designs():
     assert convnext.unit("to_hidden").act is not None  # the MLP's GELU: collapse is read here
 
 
-def test_the_old_role_names_still_work_with_a_warning():
+def test_a_block_unit_is_found_by_its_role_only():
     block, _ = _first_block_of_stage(named_design("resnet50"))
-    assert RENAMED_ROLES == {"expand": "to_hidden", "project": "from_hidden"}
-    for old, new in RENAMED_ROLES.items():
-        with pytest.warns(FutureWarning, match=f"unit\\('{new}'\\)"):
-            assert block.unit(old) is block.unit(new)
-    with pytest.raises(ValueError, match="role='mlp'; allowed: spatial, to_hidden, from_hidden"):
-        block.unit("mlp")
     assert set(ROLES) == {"spatial", "to_hidden", "from_hidden"}
+    # 'expand' and 'project' were the role names of 0.2: gone, like any unknown role
+    for role in ("expand", "project", "mlp"):
+        with pytest.raises(ValueError, match=f"role='{role}'; allowed: spatial, to_hidden, "
+                                             "from_hidden"):
+            block.unit(role)
 
 
 def test_the_forward_pass_looks_nothing_up_by_name():

@@ -2,7 +2,7 @@ import dataclasses
 
 import pytest
 
-from models import FIELDS, Design, named_design
+from models import FIELDS, Design, DesignError, named_design
 
 
 @pytest.mark.parametrize(
@@ -99,23 +99,20 @@ def test_every_field_has_a_docstring_in_the_class_source():
     assert _fields_without_docstring(broken) == ["kernel_size"]
 
 
-def test_renamed_fields_are_read_with_a_warning_and_stored_under_their_old_names():
-    with pytest.warns(FutureWarning, match="'activations' is now 'activation_count'"):
-        d = Design().replace(activations="one")
-    assert d.activation_count == "one"
-    with pytest.warns(FutureWarning, match="'norms' is now 'norm_count'"):
-        assert Design.from_dict({"norms": "one"}).norm_count == "one"
-    with pytest.warns(FutureWarning):
-        assert d.activations == "one"
+def test_renamed_fields_are_stored_under_their_old_names_and_read_only_from_specs():
+    d = Design().replace(activation_count="one", norm_count="one")
     from ablations.run.identity import design_dict
 
     stored = design_dict(d)  # run specs keep the old names: stored hashes stay valid
-    assert stored["activations"] == "one" and "activation_count" not in stored
-    import warnings
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("error")  # reading a stored spec is not a deprecated use
-        assert Design.from_dict(stored, stored=True) == d
+    assert stored["activations"] == stored["norms"] == "one"
+    assert "activation_count" not in stored and "norm_count" not in stored
+    assert Design.from_dict(stored, stored=True) == d
+    # Outside stored specs the old names of 0.2 are unknown fields (pre-1.0: no aliases).
+    with pytest.raises(DesignError, match="unknown field.*activations"):
+        Design().replace(activations="one")
+    with pytest.raises(DesignError, match="unknown field.*norms"):
+        Design.from_dict({"norms": "one"})
+    assert not hasattr(d, "activations")
 
 
 def test_committed_chain_runs_keep_their_hashes():
@@ -138,8 +135,11 @@ def test_committed_chain_runs_keep_their_hashes():
     assert len(planned) == 80 and planned <= stored
 
 
-def test_old_module_name_of_the_named_models_warns():
-    from models.presets import preset
+def test_the_old_module_of_the_named_models_is_gone():
+    import importlib
 
-    with pytest.warns(FutureWarning, match="named_design"):
-        assert preset("convnext_tiny") == named_design("convnext_tiny")
+    with pytest.raises(ModuleNotFoundError):
+        importlib.import_module("models.presets")
+    import models
+
+    assert not hasattr(models, "preset") and not hasattr(models, "PRESETS")

@@ -137,12 +137,14 @@ def test_compare_overlays_result_sets(tmp_path, capsys):
     assert (tmp_path / "cmp.png").read_bytes()[:4] == b"\x89PNG"
 
 
-def test_a_sweep_over_an_old_field_name_warns_and_is_labelled_by_the_new_one():
+def test_a_sweep_over_an_old_field_name_is_an_unknown_toggle():
+    from ablations.errors import UserError
     from ablations.studies.designs import study_steps
 
-    with pytest.warns(FutureWarning, match="activation_count"):
-        label, steps = study_steps("sweep", "resnet50-to-convnext-t",
-                                   sweep_spec="activations=all,one")
+    with pytest.raises(UserError, match="unknown toggle 'activations'"):
+        study_steps("sweep", "resnet50-to-convnext-t", sweep_spec="activations=all,one")
+    label, steps = study_steps("sweep", "resnet50-to-convnext-t",
+                               sweep_spec="activation_count=all,one")
     assert label == "sweep:activation_count@convnext_tiny"
     assert [s.design.activation_count for s in steps] == ["all", "one"]
 

@@ -85,21 +85,13 @@ def test_nan_is_tested_with_isnan_not_self_comparison():
     assert not found, found
 
 
-@pytest.mark.parametrize("old, name, new", [
-    ("store", "Store", "ablations.run.store"),
-    ("runner", "execute", "ablations.run.runner"),
-    ("store", "NUMERICS_VERSION", "ablations.run.identity"),
-    ("scale", "crossing", "ablations.analysis.scale"),
-    ("plot", "save_figure", "ablations.figures.common"),
-    ("recipe", "Recipe", "ablations.train.recipe"),
-])
-def test_old_import_paths_warn_and_resolve(old, name, new):
-    import importlib
-
-    sys.modules.pop(f"ablations.{old}", None)
-    with pytest.warns(FutureWarning, match=f"ablations.{old} moved to"):
-        module = importlib.import_module(f"ablations.{old}")
-    assert getattr(module, name) is getattr(importlib.import_module(new), name)
+@pytest.mark.parametrize("old", ["store", "runner", "scale", "plot", "recipe", "costs"])
+def test_the_module_paths_of_0_2_are_gone(old):
+    # pre-1.0: the finder that mapped 0.2's paths (with a warning) went in 0.3
+    proc = subprocess.run([sys.executable, "-c", f"import ablations.{old}"],
+                          capture_output=True, text=True, cwd=ROOT)
+    assert proc.returncode == 1
+    assert f"No module named 'ablations.{old}'" in proc.stderr
 
 
 def test_old_package_names_still_export_their_api():

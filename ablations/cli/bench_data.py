@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import UserError
-from .common import (add_chain, add_device, deprecated_alias, int_list, parse_overrides,
+from .common import (add_chain, add_device, int_list, parse_overrides,
                      positive_int, read_table, writable_file)
 
 BENCH_DATA_COLUMNS = ("step", "kind", "workers", "images_per_s")
@@ -38,7 +38,6 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--threads", type=int, help="intra-op threads (default: all cores)")
     p.add_argument("--append-csv", metavar="FILE", help="append the rows to this CSV")
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
-    deprecated_alias(p, "--csv", "--append-csv")
     p.set_defaults(func=handle)
 
 

@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from .common import deprecated_alias, read_table, writable_folder
+from .common import read_table, writable_folder
 
 BENCH_COLUMNS = ("model", "kind", "gflops", "images_per_s")
 """What the figures read of a bench table besides its setting columns."""
@@ -17,7 +17,6 @@ def add_parser(sub: Any) -> None:
     p = sub.add_parser("bench-plot", help="redraw the figures of a bench_<tag>.csv")
     p.add_argument("--from-csv", default="results/bench_cpu.csv",
                    help="the bench table to draw (default: %(default)s)")
-    deprecated_alias(p, "--csv", "--from-csv")
     p.add_argument("--out", help="folder of the figures (default: the table's)")
     p.set_defaults(func=handle)
 

@@ -174,25 +174,6 @@ def add_chain_or_models(p: argparse.ArgumentParser) -> None:
     group = p.add_mutually_exclusive_group()
     add_chain(group)
     group.add_argument("--models", help=f"comma-separated named models: {model_names()}")
-    deprecated_alias(group, "--preset", "--models")
-
-
-class _DeprecatedAlias(argparse.Action):
-    """An old spelling of an option, kept for one release: warns, then sets the new one."""
-
-    def __init__(self, option_strings: list[str], dest: str, new: str = "", **kw: Any) -> None:
-        self.new = new
-        super().__init__(option_strings, dest, **kw)
-
-    def __call__(self, parser: Any, namespace: Any, values: Any, option: Any = None) -> None:
-        print(f"warning: {option} is deprecated (goes in 0.3); use {self.new}", file=sys.stderr)
-        setattr(namespace, self.dest, values)
-
-
-def deprecated_alias(p: Any, old: str, new: str, **kw: Any) -> None:
-    """``old`` as a hidden, warning alias of the option ``new``."""
-    p.add_argument(old, dest=new.lstrip("-").replace("-", "_"), action=_DeprecatedAlias,
-                   new=new, help=argparse.SUPPRESS, default=argparse.SUPPRESS, **kw)
 
 
 def writable_folder(path: str | Path, option: str, min_free_mb: float = 10.0) -> Path:

@@ -6,7 +6,7 @@ import argparse
 from typing import Any
 
 from ..errors import UserError
-from .common import add_chain, deprecated_alias, model_names, writable_folder
+from .common import add_chain, model_names, writable_folder
 
 
 def add_parser(sub: Any) -> None:
@@ -16,7 +16,6 @@ def add_parser(sub: Any) -> None:
     add_chain(p)
     p.add_argument("--step", default="separate-downsampling", help="step name or index")
     p.add_argument("--model", help=f"draw this named model alone instead: {model_names()}")
-    deprecated_alias(p, "--preset", "--model")
     p.add_argument("--stage", type=int, default=2, choices=(1, 2, 3, 4),
                    help="which stage's first block to draw (2 shows in-block downsampling)")
     p.add_argument("--out", default=".", help="folder of the figure (default: %(default)s)")

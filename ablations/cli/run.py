@@ -7,7 +7,7 @@ from typing import Any
 
 from ..defaults import SCALE_GRID
 from ..errors import UserError
-from .common import (SEED_FORMS, add_chain, add_device, comma_list, deprecated_alias,
+from .common import (SEED_FORMS, add_chain, add_device, comma_list,
                      model_names, parse_overrides, positive_int, seed_list)
 
 
@@ -30,7 +30,6 @@ def add_run_options(p: argparse.ArgumentParser, out: str, jobs: int = 1,
                    help="which study: the chain, one-at-a-time, leave-one-out, a custom "
                         "chain (--custom FILE), a sweep (--sweep FIELD=V1,V2), transformers, "
                         "or the scale study (--grid)")
-    deprecated_alias(p, "--design", "--study", choices=STUDIES)
     p.add_argument("--custom", metavar="FILE", help="custom chain, YAML or TOML")
     p.add_argument("--sweep", metavar="FIELD=V1,V2,...", help="e.g. kernel_size=3,5,7,9")
     p.add_argument("--grid", metavar="AXIS=V1,V2;...", default=SCALE_GRID,

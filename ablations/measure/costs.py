@@ -65,12 +65,3 @@ def model_costs(names: list[str], resolution: int = 224, with_fvcore: bool = Tru
             "published_params_m": params, "convention": convention, "source": source,
         })
     return pd.DataFrame(rows, columns=MODEL_COLUMNS)
-
-
-def preset_costs(*args, **kwargs) -> pd.DataFrame:
-    """Deprecated name of ``model_costs`` (goes in 0.3)."""
-    import warnings
-
-    warnings.warn("ablations.costs.preset_costs is now model_costs; the old name goes in 0.3",
-                  FutureWarning, stacklevel=2)
-    return model_costs(*args, **kwargs)

@@ -16,7 +16,7 @@ from typing import Any
 
 from typing import TYPE_CHECKING
 
-from models.design import RENAMED, Design
+from models.design import STORED_NAMES, Design
 
 from ..train.recipe import Recipe
 
@@ -45,7 +45,7 @@ FOLDER_PIPELINE_VERSION = 2
 ``create_transform`` (bicubic, RandAugment and erasing as the official code), uint8 batches
 normalised on the device, per-sample seeds (1: torchvision bilinear crop, host normalising)."""
 
-STORED_DESIGN_NAMES = {new: old for old, new in RENAMED.items()}
+STORED_DESIGN_NAMES = {new: old for old, new in STORED_NAMES.items()}
 """Design fields renamed since runs were stored keep their old names in specs (and so in
 hashes): ``activation_count`` is stored as ``activations``, ``norm_count`` as ``norms``."""
 

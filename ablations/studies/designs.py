@@ -21,7 +21,6 @@ from pathlib import Path
 from typing import Any
 
 from models import FIELDS, Design, named_design
-from models.design import RENAMED, current_name, current_names
 from models.roadmap import DEFAULT_CHAIN, Step, chain, find_step, get_chain
 
 from ..errors import UserError, check_file_name
@@ -176,7 +175,7 @@ def custom_chain(spec: dict[str, Any]) -> list[Step]:
         if not isinstance(item, dict) or not isinstance(item.get("changes"), dict):
             raise UserError(f"custom chain {name!r}: step {i} must be a mapping with a "
                             f"'changes' mapping")
-        bad = sorted(set(item["changes"]) - set(FIELDS) - set(RENAMED))
+        bad = sorted(set(item["changes"]) - set(FIELDS))
         if bad:
             raise UserError(f"custom chain {name!r}: step {i}: unknown toggle(s) "
                             f"{', '.join(bad)}; allowed: {', '.join(FIELDS)}")
@@ -196,7 +195,7 @@ def custom_chain(spec: dict[str, Any]) -> list[Step]:
                             "allowed: changes that differ from the step before")
         out.append(_step(None, index=i, name=step_name, title=str(item.get("title", step_name)),
                          design=design, recipe=recipe,
-                         changes=tuple(current_names(item["changes"], warn=False)),
+                         changes=tuple(item["changes"]),
                          source=f"custom:{name}"))
     return out
 
@@ -227,7 +226,6 @@ def sweep(field: str, values: list[Any], base: Design | str = "convnext_tiny",
     """``base`` with ``field`` set to each of ``values`` (e.g. kernel size 3..11); its study
     id names the field and the base (``sweep:kernel_size@convnext_tiny``; ``@custom`` for a
     design that is not a named model), so sweeps over different bases stay apart."""
-    field = current_name(field)
     if field not in FIELDS:
         raise UserError(f"sweep: unknown toggle {field!r}; allowed: {', '.join(FIELDS)}")
     design = named_design(base) if isinstance(base, str) else base
