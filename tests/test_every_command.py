@@ -436,3 +436,20 @@ def test_a_sample_as_real_subprocesses(tmp_path, argv, message):
     assert [line for line in proc.stderr.splitlines() if "error:" in line] == [
         line for line in proc.stderr.splitlines() if line.strip()]
     assert message in proc.stderr and not any(tmp_path.iterdir())
+
+
+PLAN_CASES = [(option, args, message) for option, args, message in RUN_CASES
+              if option != "--plan"]
+
+
+@pytest.mark.parametrize("option, args, message", PLAN_CASES,
+                         ids=[" ".join(a)[:60] for _, a, _ in PLAN_CASES])
+def test_plan_refuses_what_run_refuses(world, option, args, message, capsys, tmp_path,
+                                       monkeypatch):
+    # one validation path (issue 39): every bad input of `run` is refused by `--plan` too,
+    # with the same line, before anything is priced
+    here = tmp_path / "cwd"
+    here.mkdir()
+    monkeypatch.chdir(here)
+    _check(world, _argv(world, "run", [*args, "--plan", "a100"], tmp_path), message, capsys,
+           here)
