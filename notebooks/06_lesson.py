@@ -95,6 +95,21 @@ lab = run_preset("lab")
 SHORT_STEPS = ("resnet50-original", "modern-recipe", "inverted-bottleneck", "trunc-normal-init")
 STEPS = [name for name in lab.steps if not SHORT or name in SHORT_STEPS]
 lesson = [find_step(DEFAULT_CHAIN, name) for name in STEPS]
+
+
+def diagram(before, after, stage=0):
+    """The first block of a stage (0: the first) before and after a phase, side by side:
+    absolute channel counts, what changed outlined, the stages before it named."""
+    import tempfile
+
+    from IPython.display import Image, display
+
+    from ablations.figures.diagram import draw_step
+
+    a, b = find_step(DEFAULT_CHAIN, before), find_step(DEFAULT_CHAIN, after)
+    out = Path(tempfile.mkdtemp()) / f"{before}_to_{after}"
+    display(Image(filename=str(draw_step(a.design, b.design, a.title, b.title, out, stage)[0]),
+                  width=720))
 order = [s.name for s in chain(DEFAULT_CHAIN)]
 NAMES = {"trunc-normal-init": "ConvNeXt-T", "modern-recipe": "ResNet-50 (modern recipe)",
          "resnet50-original": "ResNet-50 (original recipe)"}
@@ -235,6 +250,9 @@ expect("modern-recipe", "AdamW with warmup, cosine decay and label smoothing tra
 #
 # **Predict first:** gain, loss or within noise?
 
+# %%
+diagram("modern-recipe", "patchify-stem")
+
 # %% tags=["prediction"]
 PREDICTION["patchify-stem"] = ""
 
@@ -255,6 +273,9 @@ expect("patchify-stem", "at 32 px a 4x4 patchify stem leaves an 8x8 map after th
 #
 # **Predict first:** the two together, against the patchify step?
 
+# %%
+diagram("patchify-stem", "width-96")
+
 # %% tags=["prediction"]
 PREDICTION["width-96"] = ""
 
@@ -273,6 +294,9 @@ expect("width-96", "the depthwise conv halves the FLOPs and the wider stages spe
 # Swapping the roles of the two widths is the "inverted bottleneck".
 #
 # **Predict first:** at this small scale?
+
+# %%
+diagram("width-96", "inverted-bottleneck")
 
 # %% tags=["prediction"]
 PREDICTION["inverted-bottleneck"] = ""
@@ -293,6 +317,9 @@ expect("inverted-bottleneck", "the paper gains 0.1 on ImageNet (80.5 -> 80.6), w
 #
 # **Predict first:** six changes at once: what happens?
 
+# %%
+diagram("inverted-bottleneck", "bn-to-ln")
+
 # %% tags=["prediction"]
 PREDICTION["bn-to-ln"] = ""
 
@@ -311,6 +338,9 @@ expect("bn-to-ln", "six changes whose ImageNet gains partly cancel (moving the d
 # layer scale and the truncated-normal init of its official code.
 #
 # **Predict first:** which of the two last comparisons is a gain?
+
+# %%
+diagram("bn-to-ln", "separate-downsampling", stage=1)  # stage 2: its downsampling
 
 # %% tags=["prediction"]
 PREDICTION["separate-downsampling"] = ""
