@@ -245,13 +245,7 @@ def world(tmp_path_factory):
     from ablations.data import folders
 
     root = tmp_path_factory.mktemp("world")
-    cwd = os.getcwd()
-    os.chdir(root)
-    try:
-        assert main(["run", "--preset", "smoke", "--steps=separate-downsampling", "--out",
-                     str(root / "r"), "--no-progress", "--device", "cpu"]) == 0
-    finally:
-        os.chdir(cwd)
+    _finished_store(root / "r")
     f = root / "f"
     f.mkdir()
     (f / "twice.yaml").write_text(
@@ -272,6 +266,36 @@ def world(tmp_path_factory):
     return {"root": root, "r": root / "r", "f": f, "jpg": jpg, "csv": csv,
             "jpg_no_val": root / "jpg-no-val",
             "step": step["labels"]["step_name"]}
+
+
+def _finished_store(out: Path) -> None:
+    """A results folder holding one finished smoke run of separate-downsampling, written
+    through the store as ``run`` writes it (its spec, an untrained model's checkpoint, a
+    history, predictions, its row), without the seconds of training."""
+    import numpy as np
+    import torch
+    from models import build
+    from models.roadmap import DEFAULT_CHAIN, find_step
+
+    from ablations.run import identity, runner
+    from ablations.run.store import Store
+    from ablations.train.recipe import run_preset
+
+    run = runner.plan(DEFAULT_CHAIN, [find_step(DEFAULT_CHAIN, "separate-downsampling")],
+                      run_preset("smoke"), [0])[0]
+    store = Store(out)
+    store.begin(run.hash, {**run.spec, "labels": runner._identity(run)})
+    model = build(run.design, num_classes=10, in_chans=run.data.channels)
+    torch.save({"model": model.state_dict()}, store.paths(run.hash).checkpoint)
+    result = {"config_hash": run.hash, "status": "ok", "reason": "", "gflops": 4.46,
+              "params_m": 28.6, "wall_seconds": 1.0, "git_commit": "test",
+              "numerics_version": identity.NUMERICS_VERSION, "top1": 50.0, "top5": 90.0,
+              "device": "cpu", "train_seconds": 1.0}
+    store.finish(run.hash, result, [{"epoch": 1, "train_loss": 2.0, "test_top1": 50.0,
+                                     "test_top5": 90.0, "lr": 1e-3, "epoch_seconds": 1.0}],
+                 {"label": np.arange(8) % 10, "pred": np.zeros(8, int),
+                  "p_true": np.full(8, 0.1, np.float32)})
+    store.add_label(runner._table_row(run, result))
 
 
 def _damaged_copy(world: dict, kind: str, into: Path) -> Path:
@@ -308,7 +332,7 @@ def _snapshot(*folders: Path) -> dict[str, bytes]:
         for p in sorted(Path(folder).rglob("*")):
             if p.is_file() and p.name not in (".lock", ".claim"):
                 out[str(p)] = p.read_bytes()
-            elif p.is_dir() and not any(p.iterdir()):
+            elif p.is_dir():  # a new folder (a run's, holding only its .claim) is caught
                 out[str(p) + "/"] = b""
     return out
 
