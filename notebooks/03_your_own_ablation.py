@@ -32,16 +32,16 @@ BIG = os.environ.get("NOTEBOOK_BIG") == "1"
 # %%
 import tempfile
 import pandas as pd
-from ablations.studies import designs
+from ablations.studies import steps
 from ablations.run import ExecuteOptions, plan, run
 from ablations.train.recipe import run_preset
 from ablations.run.store import load
 from ablations.studies import study_id
 from models.roadmap import DEFAULT_CHAIN, find_step
-pd.DataFrame(designs.as_step_list(designs.one_at_a_time()))
+pd.DataFrame(steps.as_step_list(steps.one_at_a_time()))
 
 # %%
-pd.DataFrame(designs.as_step_list(designs.leave_one_out()))
+pd.DataFrame(steps.as_step_list(steps.leave_one_out()))
 
 # %% [markdown]
 # ## Run a few of them (lab preset, 3 paired seeds)
@@ -74,7 +74,7 @@ def verdicts(study):
 
 
 names = ['modern-recipe', 'only-bn-to-ln', 'only-separate-downsampling']
-alone = [s for s in designs.one_at_a_time() if s.name in names]
+alone = [s for s in steps.one_at_a_time() if s.name in names]
 run(plan(study_id('one-at-a-time', DEFAULT_CHAIN), alone, p, SEEDS), opts, 'workers', 2)
 verdicts(study_id('one-at-a-time', DEFAULT_CHAIN))
 
@@ -92,12 +92,12 @@ steps:
   - {name: ln, changes: {norm: layer}}
 '''
 f = Path(out) / 'micro_first.yaml'; f.write_text(yaml_text)
-custom = designs.load_custom_chain(f)
+custom = steps.load_custom_chain(f)
 run(plan(custom[0].source, custom, p, SEEDS), opts, 'workers', 2)
 print(verdicts(custom[0].source).to_string(index=False))
 f.write_text(yaml_text.replace('activation: gelu', 'activaton: gelu'))
 try:
-    designs.load_custom_chain(f)
+    steps.load_custom_chain(f)
 except ValueError as e:
     print(e)
 
@@ -106,7 +106,7 @@ except ValueError as e:
 # Kernel sizes of ConvNeXt-T's depthwise conv, each against 3x3 on the same seeds.
 
 # %% tags=["live"]
-sw = designs.sweep('kernel_size', [3, 7])
+sw = steps.sweep('kernel_size', [3, 7])
 run(plan(sw[0].source, sw, p, SEEDS), opts, 'workers', 2)  # 'sweep:kernel_size@convnext_tiny'
 from ablations.figures.studies import study_figures
 from IPython.display import Image, display

@@ -85,8 +85,8 @@ bench.pivot_table(index='model', columns='dtype', values='images_per_s').round(0
 # GFLOPs (counted), peak activation memory (counted tensor by tensor on the kernels that ran) and batch-1 latency from 224 to 2240 px, fitted as cost ∝ pixels^k (`python -m ablations scaling`, `results/scaling/`).
 
 # %%
-from ablations.measure.scaling import fit_exponents
-from ablations.figures.scaling import scaling_figure
+from ablations.measure.resolution_costs import fit_exponents
+from ablations.figures.resolution_costs import scaling_figure
 import tempfile
 scal = pd.read_csv(ROOT / 'results' / 'scaling' / 'scaling_h200.csv')
 fits = fit_exponents(scal)
@@ -102,7 +102,7 @@ fits.pivot(index='model', columns='metric', values='exponent_largest').round(2)
 # Count any model or step at any size (on the meta device: no memory).
 
 # %% tags=["live"]
-from ablations.measure.scaling import resolve_models, scaling_table
+from ablations.measure.resolution_costs import resolve_models, scaling_table
 models = resolve_models(['convnext_tiny', 'vit_s_16', 'step:move-up-dwconv'])
 sizes = [224, 448] if SMOKE else [224, 448, 896, 1792]
 live = scaling_table(models, sizes, [], memory=False, log=lambda *_: None)

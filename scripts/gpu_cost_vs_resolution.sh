@@ -7,5 +7,5 @@ cd "$(dirname "$0")/.."
 OUT=${OUT:-results/scaling}
 nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader || true
 python3 -c "import torch, torchvision; print('torch', torch.__version__, 'torchvision', torchvision.__version__)"
-python3 -m ablations scaling --device cuda --repeats 20 --out "$OUT" \
+python3 -m ablations cost-vs-resolution --device cuda --repeats 20 --out "$OUT" \
     --resolutions 224,448,672,896,1120,1344,1792,2240 "$@"

@@ -189,7 +189,7 @@ def test_help_answers_fast_without_importing_torch():
     seconds, torch_loaded = proc.stderr.split()
     assert torch_loaded == "False"
     assert float(seconds) < 1.0
-    assert "scaling" in proc.stdout and "collapse" in proc.stdout
+    assert "cost-vs-resolution" in proc.stdout and "collapse" in proc.stdout
 
 
 def test_a_real_subprocess_prints_no_traceback(results):

@@ -46,7 +46,7 @@ def test_dead_channels_are_counted():
 
 
 def test_collapse_cli_on_a_smoke_store(tmp_path, capsys):
-    study = ROOT / "studies" / "convnext_v2_grn.yaml"
+    study = ROOT / "examples" / "convnext_v2_grn.yaml"
     assert main(["run", "--study", "custom", "--custom", str(study), "--preset", "smoke",
                  "--seeds", "1", "--out", str(tmp_path), "--no-progress"]) == 0
     assert main(["collapse", "--out", str(tmp_path), "--steps", "V1=start,V2=grn",

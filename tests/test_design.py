@@ -122,7 +122,7 @@ def test_committed_chain_runs_keep_their_hashes():
 
     import pandas as pd
 
-    from ablations.studies.designs import study_steps
+    from ablations.studies.steps import study_steps
     from ablations.train.recipe import RUN_PRESETS
     from ablations.run.runner import plan
 

@@ -3,7 +3,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from ablations.studies import designs
+from ablations.studies import steps as studies
 from ablations.__main__ import main
 from ablations.figures.diagram import describe, draw_step
 from ablations.errors import UserError
@@ -14,7 +14,7 @@ CHAIN = "resnet50-to-convnext-t"
 
 
 def test_one_at_a_time_applies_each_change_alone():
-    steps = designs.one_at_a_time(CHAIN)
+    steps = studies.one_at_a_time(CHAIN)
     base = chain(CHAIN)[1].design
     assert steps[0].design == base
     assert len(steps) == len(chain(CHAIN)) - 2 + 1
@@ -24,7 +24,7 @@ def test_one_at_a_time_applies_each_change_alone():
 
 
 def test_leave_one_out_undoes_exactly_one_change():
-    steps = designs.leave_one_out(CHAIN)
+    steps = studies.leave_one_out(CHAIN)
     last = chain(CHAIN)[-1].design
     assert steps[0].design == last
     for s in steps[1:]:
@@ -39,13 +39,13 @@ def test_custom_chain_from_yaml_and_toml(tmp_path):
     y.write_text("name: gelu-first\nstart: resnet50\nsteps:\n"
                  "  - {name: gelu, changes: {activation: gelu}}\n"
                  "  - {name: k5, changes: {kernel_size: 5}}\n")
-    steps = designs.load_custom_chain(y)
+    steps = studies.load_custom_chain(y)
     assert [s.name for s in steps] == ["start", "gelu", "k5"]
     assert steps[-1].design == named_design("resnet50").replace(activation="gelu", kernel_size=5)
     t = tmp_path / "c.toml"
     t.write_text('name = "t"\nstart = "resnet50"\n[[steps]]\nname = "ln"\n'
                  '[steps.changes]\nnorm = "layer"\n')
-    assert designs.load_custom_chain(t)[-1].design.norm == "layer"
+    assert studies.load_custom_chain(t)[-1].design.norm == "layer"
 
 
 @pytest.mark.parametrize("text, needle", [
@@ -60,19 +60,19 @@ def test_custom_chain_errors_name_the_problem(tmp_path, text, needle):
     f = tmp_path / "bad.yaml"
     f.write_text(text)
     with pytest.raises(UserError, match=needle):
-        designs.load_custom_chain(f)
+        studies.load_custom_chain(f)
 
 
 def test_sweep_and_parse():
-    field, values = designs.parse_sweep("kernel_size=3,5,7")
+    field, values = studies.parse_sweep("kernel_size=3,5,7")
     assert (field, values) == ("kernel_size", [3, 5, 7])
-    steps = designs.sweep(field, values)
+    steps = studies.sweep(field, values)
     assert [s.design.kernel_size for s in steps] == [3, 5, 7]
-    assert designs.parse_sweep("depths=3-3-9-3,3-3-27-3")[1] == [(3, 3, 9, 3), (3, 3, 27, 3)]
+    assert studies.parse_sweep("depths=3-3-9-3,3-3-27-3")[1] == [(3, 3, 9, 3), (3, 3, 27, 3)]
     with pytest.raises(UserError, match="unknown toggle 'kernel'"):
-        designs.sweep("kernel", [3])
+        studies.sweep("kernel", [3])
     with pytest.raises(UserError, match="kernel_size"):
-        designs.sweep("kernel_size", [4])
+        studies.sweep("kernel_size", [4])
 
 
 def test_cli_rejects_unknown_study_step(capsys):
@@ -139,7 +139,7 @@ def test_compare_overlays_result_sets(tmp_path, capsys):
 
 def test_a_sweep_over_an_old_field_name_is_an_unknown_toggle():
     from ablations.errors import UserError
-    from ablations.studies.designs import study_steps
+    from ablations.studies.steps import study_steps
 
     with pytest.raises(UserError, match="unknown toggle 'activations'"):
         study_steps("sweep", "resnet50-to-convnext-t", sweep_spec="activations=all,one")
@@ -150,7 +150,7 @@ def test_a_sweep_over_an_old_field_name_is_an_unknown_toggle():
 
 
 def test_the_compute_matched_study_holds_every_variant_at_the_base_cost():
-    from ablations.studies.designs import MATCH_TOLERANCE, one_at_a_time
+    from ablations.studies.steps import MATCH_TOLERANCE, one_at_a_time
     from ablations.run.runner import plan
     from ablations.train.recipe import run_preset
     from models import costs

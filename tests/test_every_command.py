@@ -122,17 +122,17 @@ CASES = [
     ("bench-plot", "--from-csv", ["--from-csv", "{f}/foreign.csv"], "foreign.csv"),
     ("bench-plot", "--from-csv", ["--from-csv", "{f}/binary.csv"], "binary.csv"),
     ("bench-plot", "--out", ["--from-csv", "{csv}", "--out", "{f}/a-file"], "a-file"),
-    ("scaling", "--models", ["--models", "nope"], "nope"),
-    ("scaling", "--resolutions", ["--resolutions", "x"], "--resolutions"),
-    ("scaling", "--resolutions", ["--resolutions", "0"], "--resolutions"),
-    ("scaling", "--time-resolutions", ["--time-resolutions", "x"], "--time-resolutions"),
-    ("scaling", "--device", ["--device", "tpu"], "--device"),
-    ("scaling", "--threads", ["--threads", "0"], "--threads"),
-    ("scaling", "--repeats", ["--repeats", "0"], "must be >= 1"),
-    ("scaling", "--tag", ["--tag", "../x"], "--tag"),
-    ("scaling", "--out", ["--out", "{f}/a-file"], "a-file"),
-    ("scaling", "--from-csv", ["--from-csv", "{f}/missing.csv"], "missing.csv"),
-    ("scaling", "--from-csv", ["--from-csv", "{f}/foreign.csv"], "foreign.csv"),
+    ("cost-vs-resolution", "--models", ["--models", "nope"], "nope"),
+    ("cost-vs-resolution", "--resolutions", ["--resolutions", "x"], "--resolutions"),
+    ("cost-vs-resolution", "--resolutions", ["--resolutions", "0"], "--resolutions"),
+    ("cost-vs-resolution", "--time-resolutions", ["--time-resolutions", "x"], "--time-resolutions"),
+    ("cost-vs-resolution", "--device", ["--device", "tpu"], "--device"),
+    ("cost-vs-resolution", "--threads", ["--threads", "0"], "--threads"),
+    ("cost-vs-resolution", "--repeats", ["--repeats", "0"], "must be >= 1"),
+    ("cost-vs-resolution", "--tag", ["--tag", "../x"], "--tag"),
+    ("cost-vs-resolution", "--out", ["--out", "{f}/a-file"], "a-file"),
+    ("cost-vs-resolution", "--from-csv", ["--from-csv", "{f}/missing.csv"], "missing.csv"),
+    ("cost-vs-resolution", "--from-csv", ["--from-csv", "{f}/foreign.csv"], "foreign.csv"),
     ("collapse", "--out", ["--out", "{f}/missing"], "no results"),
     ("collapse", "--out", ["--out", "{store:checkpoint-truncated}", "--steps", "s=" + "{step}"],
      "checkpoint.pt"),
@@ -172,7 +172,7 @@ BASE = {
               "--min-window-s", "0.01", "--no-references", "--no-plot", "--out", "o"],
     "bench-data": ["--data-dir", "{jpg}", "--device", "cpu", "--batches", "1",
                    "--no-progress", "--workers", "0"],
-    "scaling": ["--models", "resnet50", "--resolutions", "32", "--time-resolutions", "",
+    "cost-vs-resolution": ["--models", "resnet50", "--resolutions", "32", "--time-resolutions", "",
                 "--device", "cpu", "--no-memory", "--out", "o"],
     "collapse": ["--images", "8"],
     "diagram": ["--out", "o"],
@@ -343,7 +343,7 @@ class WorkStarted(Exception):
 
 WORK = ("ablations.run.runner.train_run", "ablations.run.backends.launch",
         "ablations.run.backends.run_workers", "ablations.run.backends._torchrun",
-        "ablations.measure.bench_settings.run_settings", "ablations.measure.scaling.scaling_table",
+        "ablations.measure.bench_settings.run_settings", "ablations.measure.resolution_costs.scaling_table",
         "ablations.measure.bench_data.bench_data")
 """Where each command's work begins: a bad input must be refused before any of them."""
 
@@ -448,7 +448,7 @@ def test_the_walk_can_fail(world, capsys, tmp_path, monkeypatch):
 @pytest.mark.parametrize("argv, message", [
     (["diagram", "--model", "swin_t", "--out", "o"], "swin_t"),
     (["run", "--preset", "smoke", "--device", "tpu", "--out", "o"], "--device"),
-    (["scaling", "--from-csv", "missing.csv"], "missing.csv")])
+    (["cost-vs-resolution", "--from-csv", "missing.csv"], "missing.csv")])
 def test_a_sample_as_real_subprocesses(tmp_path, argv, message):
     # the console entry point as a user runs it: one line, exit 2, nothing written
     import subprocess

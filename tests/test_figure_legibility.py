@@ -68,13 +68,13 @@ def test_the_bench_figures_are_legible(problems, tmp_path, table):
 
 
 @pytest.mark.parametrize("table", ["scaling_cpu.csv", "scaling_h200.csv"])
-def test_the_scaling_figures_are_legible(problems, tmp_path, table):
+def test_the_cost_vs_resolution_figures_are_legible(problems, tmp_path, table):
     import pandas as pd
 
-    from ablations.figures.scaling import scaling_figure
-    from ablations.measure import scaling
+    from ablations.figures.resolution_costs import scaling_figure
+    from ablations.measure import resolution_costs
     df = pd.read_csv(RESULTS / "scaling" / table)
-    scaling_figure(df, scaling.fit_exponents(df), tmp_path / "scaling", "cost vs resolution")
+    scaling_figure(df, resolution_costs.fit_exponents(df), tmp_path / "scaling", "cost vs resolution")
     assert not problems, _report(problems)
 
 

@@ -10,7 +10,7 @@ import pytest
 from ablations.data.loading import DataSpec
 from ablations.run import identity
 from ablations.run.runner import plan
-from ablations.studies.designs import study_steps
+from ablations.studies.steps import study_steps
 from ablations.studies.scale import cell_of, plan_scale
 from ablations.train.recipe import Recipe, run_preset
 from models import FIELDS, Design, DesignError
@@ -108,7 +108,7 @@ def _planned(study: str, preset_name: str, seeds: list[int]) -> set[str]:
         runs = plan_scale(subject, steps, base, grid, seeds)
         return {r.hash for r in runs if r.preset.name == preset_name}
     if kind == "custom":
-        grn = ROOT / "studies" / "convnext_v2_grn.yaml"
+        grn = ROOT / "examples" / "convnext_v2_grn.yaml"
         label, steps = study_steps("custom", CHAIN, custom=str(grn))
     elif study in CHAINS:
         label, steps = study_steps("chain", study)

@@ -32,11 +32,11 @@ def test_a_lower_layer_importing_a_higher_one_is_refused(tmp_path):
     for name in ("ablations", "models"):
         shutil.copytree(ROOT / name, tmp_path / name, ignore=shutil.ignore_patterns("__pycache__"))
     shutil.copy(ROOT / "pyproject.toml", tmp_path)
-    loader = tmp_path / "ablations" / "data" / "loader.py"
+    loader = tmp_path / "ablations" / "data" / "batch_loader.py"
     loader.write_text(loader.read_text() + "\n\ndef _up():\n    from ..run import store  # noqa\n")
     p = _lint(tmp_path)
     assert p.returncode != 0
-    assert "BROKEN" in p.stdout and "ablations.data.loader -> ablations.run.store" in p.stdout
+    assert "BROKEN" in p.stdout and "ablations.data.batch_loader -> ablations.run.store" in p.stdout
 
 
 def test_models_importing_ablations_is_refused(tmp_path):

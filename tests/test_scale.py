@@ -51,7 +51,7 @@ def test_crossed_cells_are_every_combination_labelled_by_what_differs_from_the_b
     assert shared["mixup"] == 0.8 and shared["auto_augment"].startswith("rand-m9")
     assert crossed.preset.recipe_overrides["convnext"] == quick.recipe_overrides["convnext"]
     # a cell planned again from its label is the same runs (resumable, same hashes)
-    from ablations.studies.designs import select_steps
+    from ablations.studies.steps import select_steps
     _, steps = select_steps("scale", "resnet50-to-convnext-t", ["modern-recipe"], False)
     again = scale.plan_scale("resnet50-to-convnext-t", steps, quick,
                              [{a: [v] for a, v in scale.cell_of(crossed.label, quick).items()}], [0])

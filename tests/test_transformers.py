@@ -11,12 +11,12 @@ import torchvision
 from torch import nn
 
 from ablations.__main__ import main
-from ablations.studies.designs import transformers
+from ablations.studies.steps import transformers
 from ablations.figures.chain import accuracy_vs_gflops, roadmap_figure, target_line
 from ablations.analysis.summary import summary_table
 from ablations.train.recipe import run_preset
 from ablations.run.runner import plan
-from ablations.measure.scaling import activation_peak_bytes, fit_exponents
+from ablations.measure.resolution_costs import activation_peak_bytes, fit_exponents
 from models import SwinDesign, ViTDesign, build, costs, named_design
 from models.roadmap import chain
 
@@ -133,8 +133,8 @@ def test_fitted_exponents_recover_a_known_power():
     assert fits.loc["latency_ms", "exponent"] == pytest.approx(0.5)
 
 
-def test_scaling_cli_shows_vit_superlinear_and_convnets_linear(tmp_path, capsys):
-    assert main(["scaling", "--models", "convnext_tiny,vit_b_16,step:3", "--resolutions",
+def test_cost_vs_resolution_cli_shows_vit_superlinear_and_convnets_linear(tmp_path, capsys):
+    assert main(["cost-vs-resolution", "--models", "convnext_tiny,vit_b_16,step:3", "--resolutions",
                  "224,448,896", "--time-resolutions", "", "--no-memory", "--out",
                  str(tmp_path), "--tag", "t"]) == 0
     fits = pd.read_csv(tmp_path / "scaling_t_exponents.csv").set_index(["model", "metric"])

@@ -43,7 +43,7 @@ def handle(args: argparse.Namespace) -> None:
     from ..measure import bench
     from ..measure.bench_settings import ratio_summary, run_settings
     from ..system.machine import device_tag, threads
-    from ..studies.designs import select_steps
+    from ..studies.steps import select_steps
     from ..figures.bench import bench_figures
 
     if args.tag is not None:

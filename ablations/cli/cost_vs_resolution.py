@@ -1,4 +1,4 @@
-"""``scaling``: GFLOPs, activation memory and latency against resolution."""
+"""``cost-vs-resolution``: GFLOPs, activation memory and latency against resolution."""
 
 from __future__ import annotations
 
@@ -14,8 +14,8 @@ from .common import (add_chain, add_device, comma_list, int_list, model_names, p
 
 
 def add_parser(sub: Any) -> None:
-    """The ``scaling`` sub-command's options."""
-    p = sub.add_parser("scaling", help="GFLOPs, activation memory and latency vs resolution")
+    """The ``cost-vs-resolution`` sub-command's options."""
+    p = sub.add_parser("cost-vs-resolution", help="GFLOPs, activation memory and latency vs resolution")
     p.add_argument("--models", default=",".join(SCALING_MODELS),
                    help=f"comma-separated: {model_names()}, or step:KEY of --chain "
                         f"(default: %(default)s)")
@@ -40,20 +40,20 @@ def handle(args: argparse.Namespace) -> None:
     """Measure (or read ``--from-csv``), fit the exponents, draw the figure."""
     import pandas as pd
 
-    from ..figures.scaling import scaling_figure
-    from ..measure import scaling
+    from ..figures.resolution_costs import scaling_figure
+    from ..measure import resolution_costs
 
     if args.from_csv:  # redraw a committed table (e.g. one measured on a GPU)
         stem = Path(args.from_csv).with_suffix("")
         writable_folder(stem.parent, "--from-csv")  # the exponents and figure go beside it
         df = read_table(args.from_csv, "--from-csv", SCALING_COLUMNS,
-                        "`python -m ablations scaling` (scaling_<tag>.csv)")
+                        "`python -m ablations cost-vs-resolution` (scaling_<tag>.csv)")
         if df.empty:
             raise UserError(f"--from-csv {args.from_csv}: no rows; expected: a CSV table made "
-                            "by `python -m ablations scaling`")
+                            "by `python -m ablations cost-vs-resolution`")
     else:
         df, stem = _measure(args)
-    fits = scaling.fit_exponents(df)
+    fits = resolution_costs.fit_exponents(df)
     atomic_write_text(stem.with_name(stem.name + "_exponents.csv"), fits.to_csv(index=False))
     timed = sorted(df.dropna(subset=["latency_ms"]).resolution.unique())
     title = (f"cost vs resolution, batch 1, float32, {df.device.iloc[0]} "
@@ -64,10 +64,10 @@ def handle(args: argparse.Namespace) -> None:
 
 
 def _measure(args: argparse.Namespace) -> tuple[Any, Path]:
-    from ..measure import scaling
+    from ..measure import resolution_costs
     from ..system.machine import device_tag, threads
 
-    models = scaling.resolve_models(comma_list(args.models), args.chain)
+    models = resolution_costs.resolve_models(comma_list(args.models), args.chain)
     resolutions = _sizes(args.resolutions, "--resolutions")
     if not resolutions:
         raise UserError(f"--resolutions={args.resolutions!r} names no size; allowed: "
@@ -81,15 +81,15 @@ def _measure(args: argparse.Namespace) -> tuple[Any, Path]:
     if args.threads is not None and args.threads < 1:
         raise UserError(f"--threads={args.threads}; allowed: >= 1")
     with threads(args.threads):
-        df = scaling.scaling_table(models, resolutions, timed, args.device,
-                                   memory=not args.no_memory, repeats=args.repeats)
+        df = resolution_costs.scaling_table(models, resolutions, timed, args.device,
+                                            memory=not args.no_memory, repeats=args.repeats)
     stem = Path(args.out) / f"scaling_{tag}"
     atomic_write_text(stem.with_suffix(".csv"), df.to_csv(index=False))
     return df, stem
 
 
 MIN_SIZE, MAX_SIZE = 32, 4096
-"""Image sizes ``scaling`` takes: a ResNet downsamples by 32; 4096 px is far past any use."""
+"""Image sizes ``cost-vs-resolution`` takes: a ResNet downsamples by 32; 4096 px is far past any use."""
 SCALING_COLUMNS = ("model", "resolution", "pixels", "latency_ms", "device")
 """What the exponents and the figure read of a scaling table."""
 

@@ -22,7 +22,7 @@ def add_run_options(p: argparse.ArgumentParser, out: str, jobs: int = 1,
                     threads: int | None = None) -> None:
     """The options of ``run`` and ``replay`` (each with its defaults of ``out``, ``jobs``
     and ``threads``, shown in its help): what to train, at which scale, where, how."""
-    from ..studies.designs import STUDIES
+    from ..studies.steps import STUDIES
     from ..train.recipe import RUN_PRESETS
 
     add_chain(p)
@@ -112,7 +112,7 @@ def preset_of(args: argparse.Namespace) -> Any:
 def plan(args: argparse.Namespace, seeds: list[int]) -> tuple[Any, list]:
     """(preset, runs) of the run/replay options for ``seeds``."""
     from ..run import runner
-    from ..studies.designs import select_steps
+    from ..studies.steps import select_steps
 
     preset = preset_of(args)
     recipe_changes = parse_overrides(args.recipe_set, "recipe-set")

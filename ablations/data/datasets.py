@@ -20,8 +20,8 @@ import torch
 import torch.nn.functional as F
 
 from ..errors import UserError
+from .batch_loader import BatchLoader
 from .catalog import DATASETS, STATS, LoaderOptions  # noqa: F401 (STATS: read here by callers)
-from .loader import BatchLoader
 
 FASHION_MNIST_SYSTEM_DIR = "/usr/share/datasets/fashion-mnist"
 _FMNIST_FILES = {

@@ -12,11 +12,11 @@ import numpy as np
 import torch
 
 from ..errors import UserError
+from .batch_loader import BatchLoader
 from .datasets import seed_host_generators
-from .loader import BatchLoader
 
 if TYPE_CHECKING:
-    from .loading import LoaderOptions
+    from .catalog import LoaderOptions
 
 
 # ---------------------------------------------------------------- image folders
@@ -51,7 +51,7 @@ def image_folder(data_dir: str | None, split: str, resolution: int, train: bool,
     (``options``: the recipe's loader fields; default: the paper recipe's)."""
     from torchvision import datasets
 
-    from .loading import LoaderOptions
+    from .catalog import LoaderOptions
 
     if not data_dir:
         raise UserError("dataset 'imagefolder' needs --data-dir holding train/ and val/ folders")

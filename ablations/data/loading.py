@@ -1,7 +1,7 @@
-"""What a run trains and evaluates on (``DataSpec``), what its loaders take from the
-recipe (``LoaderOptions``), and the loaders that serve it (``load_data``): tensors in
-memory (``datasets.TensorLoader``) or image folders read by workers
-(``folders.FolderLoader``), both behind ``BatchLoader``."""
+"""What a run trains and evaluates on (``DataSpec``) and the loaders that serve it
+(``load_data``, configured by ``catalog.LoaderOptions``): tensors in memory
+(``datasets.TensorLoader``) or image folders read by workers (``folders.FolderLoader``),
+both behind ``batch_loader.BatchLoader``."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from pathlib import Path
 from ..errors import UserError
 from . import datasets, folders
 from .catalog import LoaderOptions
-from .loader import BatchLoader
+from .batch_loader import BatchLoader
 
 
 @dataclass(frozen=True)

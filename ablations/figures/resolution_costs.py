@@ -1,4 +1,4 @@
-"""Cost against resolution (``scaling``): log-log panels per metric, fitted exponents."""
+"""Cost against resolution (``cost-vs-resolution``): log-log panels per metric, fitted exponents."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from pathlib import Path
 import matplotlib.pyplot as plt
 import pandas as pd
 
-from ..measure.scaling import METRICS
+from ..measure.resolution_costs import METRICS
 from .common import save_figure
 
 

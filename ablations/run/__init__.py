@@ -2,8 +2,8 @@
 
 ``identity`` (what a run is: spec, hash, versions, stored names, file names), ``store``
 (the results folder: claims, atomic writes, the table), ``runner`` (``plan`` and
-``execute`` in this process), ``workers`` / ``worker`` (local worker processes), ``jobs``
-(submitit), ``backends`` (``run(runs, options, backend=...)``: one place that picks).
+``execute`` in this process), ``workers`` / ``worker_process`` (local worker processes),
+``jobs`` (submitit), ``backends`` (``run(runs, options, backend=...)``: one place that picks).
 Imports train, data and system.
 """
 

@@ -1,5 +1,5 @@
-"""A worker process: ``python -m ablations.run.worker PLAN`` executes a plan written by
-``workers.write_plan``; started by the local workers backend (one per worker) and by
+"""A worker process: ``python -m ablations.run.worker_process PLAN`` executes a plan written
+by ``workers.write_plan``; started by the local workers backend (one per worker) and by
 torchrun (one per rank, the process group read from the environment)."""
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ def main(argv: list[str] | None = None) -> int:
     """Execute the plan file named in ``argv``; bad input is one line and exit code 2."""
     argv = sys.argv[1:] if argv is None else argv
     if len(argv) != 1:
-        print("usage: python -m ablations.run.worker PLAN_FILE", file=sys.stderr)
+        print("usage: python -m ablations.run.worker_process PLAN_FILE", file=sys.stderr)
         return 2
     signal.signal(signal.SIGTERM, raise_stopped)
     try:

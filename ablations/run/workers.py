@@ -3,9 +3,9 @@
 Small models on a few cores use threads poorly (at the quick scale one thread gave
 58-89% of the images per second of two, measured on the 2-core machine), so one worker
 per core trains more per second than one process with every core. The parent writes the
-plan once (``write_plan``); each worker (``python -m ablations.run.worker PLAN``) walks it
-and trains the runs nobody has claimed (``Store.claim``); the parent shows one progress bar
-over all of them and waits.
+plan once (``write_plan``); each worker (``python -m ablations.run.worker_process PLAN``)
+walks it and trains the runs nobody has claimed (``Store.claim``); the parent shows one
+progress bar over all of them and waits.
 """
 
 from __future__ import annotations
@@ -60,7 +60,7 @@ def read_plan(path: str | Path) -> WorkerPlan:
 
 def worker_command(plan_path: Path) -> list[str]:
     """The command line of one worker process."""
-    return [sys.executable, "-m", "ablations.run.worker", str(plan_path)]
+    return [sys.executable, "-m", "ablations.run.worker_process", str(plan_path)]
 
 
 def run_workers(runs: list[PlannedRun], options: ExecuteOptions, jobs: int) -> None:

@@ -1,5 +1,5 @@
 """The studies layer: what to train. ``names`` (how studies and their steps are named in
-the store), ``designs`` (the chain, one-at-a-time, leave-one-out, custom chains, sweeps,
+the store), ``steps`` (the chain, one-at-a-time, leave-one-out, custom chains, sweeps,
 Transformer references), ``scale`` (the scale study's cells and their cost). Plans runs
 through ``run``; reads no results.
 """
@@ -7,10 +7,10 @@ through ``run``; reads no results.
 from .. import lazy_exports
 
 _WHERE = {
-    "STUDIES": "designs", "custom_chain": "designs", "leave_one_out": "designs",
-    "load_custom_chain": "designs", "one_at_a_time": "designs", "parse_sweep": "designs",
-    "select_steps": "designs", "study_steps": "designs", "sweep": "designs",
-    "transformers": "designs", "ALONE_PREFIX": "names", "KINDS": "names",
+    "STUDIES": "steps", "custom_chain": "steps", "leave_one_out": "steps",
+    "load_custom_chain": "steps", "one_at_a_time": "steps", "parse_sweep": "steps",
+    "select_steps": "steps", "study_steps": "steps", "sweep": "steps",
+    "transformers": "steps", "ALONE_PREFIX": "names", "KINDS": "names",
     "REMOVED_PREFIX": "names", "StudyId": "names", "alone": "names", "parse_study": "names",
     "removed": "names", "study_id": "names",
 }

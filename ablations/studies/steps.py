@@ -1,4 +1,5 @@
-"""Study designs beyond the ordered chain, as lists of steps for the same runner and store.
+"""Every study as a list of steps (``study_steps``) for the same runner and store: the chain
+(``models.roadmap``) and
 
 - one-at-a-time: the chain's modern-recipe ResNet plus each single change alone (and
   compute-matched: each variant's widths rescaled to the base's GFLOPs);
