@@ -256,7 +256,8 @@ def _full_figure(regimes: list[Regime], path: Path, steps: list[str] | None,
         for name in vs_first.index.intersection(list(ours)):  # bar = the claim: gain over first
             c = vs_first.loc[name]
             ours[name] = (base_ours + c.delta, (c.hi - c.lo) / 2, ours[name][2], ours[name][3])
-        ours[first] = (base_ours, 0.0) + ours[first][2:]
+        if first in ours:
+            ours[first] = (base_ours, 0.0) + ours[first][2:]
         by_design, folded = paper_by_design(r.chain_name)
         paper = {s.name: (s.paper_top1 if s.branch_of else by_design.get(s.name))
                  for s in order}
