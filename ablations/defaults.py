@@ -4,7 +4,8 @@ command line's help reads them without importing torch or pandas."""
 from models.roadmap import DEFAULT_CHAIN
 
 RESULTS = "results/quick"
-"""The committed quick results: what plot, show, stats, collapse read and replay joins."""
+"""The committed quick results: where ``run`` writes and ``show``, ``stats``, ``plot``,
+``report`` and ``collapse`` read by default (``--out`` / ``--results``), and what replay joins."""
 
 SCALE_GRID = "train_images=7500,15000,30000;epochs=12,24;width=0.25;resolution=48"
 """The scale study's committed cells besides the base (quick: 60k images, 6 epochs, x1/8,

@@ -72,7 +72,7 @@ pd.DataFrame(results).T.round(3)
 # These numbers come from a toy problem after a short training: they show how to measure collapse, not the paper's result (which needs FCMAE pre-training at scale). Change the widths, steps or data above and watch the two statistics.
 #
 # ## Feature collapse in trained quick models
-# The V2 paper's picture (its Figure 4): the *feature cosine distance* of each block's hidden (4×) activations, 1/C² Σᵢⱼ (1 − cos(Xᵢ, Xⱼ))/2 over the channel maps Xᵢ of a test image, averaged over images; low = redundant channels. Measured on the committed quick runs (Fashion-MNIST) of ConvNeXt-T (V1: layer scale) and of the same network with the V2 block (GRN, no layer scale), by `python -m ablations collapse --out results/quick` from their checkpoints (`results/quick/collapse.csv`).
+# The V2 paper's picture (its Figure 4): the *feature cosine distance* of each block's hidden (4×) activations, 1/C² Σᵢⱼ (1 − cos(Xᵢ, Xⱼ))/2 over the channel maps Xᵢ of a test image, averaged over images; low = redundant channels. Measured on the committed quick runs (Fashion-MNIST) of ConvNeXt-T (V1: layer scale) and of the same network with the V2 block (GRN, no layer scale), by `python -m ablations collapse --results results/quick` from their checkpoints (`results/quick/collapse.csv`).
 
 # %%
 import tempfile

@@ -14,5 +14,5 @@ run=(python -m ablations run --preset quick --jobs 2 --threads 1 --no-progress -
 "${run[@]}" --study one-at-a-time --seeds "${STUDY_SEEDS:-5}"
 "${run[@]}" --study scale --seeds "${SCALE_SEEDS:-3}"
 "${run[@]}" --study leave-one-out --seeds "${STUDY_SEEDS:-5}"
-python -m ablations plot --out "$OUT"
-python -m ablations stats --out "$OUT" --write
+python -m ablations plot --results "$OUT"
+python -m ablations stats --results "$OUT" --write

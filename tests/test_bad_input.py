@@ -100,13 +100,13 @@ CASES = [
     (["run", "--dataset", "imagefolder", "--data-dir", "{f}/empty-folder"], "empty-folder"),
     (["run", "--dataset", "fashion-mnist", "--data-dir", "{f}/half-fashion"], "half-fashion"),
     (["run", "--out", "{f}/a-file/sub"], "not writable"),
-    (["show", "--out", "{f}/nowhere"], "no results"),
-    (["plot", "--out", "{f}/nowhere"], "no results"),
+    (["show", "--results", "{f}/nowhere"], "no results"),
+    (["plot", "--results", "{f}/nowhere"], "no results"),
     (["costs", "--models", "nope"], "nope"),
     (["costs", "--resolution", "0"], "0 must be >= 1"),
-    (["diagram", "--step", "nope"], "nope"),
-    (["diagram", "--model", "nope"], "nope"),
-    (["compare", "{f}/nowhere"], "no results"),
+    (["diagram", "--step", "nope", "--out", "{f}/o"], "nope"),
+    (["diagram", "--model", "nope", "--out", "{f}/o"], "nope"),
+    (["compare", "{f}/nowhere", "--out", "{f}/o"], "no results"),
     (["bench", "--mode", "fly"], "--mode='fly'"),
     (["bench", "--models", "nope"], "nope"),
     (["bench", "--tag", "../../x"], "--tag='../../x'"),
@@ -147,7 +147,7 @@ def test_a_corrupted_results_table_is_moved_aside_not_overwritten(results, capsy
     labels = r / "labels.jsonl"
     broken = labels.read_text()[:-20]  # a half-written last line
     labels.write_text(broken)
-    assert main(["show", "--out", str(r)]) == 2
+    assert main(["show", "--results", str(r)]) == 2
     err = capsys.readouterr().err
     assert "moved to labels.corrupt" in err and "Traceback" not in err
     assert (r / "labels.corrupt").read_text() == broken  # kept, byte for byte
@@ -204,7 +204,7 @@ def test_a_real_subprocess_prints_no_traceback(results):
 
 @pytest.mark.parametrize("argv", [
     ["run", "--design", "one-at-a-time"], ["bench", "--preset", "swin_t"],
-    ["diagram", "--preset", "resnet50"], ["costs", "--preset", "resnet50"],
+    ["diagram", "--out", "o", "--preset", "resnet50"], ["costs", "--preset", "resnet50"],
     ["bench-plot", "--csv", "x.csv"], ["bench-data", "--data-dir", "d", "--csv", "x.csv"],
 ])
 def test_the_old_option_spellings_of_0_2_are_gone(argv, capsys):

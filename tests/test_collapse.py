@@ -49,10 +49,10 @@ def test_collapse_cli_on_a_smoke_store(tmp_path, capsys):
     study = ROOT / "examples" / "convnext_v2_grn.yaml"
     assert main(["run", "--study", "custom", "--custom", str(study), "--preset", "smoke",
                  "--seeds", "1", "--out", str(tmp_path), "--no-progress"]) == 0
-    assert main(["collapse", "--out", str(tmp_path), "--steps", "V1=start,V2=grn",
+    assert main(["collapse", "--results", str(tmp_path), "--steps", "V1=start,V2=grn",
                  "--images", "32"]) == 0
     df = pd.read_csv(tmp_path / "collapse.csv")
     assert set(df.model) == {"V1", "V2"} and len(df) == 2 * 18  # 18 blocks of ConvNeXt-T
     assert (tmp_path / "collapse.png").exists()
-    assert main(["collapse", "--out", str(tmp_path), "--steps", "nope"]) == 2
+    assert main(["collapse", "--results", str(tmp_path), "--steps", "nope"]) == 2
     assert "no finished run of step 'nope'" in capsys.readouterr().err

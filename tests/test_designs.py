@@ -111,9 +111,10 @@ def test_diagram_shortcuts_match_the_built_blocks(stage):
 def test_diagram_cli_writes_png(tmp_path):
     assert main(["diagram", "--step", "gelu", "--out", str(tmp_path)]) == 0
     assert (tmp_path / "diagram_gelu.png").read_bytes()[:4] == b"\x89PNG"
-    # --out is a folder in every command; the format is an option, never guessed
+    # --out is a folder written in every command; the image format is an option, never
+    # guessed, and not --format (which names table formats)
     assert main(["diagram", "--step", "gelu", "--out", str(tmp_path), "--name", "k5",
-                 "--format", "svg"]) == 0
+                 "--image-format", "svg"]) == 0
     assert (tmp_path / "k5.svg").read_text().lstrip().startswith("<?xml")
     paths = draw_step(named_design("resnet50"), named_design("convnext_tiny"), "a", "b", tmp_path / "x.png")
     assert paths[0].stat().st_size > 5000
@@ -188,7 +189,7 @@ def test_two_sweeps_over_different_bases_stay_two_studies(tmp_path):
     assert sorted(set(df.study)) == ["sweep:kernel_size@convnext_tiny",
                                      "sweep:kernel_size@resnet50"]
     assert set(all_stats(df).study) == set(df.study)
-    assert main(["plot", "--out", out]) == 0
+    assert main(["plot", "--results", out]) == 0
     assert {p.name for p in (tmp_path / "r").glob("sweep_*.png")} == {
         "sweep_kernel_size_on_convnext_tiny.png", "sweep_kernel_size_on_resnet50.png"}
 

@@ -91,18 +91,18 @@ def test_a_new_numerics_version_retrains_and_old_rows_are_stale(tmp_path, monkey
     first = {p.name for p in (out / "runs").iterdir()}
     _train(out, steps=(1,))  # same version: reused, nothing new
     assert {p.name for p in (out / "runs").iterdir()} == first
-    assert main(["show", "--out", str(out)]) == 0
+    assert main(["show", "--results", str(out)]) == 0
     assert "STALE" not in capsys.readouterr().out
 
     new_version = identity.NUMERICS_VERSION + 1
     monkeypatch.setattr(identity, "NUMERICS_VERSION", new_version)
     assert runner.plan(CHAIN, [chain(CHAIN)[1]], run_preset("smoke"), [0])[0].hash != old_hash
-    assert main(["show", "--out", str(out)]) == 0
+    assert main(["show", "--results", str(out)]) == 0
     assert "1 STALE rows" in capsys.readouterr().out  # the table says so before a rerun
     _train(out, steps=(1,))
     new = {p.name for p in (out / "runs").iterdir()} - first
     assert len(new) == 1  # trained again under the new version
     result = json.loads((out / "runs" / new.pop() / "result.json").read_text())
     assert result["numerics_version"] == identity.NUMERICS_VERSION
-    assert main(["show", "--out", str(out)]) == 0
+    assert main(["show", "--results", str(out)]) == 0
     assert "STALE" not in capsys.readouterr().out  # the label's row now comes from the rerun

@@ -64,7 +64,7 @@ def test_three_step_chain_end_to_end(tmp_path, capsys):
                                             "roadmap.png", "training_curves.png"]
     for p in pngs:
         assert p.read_bytes()[:8] == PNG_MAGIC and p.stat().st_size > 10_000
-    assert main(["show", "--out", str(out), "--format", "csv"]) == 0
+    assert main(["show", "--results", str(out), "--format", "csv"]) == 0
     shown = pd.read_csv(__import__("io").StringIO(capsys.readouterr().out))
     assert list(shown.seeds) == [2, 2, 2]
 

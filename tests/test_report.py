@@ -94,7 +94,7 @@ def quick(tmp_path_factory):
     for _ in range(3):
         before = _digest()
         start = time.monotonic()
-        assert main(["report", "--out", str(QUICK), "--file", str(path)]) == 0
+        assert main(["report", "--results", str(QUICK), "--file", str(path)]) == 0
         print(f"report of results/quick: {time.monotonic() - start:.1f} s, "
               f"{path.stat().st_size / 1e6:.1f} MB")
         df = load(QUICK)
@@ -122,7 +122,7 @@ def test_a_tiny_folder_gives_one_self_contained_page(tiny, capsys):
 
     folder, rows = tiny
     before = sorted(p.relative_to(folder) for p in folder.rglob("*"))
-    assert main(["report", "--out", str(folder)]) == 0
+    assert main(["report", "--results", str(folder)]) == 0
     assert "report.html" in capsys.readouterr().out
     after = sorted(p.relative_to(folder) for p in folder.rglob("*"))
     assert sorted(set(after) - set(before)) == [Path("report.html")]  # one file, nothing else
@@ -330,7 +330,7 @@ def test_a_folder_without_results_is_one_error_line(tmp_path, make, capsys):
         folder.mkdir()
     if make == "no runs":
         (folder / "labels.jsonl").write_text("\n")
-    assert main(["report", "--out", str(folder), "--file", str(tmp_path / "r.html")]) == 2
+    assert main(["report", "--results", str(folder), "--file", str(tmp_path / "r.html")]) == 2
     err = capsys.readouterr().err
     assert err.startswith("error: ") and err.count("\n") == 1, err
     assert not (tmp_path / "r.html").exists()

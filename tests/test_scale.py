@@ -94,13 +94,13 @@ def test_scale_study_end_to_end_on_smoke(tmp_path, capsys):
                  "--threads", "1"]) == 0
     printed = capsys.readouterr().out
     assert "estimated CPU minutes per cell" in printed and "smoke+epochs=1" in printed
-    assert main(["stats", "--out", str(out)]) == 0
+    assert main(["stats", "--results", str(out)]) == 0
     printed = capsys.readouterr().out
     assert "scale:resnet50-to-convnext-t: each step against its control" in printed
     assert "scale:resnet50-to-convnext-t: the gap's change along one axis" in printed
     for cell in ("smoke", "smoke+train_images=128", "smoke+epochs=1"):
         assert f" {cell} " in printed
-    assert main(["plot", "--out", str(out)]) == 0
+    assert main(["plot", "--results", str(out)]) == 0
     gaps = pd.read_csv(out / "scale_resnet50-to-convnext-t.csv")
     assert set(gaps.axis) == {"train_images", "epochs"}
     assert sorted(gaps[gaps.axis == "epochs"].value) == [1, 2]  # the base cell on each axis

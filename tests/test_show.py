@@ -10,7 +10,7 @@ ALONE = "one-at-a-time:resnet50-to-convnext-t"
 
 
 def test_show_fits_100_columns_and_filters_a_study(capsys):
-    assert main(["show", "--out", RESULTS, "--study", ALONE]) == 0
+    assert main(["show", "--results", RESULTS, "--study", ALONE]) == 0
     text = capsys.readouterr().out
     assert max(map(len, text.splitlines())) <= 100
     assert f"\n{ALONE} (quick)" in text and "\nresnet50-to-convnext-t (quick)" not in text
@@ -20,11 +20,11 @@ def test_show_fits_100_columns_and_filters_a_study(capsys):
 
 
 def test_show_sorts_scale_cells_and_names_the_allowed_studies(capsys):
-    assert main(["show", "--out", RESULTS, "--study", "scale:resnet50-to-convnext-t"]) == 0
+    assert main(["show", "--results", RESULTS, "--study", "scale:resnet50-to-convnext-t"]) == 0
     cells = [line for line in capsys.readouterr().out.splitlines() if line.startswith("scale:")]
     images = [c for c in cells if "train_images" in c]
     assert images == sorted(images, key=lambda c: int(c.split("=")[1].rstrip(")")))
     assert cells[0].endswith("(quick)")
-    assert main(["show", "--out", RESULTS, "--study", "nope"]) == 2
+    assert main(["show", "--results", RESULTS, "--study", "nope"]) == 2
     err = capsys.readouterr().err
     assert "--study 'nope'" in err and ALONE in err and len(err.splitlines()) == 1

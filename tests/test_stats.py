@@ -130,7 +130,7 @@ def test_stats_command_prints_a_verdict_per_step(tmp_path, capsys):
     assert main(["run", "--preset", "smoke", "--steps=modern-recipe,stage-ratio,patchify-stem", "--seeds", "2", "--out", str(out),
                  "--no-progress"]) == 0
     printed = capsys.readouterr().out  # run ends with the same verdicts stats prints
-    assert main(["stats", "--out", str(out), "--write"]) == 0
+    assert main(["stats", "--results", str(out), "--write"]) == 0
     text = capsys.readouterr().out
     for name in ("stage-ratio - modern-recipe", "patchify-stem - stage-ratio"):
         line = next(line for line in text.splitlines() if name in line)

@@ -30,7 +30,7 @@ def test_damaged_predictions_are_set_aside_and_the_rest_is_reported(finished, tm
     from ablations.run.store import StoreWarning
 
     with pytest.warns(StoreWarning, match="predictions.npz: unreadable predictions"):
-        assert main(["stats", "--out", str(out)]) == 0
+        assert main(["stats", "--results", str(out)]) == 0
     captured = capsys.readouterr()
     assert "13 layer-scale - modern-recipe" in captured.out  # still reported
     assert not npz[0].exists() and npz[0].with_suffix(".corrupt").exists()
@@ -41,7 +41,7 @@ def test_a_foreign_results_table_is_one_line(finished, tmp_path, capsys):
     (out / "labels.jsonl").unlink()
     (out / "results.csv").write_text("model,accuracy\nresnet,0.9\n")
     for command in ("show", "stats"):
-        assert main([command, "--out", str(out)]) == 2
+        assert main([command, "--results", str(out)]) == 2
         err = capsys.readouterr().err.strip().splitlines()
         assert len(err) == 1 and "results.csv: not a results table" in err[0]
         assert "missing column(s)" in err[0]
@@ -54,7 +54,7 @@ def test_a_hand_edited_number_is_one_line_naming_the_row(finished, tmp_path, cap
     table["top1"] = table["top1"].astype(object)
     table.loc[1, "top1"] = "ninety"
     table.to_csv(out / "results.csv", index=False)
-    assert main(["show", "--out", str(out)]) == 2
+    assert main(["show", "--results", str(out)]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert err == [f"error: {out / 'results.csv'}: row 2: top1='ninety' is not a number; "
                    "allowed: a table written by `run`"]

@@ -36,25 +36,25 @@ def handle(args: argparse.Namespace) -> None:
     from ..figures.collapse import collapse_figure
     from ..run.store import load
 
-    writable_folder(args.out, "--out")  # collapse.csv and its figure go there
+    writable_folder(args.results, "--results")  # collapse.csv and its figure go there
     check_data_dir(args.data_dir)
-    load(args.out)  # a results folder (one error line where not), before any model is built
+    load(args.results)  # a results folder (one error line where not), before any model is built
 
     if args.study == "fcmae":
         from ..analysis.collapse import FCMAE_MODELS, fcmae_collapse_table, keep_weights
 
         if args.keep_weights:
             cells = sorted({cell for cell, kind in FCMAE_MODELS.values() if kind == "trained"})
-            for path in keep_weights(args.out, cells):
+            for path in keep_weights(args.results, cells):
                 print("wrote", path)
-        df = fcmae_collapse_table(args.out, args.data_dir, args.images)
+        df = fcmae_collapse_table(args.results, args.data_dir, args.images)
         title = (f"Feature collapse per block, FCMAE study ({args.images} test images; "
                  "expansion-MLP activations after GELU / GRN)")
     else:
-        df = collapse_table(args.out, labelled(comma_list(args.steps)), args.data_dir,
+        df = collapse_table(args.results, labelled(comma_list(args.steps)), args.data_dir,
                             args.images)
         title = ""
-    path = Path(args.out) / "collapse.csv"
+    path = Path(args.results) / "collapse.csv"
     atomic_write_text(path, df.to_csv(index=False))
     summary = df.groupby(["model", "seed"])[["cosine_distance", "dead_share"]].mean()
     print_table(summary.reset_index().round(4), "table")

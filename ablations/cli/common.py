@@ -154,9 +154,11 @@ def add_chain(p: Any) -> None:
     p.add_argument("--chain", default=DEFAULT_CHAIN, choices=list(CHAINS))
 
 
-def add_results_folder(p: argparse.ArgumentParser, help: str = "results folder") -> None:
-    """``--out FOLDER`` of a command that reads a results folder (default: the committed one)."""
-    p.add_argument("--out", default=RESULTS, help=f"{help} (default: %(default)s)")
+def add_results_folder(p: argparse.ArgumentParser, help: str = "results folder read") -> None:
+    """``--results DIR``: the folder a command reads (default: the committed quick results,
+    also where ``run`` writes by default). ``--out DIR`` always names a folder written."""
+    p.add_argument("--results", default=RESULTS, metavar="DIR",
+                   help=f"{help} (default: %(default)s, where run writes by default)")
 
 
 def add_format(p: argparse.ArgumentParser, default: str = "table") -> None:

@@ -13,8 +13,9 @@ def add_parser(sub: Any) -> None:
     p = sub.add_parser("compare", help="overlay result sets and the paper; table of deltas")
     p.add_argument("results", nargs="+", metavar="[LABEL=]FOLDER", help="results folders")
     add_chain(p)
-    p.add_argument("--out", default=".",
-                   help="folder of the figure and table (default: %(default)s)")
+    p.add_argument("--out", required=True, metavar="DIR",
+                   help="folder the figure and table are written to (created; required: no "
+                        "default, so that nothing lands in the current directory unasked)")
     p.add_argument("--name", default="comparison",
                    help="file name of both, without suffix: NAME.png and NAME.csv "
                         "(default: %(default)s)")

@@ -18,10 +18,12 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--model", help=f"draw this named model alone instead: {model_names()}")
     p.add_argument("--stage", type=int, default=2, choices=(1, 2, 3, 4),
                    help="which stage's first block to draw (2 shows in-block downsampling)")
-    p.add_argument("--out", default=".", help="folder of the figure (default: %(default)s)")
+    p.add_argument("--out", required=True, metavar="DIR",
+                   help="folder the figure is written to (created; required: no default, so "
+                        "that nothing lands in the current directory unasked)")
     p.add_argument("--name", help="file name without suffix (default: diagram_<step or model>)")
-    p.add_argument("--format", default="png", choices=("png", "svg", "pdf"),
-                   help="file format (default: %(default)s)")
+    p.add_argument("--image-format", default="png", choices=("png", "svg", "pdf"),
+                   help="image file format (default: %(default)s)")
     p.add_argument("--overview", action="store_true",
                    help="every step of the chain in one figure: its network (stem, stages, "
                         "downsampling, head) and block, what it changes outlined "
@@ -49,7 +51,7 @@ def handle(args: argparse.Namespace) -> None:
         convnets = [m for m in MODEL_NAMES if hasattr(named_design(m), "stem")]
         raise UserError(f"--model {args.model}: a Transformer, which has no block of "
                         f"convolutions to draw; allowed: {', '.join(convnets)}")
-    path, formats = Path(args.out) / name, (f".{args.format}",)
+    path, formats = Path(args.out) / name, (f".{args.image_format}",)
     if args.overview:
         paths = diagram.draw_chain_changes(args.chain, path, formats=formats)
     elif args.model:

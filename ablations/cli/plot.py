@@ -1,4 +1,4 @@
-"""``plot``: draw the figures of a results folder."""
+"""``plot``: draw the figures of a results folder (``--results``), into that folder."""
 
 from __future__ import annotations
 
@@ -16,8 +16,8 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--style", choices=("all", "paper"), default="all",
                    help="all: every figure of the folder; paper: Figure 2 in the paper's "
                         "style only (figure2.png / .pdf)")
-    p.add_argument("--format", help="--style paper: comma-separated file formats "
-                                    "(png, svg, pdf; default png,pdf)")
+    p.add_argument("--image-format", help="--style paper: comma-separated image file formats "
+                                          "(png, svg, pdf; default png,pdf)")
     p.add_argument("--width", default="11",
                    help="--style paper: column (3.3 in), page (7 in) or a width in inches "
                         "(default: %(default)s); drawn at that width, text at least 7 pt")
@@ -36,16 +36,16 @@ def handle(args: argparse.Namespace) -> None:
     from ..figures.folder import draw_paper_figure, draw_results
     from ..run.store import load
 
-    writable_folder(args.out, "--out")  # the figures go there: checked before drawing
-    df = load(args.out)
+    writable_folder(args.results, "--results")  # the figures go there: checked before drawing
+    df = load(args.results)
     if args.style == "all":
-        paths = draw_results(df, args.out, args.chain)
+        paths = draw_results(df, args.results, args.chain)
     else:
-        formats = comma_list(args.format or "png,pdf")
+        formats = comma_list(args.image_format or "png,pdf")
         bad = [f for f in formats if f not in FORMATS]
         if bad or not formats:
-            raise UserError(f"--format {args.format!r}; allowed: a comma-separated list of "
-                            f"{', '.join(FORMATS)}")
+            raise UserError(f"--image-format {args.image_format!r}; allowed: a comma-separated "
+                            f"list of {', '.join(FORMATS)}")
         from ..figures.paper_figure import WIDTHS
 
         try:
@@ -54,10 +54,10 @@ def handle(args: argparse.Namespace) -> None:
             width = float("nan")
         if not 2 <= width <= 40:
             raise UserError(f"--width {args.width}; allowed: column, page or 2 to 40 (inches)")
-        paths = draw_paper_figure(df, args.out, comma_list(args.steps or "") or None,
+        paths = draw_paper_figure(df, args.results, comma_list(args.steps or "") or None,
                                   width, tuple(f".{f}" for f in formats))
         if not paths:
-            raise UserError(f"{args.out}: no runs of a Figure 2 chain; allowed: a results "
+            raise UserError(f"{args.results}: no runs of a Figure 2 chain; allowed: a results "
                             "folder with runs of resnet50-to-convnext-t or "
                             "resnet200-to-convnext-b")
     for path in paths:

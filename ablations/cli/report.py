@@ -16,7 +16,7 @@ def add_parser(sub: Any) -> None:
                                       "per study, every claim, the commands)")
     add_results_folder(p)
     add_chain(p)
-    p.add_argument("--file", help="where to write the page (default: <out>/report.html)")
+    p.add_argument("--file", help="where to write the page (default: <results>/report.html)")
     p.set_defaults(func=handle)
 
 
@@ -28,8 +28,8 @@ def handle(args: argparse.Namespace) -> None:
     if args.file is not None:  # where the page goes, checked before it is built
         writable_file(args.file, "--file")
     else:
-        writable_folder(args.out, "--out")
+        writable_folder(args.results, "--results")
     start = time.monotonic()
-    path = build_report(args.out, args.file, args.chain)
+    path = build_report(args.results, args.file, args.chain)
     print(f"wrote {path} ({path.stat().st_size / 1e6:.1f} MB, built in "
           f"{time.monotonic() - start:.1f} s)")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from ..defaults import SCALE_GRID
+from ..defaults import RESULTS, SCALE_GRID
 from ..errors import UserError
 from .common import (SEED_FORMS, add_chain, add_device, comma_list,
                      model_names, parse_overrides, positive_int, seed_list)
@@ -14,7 +14,7 @@ from .common import (SEED_FORMS, add_chain, add_device, comma_list,
 def add_parser(sub: Any) -> None:
     """The ``run`` sub-command's options."""
     p = sub.add_parser("run", help="train and evaluate steps of a chain (stored runs are reused)")
-    add_run_options(p, out="runs/quick")
+    add_run_options(p, out=RESULTS)  # where show, stats and plot read by default
     p.set_defaults(func=handle)
 
 
@@ -53,7 +53,10 @@ def add_run_options(p: argparse.ArgumentParser, out: str, jobs: int = 1,
                    help="override a preset field (repeatable)")
     p.add_argument("--recipe-set", action="append", metavar="FIELD=VALUE",
                    help="override a recipe field for every step (repeatable)")
-    p.add_argument("--out", default=out, help="results folder (default: %(default)s)")
+    p.add_argument("--out", default=out, metavar="DIR",
+                   help="results folder written (default: %(default)s"
+                        + (", the folder show, stats and plot read by default)"
+                           if out == RESULTS else ")"))
     add_device(p)
     p.add_argument("--threads", type=int, default=threads,
                    help="intra-op threads per process (default: "
@@ -297,5 +300,5 @@ def print_verdicts(rows: Any) -> None:
 
 def say_jobs_submitted(out: str) -> None:
     """What to run once submitted jobs have finished (run and replay say the same)."""
-    print(f"jobs submitted: when they have finished, `python -m ablations plot --out {out}` "
-          f"and `stats --out {out}` report them")
+    print(f"jobs submitted: when they have finished, `python -m ablations plot --results {out}` "
+          f"and `stats --results {out}` report them")

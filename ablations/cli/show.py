@@ -31,10 +31,10 @@ def handle(args: argparse.Namespace) -> None:
     from ..analysis.summary import summary_table
     from ..run.store import Store, load
 
-    df = load(args.out)
+    df = load(args.results)
     if args.study:
         if args.study not in set(df.study):
-            raise UserError(f"--study {args.study!r} is not in {args.out}; allowed: "
+            raise UserError(f"--study {args.study!r} is not in {args.results}; allowed: "
                             f"{', '.join(sorted(set(df.study)))}")
         df = df[df.study == args.study]
     summary = summary_table(df)
@@ -44,7 +44,7 @@ def handle(args: argparse.Namespace) -> None:
     if args.format != "table":
         print_table(summary, args.format)
         return
-    table = folder_claims(args.out, df) if not args.study else claims(df, Store(args.out))
+    table = folder_claims(args.results, df) if not args.study else claims(df, Store(args.results))
     table = table[table.kind == "step"]
     print(textwrap.fill(stats.RULE, WIDTH))
     with pd.option_context("display.width", WIDTH, "display.max_colwidth", 44):

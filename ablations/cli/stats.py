@@ -22,7 +22,7 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--format", choices=STATS_FORMATS, default="table",
                    help="table (default), csv or json (the claims table), markdown or latex "
                         "(Table 10: the paper beside ours per chain step)")
-    p.add_argument("--write", action="store_true", help="also write <out>/stats.csv")
+    p.add_argument("--write", action="store_true", help="also write <results>/stats.csv")
     p.set_defaults(func=handle)
 
 
@@ -34,9 +34,9 @@ def handle(args: argparse.Namespace) -> None:
     if args.write:  # checked before the statistics are computed
         from .common import writable_folder
 
-        writable_folder(args.out, "--out")
-    df = load(args.out)
-    table = claims.folder_claims(args.out, df)
+        writable_folder(args.results, "--results")
+    df = load(args.results)
+    table = claims.folder_claims(args.results, df)
     if args.format in ("csv", "json"):
         print_table(table, args.format)
     elif args.format in ("markdown", "latex"):
@@ -44,7 +44,7 @@ def handle(args: argparse.Namespace) -> None:
     else:
         print_stats(df, table)
     if args.write:
-        print(f"wrote {claims.write_claims(args.out, df)}")
+        print(f"wrote {claims.write_claims(args.results, df)}")
 
 
 KIND_TITLES = {"step": "each step against its control",

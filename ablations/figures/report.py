@@ -916,8 +916,8 @@ def provenance_section(inputs: Inputs) -> str:
     out = inputs.folder.as_posix()
     commands = study_commands(inputs.df, out, inputs.chain_name)
     cmd = ("<pre>" + "\n".join(_e(c) for c in commands) + "\n"
-           + _e(f"python -m ablations stats --out {out} --write") + "\n"
-           + _e(f"python -m ablations report --out {out}") + "</pre>")
+           + _e(f"python -m ablations stats --results {out} --write") + "\n"
+           + _e(f"python -m ablations report --results {out}") + "</pre>")
     table = provenance_table(inputs.df)
     order = {s: k for k, s in enumerate(ordered_studies(table.study, inputs.chain_name))}
     table = table.sort_values("study", key=lambda s: s.map(order), kind="stable")
