@@ -57,9 +57,18 @@ def test_a_preset_field_out_of_bounds_is_one_line_naming_it(field, value):
 def test_in_bounds_values_of_every_preset_pass():
     from ablations.train.recipe import RECIPES, RUN_PRESETS
 
+    assert len(RUN_PRESETS) >= 6 and len(RECIPES) >= 8
     for preset in RUN_PRESETS.values():
         for base in RECIPES.values():
-            preset.scale_recipe(base)  # no error
+            scaled = preset.scale_recipe(base)  # validated: out of bounds would raise
+            where = f"{preset.name} x {base.name}"
+            overrides = {**preset.recipe_overrides.get("*", {}),
+                         **preset.recipe_overrides.get(base.name, {})}
+            assert scaled.replace() == scaled, where  # passes the bounds again, unchanged
+            assert scaled.epochs == overrides.get("epochs", preset.epochs), where
+            assert scaled.batch_size == overrides.get("batch_size", preset.batch_size), where
+            assert 0 <= scaled.warmup_epochs <= scaled.epochs, where
+            assert all(getattr(scaled, k) == v for k, v in overrides.items()), where
 
 
 @pytest.mark.parametrize("argv, message", [
