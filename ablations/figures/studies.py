@@ -142,9 +142,10 @@ def crossed_figure(cells: pd.DataFrame, path: Path, base_name: str) -> list[Path
 
     reg = cells[cells.regularisation == "paper"]
     images = sorted(set(reg.train_images))
-    block = cells[cells.train_images.isin(images) & cells.width.isin(set(reg.width))]
+    block = cells[cells.train_images.isin(images) & cells.width.isin(set(reg.width))
+                  & cells.lo.notna()]  # cells with an interval (2+ seeds of both steps)
     resolutions = sorted(set(block.resolution))
-    fig, axes = plt.subplots(1, len(resolutions), figsize=(4.2 * len(resolutions) + 1, 4.4),
+    fig, axes = plt.subplots(1, len(resolutions), figsize=(4.2 * len(resolutions) + 2, 5),
                              sharey=True, squeeze=False)
     epochs = sorted(set(block.epochs))
     for ax, res in zip(axes[0], resolutions):
@@ -173,16 +174,17 @@ def crossed_figure(cells: pd.DataFrame, path: Path, base_name: str) -> list[Path
         ax.grid(alpha=0.3)
         ax._labels = labels  # placed once the layout is final
     axes[0][0].set_ylabel("top-1 gap, ConvNeXt-T - ResNet-50 (points)")
-    axes[0][0].legend(fontsize=7.5, loc="lower left")
+    fig.legend(*axes[0][0].get_legend_handles_labels(), fontsize=7.5, loc="lower center",
+               ncol=2, frameon=False, bbox_to_anchor=(0.5, 0.055))
     what = ", ".join(f"{i:,}" for i in images)
     fig.suptitle(f"Does the paper's regularisation make ConvNeXt-T overtake ResNet-50?\n"
                  f"{base_name} preset at {what} training images; filled: gain or loss, hollow: "
                  f"within noise", fontsize=9)
     fig.text(0.01, 0.005, "Whiskers: the verdict's interval. " + RULE, fontsize=6.5,
              wrap=True, va="bottom")
-    fig.tight_layout(rect=(0, 0.06, 1, 0.93))
+    fig.tight_layout(rect=(0, 0.12, 1, 0.93))
     for ax in axes[0]:
-        place_labels(ax, *ax._labels, fontsize=6.5)
+        place_labels(ax, *ax._labels, fontsize=7)
     return save_figure(fig, path)
 
 
