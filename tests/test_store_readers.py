@@ -111,3 +111,16 @@ def test_a_results_csv_that_is_a_folder_is_refused_before_a_run_trains(tmp_path)
         Store(tmp_path).check_files()
     with pytest.raises(UserError, match="results.csv is a folder"):
         load(tmp_path)
+
+
+def test_files_written_whole_get_the_usual_mode_not_mkstemps_0600(tmp_path):
+    import os
+
+    from ablations.system.files import atomic_write_text
+
+    path = tmp_path / "page.html"
+    atomic_write_text(path, "<p>whole</p>")
+    umask = os.umask(0)
+    os.umask(umask)
+    assert path.read_text() == "<p>whole</p>"
+    assert path.stat().st_mode & 0o777 == 0o666 & ~umask
