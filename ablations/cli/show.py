@@ -78,13 +78,17 @@ def _steps_view(part: Any) -> Any:
 
 
 def _cell_key(preset: str) -> tuple:
-    """Scale cells in axis order, then by their value as a number (the base cell first)."""
-    _, _, cell = preset.partition("+")
-    axis, _, value = cell.partition("=")
-    try:
-        return (axis, float(value))
-    except ValueError:
-        return (axis, 0.0)
+    """Scale cells: the base cell first, then the one-axis cells in axis order by their value
+    as a number, then the crossed cells (each setting compared as a number, or as text)."""
+    settings = preset.split("+")[1:]
+    key = []
+    for setting in settings:
+        axis, _, value = setting.partition("=")
+        try:
+            key.append((axis, 0, float(value), ""))
+        except ValueError:
+            key.append((axis, 1, 0.0, value))
+    return (len(settings) > 1, tuple(key))
 
 
 def _comparisons_view(table: Any, titles: dict) -> Any:
