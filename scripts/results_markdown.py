@@ -162,6 +162,8 @@ def contexts_table(df: pd.DataFrame, table: pd.DataFrame, preset: str) -> str:
              "|---|" + "---|" * len(CONTEXTS) + "---|"]
     for s in chain(CHAIN)[2:]:
         cells, verdicts = [], []
+        most = max((int(t.loc[name_of(s.name)].seeds) for name_of, t in zip(names, by)
+                    if name_of(s.name) in t.index), default=0)
         for study, name_of, t in zip(studies, names, by):
             name = name_of(s.name)
             if name not in t.index:
@@ -174,7 +176,8 @@ def contexts_table(df: pd.DataFrame, table: pd.DataFrame, preset: str) -> str:
             changed = r.control if study == studies[3] else r.treatment
             gf = _cost(df, study, preset, changed, "gflops")
             cost = "" if _nan(gf) else f", {gf:.1f} GF"
-            cells.append(f"{_interval(r.delta, r.lo, r.hi)} {r.verdict}{cost}")
+            fewer = f" (n={int(r.seeds)})" if int(r.seeds) < most else ""  # say where n differs
+            cells.append(f"{_interval(r.delta, r.lo, r.hi)} {r.verdict}{fewer}{cost}")
             verdicts.append(r.verdict)
         lines.append(f"| {s.title} | " + " | ".join(cells) + f" | {across_contexts(verdicts)} |")
     return "\n".join(lines)

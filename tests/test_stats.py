@@ -260,18 +260,31 @@ def test_the_results_markdown_says_n_where_a_context_has_fewer_seeds(tmp_path):
     spec = importlib.util.spec_from_file_location("results_markdown", script)
     markdown = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(markdown)
-    row = {"change": "Kernel size 7", "across contexts": "depends"}
-    measured = [(0.5, 5, "gain", 4.15), (0.1, 5, "within noise", 12.31),
-                (float("nan"), 0, "", float("nan")), (-0.3, 1, "too few seeds", 4.37)]
-    for c, (delta, seeds, verdict, gflops) in zip(CONTEXTS, measured):
+    from ablations.studies.names import alone, removed
+
+    studies = (DEFAULT_CHAIN, f"one-at-a-time:{DEFAULT_CHAIN}",
+               f"one-at-a-time-matched:{DEFAULT_CHAIN}", f"leave-one-out:{DEFAULT_CHAIN}")
+    measured = [(0.5, 5, "gain", 4.15), (0.1, 5, "within noise", 12.31), None,
+                (-0.3, 1, "too few seeds", 4.37)]
+    claims, rows = [], []
+    for study, name, m in zip(studies, (str, alone, alone, removed), measured):
+        if m is None:  # a context not measured: an empty cell
+            continue
+        delta, seeds, verdict, gflops = m
+        step = name("kernel-7")
+        treatment, control = (("trunc-normal-init", step) if study == studies[3]
+                              else (step, "before"))
         half = 0.2 if seeds > 1 else float("nan")  # one seed: no interval
-        row.update({c: delta, c + " lo": delta - half, c + " hi": delta + half,
-                    c + " verdict": verdict, c + " seeds": seeds, c + " gflops": gflops})
-    pd.DataFrame([row]).to_csv(tmp_path / f"order_effects_{DEFAULT_CHAIN}.csv", index=False)
-    header, _, line = markdown.contexts_table(str(tmp_path)).splitlines()
-    assert "GFLOPs" not in header  # the context that has no numbers gets no column
+        claims.append({"kind": "step", "study": study, "preset": "quick", "step_name": step,
+                       "treatment": treatment, "control": control, "seeds": seeds,
+                       "delta": delta, "lo": delta - half, "hi": delta + half,
+                       "verdict": verdict, "family": 14, "level": 1 - 0.05 / 14})
+        rows.append({"study": study, "preset": "quick", "step_name": step if study != studies[3]
+                     else step, "gflops": gflops})
+    text = markdown.contexts_table(pd.DataFrame(rows), pd.DataFrame(claims), "quick")
+    line = next(x for x in text.splitlines() if x.startswith("| Kernel size 7 |"))
     assert line == ("| Kernel size 7 | +0.50 [+0.30, +0.70] gain, 4.2 GF | +0.10 [-0.10, +0.30] "
-                    "within noise, 12.3 GF | -0.30 too few seeds (n=1), 4.4 GF | depends |")
+                    "within noise, 12.3 GF |  | -0.30 too few seeds (n=1), 4.4 GF | depends |")
 
 
 def test_a_redrawn_figure_writes_the_same_svg_bytes(tmp_path):
