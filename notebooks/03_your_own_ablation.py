@@ -16,7 +16,7 @@
 # %% [markdown]
 # # 03 · Your own ablation
 #
-# Order matters? One-at-a-time (each change alone on ResNet-50) against the chain, a custom chain in YAML, a sweep, and a comparison plot. Live runs here use the `lab` preset (real Fashion-MNIST, 10k images, 4 epochs) with 3 paired seeds, and every result is printed as a paired difference with its 95% interval and verdict; the committed quick runs are made with `python -m ablations run --study one-at-a-time --preset quick`, and `results/quick/order_effects_resnet50-to-convnext-t.png` shows each change in the chain, alone and removed.
+# Order matters? One-at-a-time (each change alone on ResNet-50) against the chain, a custom chain in YAML, a sweep, and a comparison plot. Live runs here use the `lab` preset (real Fashion-MNIST, 10k images, 4 epochs) with 3 paired seeds, and every result is printed as a paired difference with the verdict's interval (gain or loss exactly when it excludes 0) and the verdict; the committed quick runs are made with `python -m ablations run --study one-at-a-time --preset quick`, and `results/quick/order_effects_resnet50-to-convnext-t.png` shows each change in the chain, alone and removed.
 
 # %%
 import os
@@ -65,10 +65,10 @@ opts = ExecuteOptions(out, progress=False, threads=1)
 
 
 def verdicts(study):
-    """Each comparison of ``study`` in ``out``: delta [95% interval] and verdict."""
+    """Each comparison of ``study`` in ``out``: delta [the verdict's interval] and verdict."""
     t = stats.study_stats(load(out), study, p.name, Store(out))
     return pd.DataFrame({'comparison': t.treatment + ' - ' + t.control, 'seeds': t.seeds,
-                         'delta [95% CI]': [f"{d:+.2f} [{lo:+.2f}, {hi:+.2f}]"
+                         'delta [interval]': [f"{d:+.2f} [{lo:+.2f}, {hi:+.2f}]"
                                             for d, lo, hi in zip(t.delta, t.lo, t.hi)],
                          'verdict': t.verdict})
 
