@@ -242,6 +242,9 @@ expect("modern-recipe", "AdamW with warmup, cosine decay and label smoothing tra
        "schedule. It is the largest effect of the lab, and the committed quick replay (60k "
        "images, 6 epochs) finds it too.")
 
+# %%
+diagram("modern-recipe", "patchify-stem")
+
 # %% [markdown]
 # ### Macro design: stage ratio and the patchify stem
 # *Why.* Swin-T spends its compute 1:1:3:1 over its four stages, ResNet-50 3:4:6:3; and a
@@ -249,9 +252,6 @@ expect("modern-recipe", "AdamW with warmup, cosine decay and label smoothing tra
 # max-pool. This comparison holds both changes (stage ratio first).
 #
 # **Predict first:** gain, loss or within noise?
-
-# %%
-diagram("modern-recipe", "patchify-stem")
 
 # %% tags=["prediction"]
 PREDICTION["patchify-stem"] = ""
@@ -265,6 +265,9 @@ expect("patchify-stem", "at 32 px a 4x4 patchify stem leaves an 8x8 map after th
        "Within noise here; on another CPU it came out as a loss: a small effect near 0 can "
        "change sign with the machine.")
 
+# %%
+diagram("patchify-stem", "width-96")
+
 # %% [markdown]
 # ### ResNeXt-ify: depthwise convolution, then width 96
 # *Why.* A depthwise convolution mixes pixels within each channel only, as self-attention mixes
@@ -272,9 +275,6 @@ expect("patchify-stem", "at 32 px a 4x4 patchify stem leaves an 8x8 map after th
 # channels spends them again. This comparison holds both.
 #
 # **Predict first:** the two together, against the patchify step?
-
-# %%
-diagram("patchify-stem", "width-96")
 
 # %% tags=["prediction"]
 PREDICTION["width-96"] = ""
@@ -287,6 +287,9 @@ expect("width-96", "the depthwise conv halves the FLOPs and the wider stages spe
        "again (see the GFLOPs column of the first table); at widths / 8 and 4 epochs the two "
        "changes leave accuracy where it was: expect within noise.")
 
+# %%
+diagram("width-96", "inverted-bottleneck")
+
 # %% [markdown]
 # ### Inverted bottleneck
 # *Why.* A Transformer's MLP is four times wider inside than outside (96 -> 384 -> 96 channels
@@ -294,9 +297,6 @@ expect("width-96", "the depthwise conv halves the FLOPs and the wider stages spe
 # Swapping the roles of the two widths is the "inverted bottleneck".
 #
 # **Predict first:** at this small scale?
-
-# %%
-diagram("width-96", "inverted-bottleneck")
 
 # %% tags=["prediction"]
 PREDICTION["inverted-bottleneck"] = ""
@@ -308,6 +308,9 @@ say(ours, "inverted-bottleneck")
 expect("inverted-bottleneck", "the paper gains 0.1 on ImageNet (80.5 -> 80.6), well below "
        "what 3 seeds on 10k images can resolve: within noise is the expected answer.")
 
+# %%
+diagram("inverted-bottleneck", "bn-to-ln")
+
 # %% [markdown]
 # ### Large kernel and micro design, up to LayerNorm
 # *Why.* Swin attends within 7x7 windows: the paper moves the depthwise conv to the top of the
@@ -316,9 +319,6 @@ expect("inverted-bottleneck", "the paper gains 0.1 on ImageNet (80.5 -> 80.6), w
 # comparison holds all six changes.
 #
 # **Predict first:** six changes at once: what happens?
-
-# %%
-diagram("inverted-bottleneck", "bn-to-ln")
 
 # %% tags=["prediction"]
 PREDICTION["bn-to-ln"] = ""
@@ -331,6 +331,9 @@ expect("bn-to-ln", "six changes whose ImageNet gains partly cancel (moving the d
        "up costs accuracy, the 7x7 kernel wins it back). Before this step every model uses "
        "BatchNorm, whose numbers are the most sensitive to the CPU and thread count.")
 
+# %%
+diagram("bn-to-ln", "separate-downsampling", stage=1)  # stage 2: its downsampling
+
 # %% [markdown]
 # ### Separate downsampling, and ConvNeXt-T
 # *Why.* ResNet downsamples inside its blocks; Swin has separate patch-merging layers. The paper
@@ -338,9 +341,6 @@ expect("bn-to-ln", "six changes whose ImageNet gains partly cancel (moving the d
 # layer scale and the truncated-normal init of its official code.
 #
 # **Predict first:** which of the two last comparisons is a gain?
-
-# %%
-diagram("bn-to-ln", "separate-downsampling", stage=1)  # stage 2: its downsampling
 
 # %% tags=["prediction"]
 PREDICTION["separate-downsampling"] = ""
