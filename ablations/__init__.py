@@ -12,9 +12,11 @@
     system/     files written whole, threads, device facts
 
 ``errors`` and ``defaults`` are shared by all. It builds ``models.Design`` objects with
-``models.build`` and reads models only through their public API (``models.Block.unit`` to
-find a block's conv unit by what it does; the classifier's weight by its state-dict key
-in ``analysis.collapse``).
+``models.build``; besides ``models``' own names it imports from the submodules
+``models.roadmap`` (chains as data), ``models.complexity``, ``models.named``,
+``models.design``, ``models.blocks``, ``models.fast_conv`` and ``models.fcmae``, and never
+from a model's internals (the classifier's weight is read by its state-dict key in
+``analysis.collapse``).
 """
 
 from __future__ import annotations

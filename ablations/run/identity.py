@@ -27,7 +27,8 @@ if TYPE_CHECKING:  # reading a store (labels, file names) needs no torch
 
 # Bump whenever a change to the code changes what a spec trains to (a different number
 # for the same config, seed, machine and thread count). tests/test_numerics.py fails on
-# such a change until this is bumped and tests/numerics_fingerprint.json is renewed.
+# such a change until this is bumped and tests/numerics_fingerprint.json is renewed, on the
+# machines whose fingerprint is recorded there (elsewhere it skips: numbers differ by CPU).
 #   1: up to commit 3828115.
 #   2: Design.init (the chain holds torchvision's init until its last step), in-place
 #      residual add, test predictions stored.

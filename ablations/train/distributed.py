@@ -1,4 +1,5 @@
-"""Data-parallel training across processes (``torchrun``), and the launchers that start them.
+"""Data-parallel training across processes that a launcher started (``torchrun``, or a
+SLURM job through ``run.jobs``); this module joins them, it starts none.
 
 One process per device. The global batch of the recipe is split evenly between ranks
 (and, with gradient accumulation, between micro-batches), so that N processes compute the
