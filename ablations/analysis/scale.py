@@ -43,42 +43,53 @@ def gap_table(stats: pd.DataFrame, results: pd.DataFrame, chain_name: str, base:
     return table[present].sort_values(["axis", "value"]).reset_index(drop=True)
 
 
-def study_gaps(df: pd.DataFrame, chain_name: str, store: Any = None,
-               ) -> tuple[RunPreset | None, pd.DataFrame]:
-    """(base preset, ``gap_table``) of the scale study of ``chain_name`` in a results table
-    (None and an empty table where the study has no comparisons yet)."""
+def claims_by_kind(df: pd.DataFrame, chain_name: str, store: Any = None
+                   ) -> dict[str, pd.DataFrame]:
+    """The scale study's claims (``claims.scale_claims``) by kind: step (the gap per cell),
+    gap change, trend; computed once, for ``study_gaps`` and ``cell_table`` to share."""
     from .claims import scale_claims
 
+    study = study_id("scale", chain_name)
+    if (df.study != study).all():
+        return {}
+    return {p.kind.iat[0]: p for p in scale_claims(df, study, store) if not p.empty}
+
+
+def study_gaps(df: pd.DataFrame, chain_name: str, store: Any = None,
+               claims: dict[str, pd.DataFrame] | None = None,
+               ) -> tuple[RunPreset | None, pd.DataFrame]:
+    """(base preset, ``gap_table``) of the scale study of ``chain_name`` in a results table
+    (None and an empty table where the study has no comparisons yet); ``claims``: its
+    ``claims_by_kind`` where already computed."""
     study = study_id("scale", chain_name)
     rows = df[df.study == study]
     if rows.empty:
         return None, pd.DataFrame()
     base = base_of(list(rows.preset.unique()))
-    parts = [p for p in scale_claims(df, study, store) if not p.empty]
-    gaps = [p for p in parts if (p.kind == "step").all()]
-    if not gaps:
+    parts = claims_by_kind(df, chain_name, store) if claims is None else claims
+    if "step" not in parts:
         return base, pd.DataFrame()
-    return base, gap_table(gaps[0], rows, chain_name, base)
+    return base, gap_table(parts["step"], rows, chain_name, base)
 
 
 CELL_COLUMNS = ["cell", *AXES, "seeds", "gap", "lo", "hi", "verdict", "reg_change",
                 "reg_lo", "reg_hi", "reg_verdict", "train_minutes"]
 
 
-def cell_table(df: pd.DataFrame, chain_name: str, store: Any = None) -> pd.DataFrame:
+def cell_table(df: pd.DataFrame, chain_name: str, store: Any = None,
+               claims: dict[str, pd.DataFrame] | None = None) -> pd.DataFrame:
     """One row per cell of the scale study of ``chain_name`` (crossed cells too): every
     axis's value (the base's where the cell leaves it), the gap ConvNeXt-T - ResNet-50
     with the verdict's interval and verdict (``claims``, all cells one family), and where
     the cell has the paper's regularisation, the gap's change against its twin without it
-    (``reg_*``, paired by seed; the claims' ``gap change`` family)."""
-    from .claims import scale_claims
-
+    (``reg_*``, paired by seed; the claims' ``gap change`` family); ``claims``: the study's
+    ``claims_by_kind`` where already computed."""
     study = study_id("scale", chain_name)
     rows = df[df.study == study]
     if rows.empty:
         return pd.DataFrame(columns=CELL_COLUMNS)
     base = base_of(list(rows.preset.unique()))
-    parts = {p.kind.iat[0]: p for p in scale_claims(df, study, store) if not p.empty}
+    parts = claims_by_kind(df, chain_name, store) if claims is None else claims
     gaps = parts.get("step", pd.DataFrame())
     changes = parts.get("gap change", pd.DataFrame())
     out = []
@@ -120,4 +131,4 @@ def crossing(axis_rows: pd.DataFrame) -> float | None:
     return None
 
 
-__all__ = ["gap_table", "study_gaps", "crossing", "cell_table", "CELL_COLUMNS"]
+__all__ = ["gap_table", "study_gaps", "claims_by_kind", "crossing", "cell_table", "CELL_COLUMNS"]

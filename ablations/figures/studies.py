@@ -231,20 +231,14 @@ def study_figures(df: pd.DataFrame, out: str | Path) -> list[Path]:
                                                f"chain, alone, and at the end ({chain_name}, "
                                                f"{preset})")
     for chain_name in sorted({i.subject for i in ids if i.kind == "scale"}):
-        from ..analysis.claims import scale_claims
-        from ..studies.names import study_id
-
-        study = study_id("scale", chain_name)
-        base = scale.base_of(list(df[df.study == study].preset.unique()))
-        parts = {p.kind.iat[0]: p for p in scale_claims(df, study, store) if not p.empty}
-        gaps = (scale.gap_table(parts["step"], df[df.study == study], chain_name, base)
-                if "step" in parts else pd.DataFrame())
+        parts = scale.claims_by_kind(df, chain_name, store)  # once: gaps, cells, trends
+        base, gaps = scale.study_gaps(df, chain_name, store, parts)
         trends = dict(zip(parts["trend"].axis, parts["trend"].verdict)) if "trend" in parts else {}
         if not gaps.empty:
             stem = out / f"scale_{chain_name}"
             paths += _write_csv(gaps.round(3), stem, index=False)
             paths += scale_figure(gaps, stem, base.name, trends)
-        cells = scale.cell_table(df, chain_name, store)
+        cells = scale.cell_table(df, chain_name, store, parts)
         if (cells.regularisation == "paper").any():
             stem = out / f"scale_cells_{chain_name}"
             paths += _write_csv(cells.round(3), stem, index=False)
