@@ -145,11 +145,10 @@ PREDICTION["overall"] = ""  # your guess, e.g. "only the recipe matters at 4 epo
 # come after your predictions.
 
 # %% tags=["live"]
-from ablations.__main__ import make_parser
-from ablations.cli.common import seed_list
-from ablations.cli.run import train
 from ablations.errors import UserError
+from ablations.run.runner import ExecuteOptions
 from ablations.run.store import load
+from ablations.studies import Launch, StudyRequest, seed_list, train
 
 started = time.perf_counter()
 if USE_COMMITTED:
@@ -157,12 +156,9 @@ if USE_COMMITTED:
     print(f"plan B: reading the committed {OUT.relative_to(ROOT)} (nothing is trained)")
 else:
     OUT = ROOT / "runs" / f"lab-seeds-{MY_SEEDS}"
-    argv = ["run", "--preset", "lab", "--seeds", MY_SEEDS, "--jobs", "2", "--threads", "1",
-            "--steps", ",".join(STEPS), "--device", "cpu", "--out", str(OUT)]
-    argv += ["--data-dir", str(DATA_DIR)] if DATA_DIR else []
-    try:
-        args = make_parser().parse_args(argv)
-        train(args, seed_list(args.seeds))  # the CLI's own path: worker processes
+    try:  # the library call behind `run`: the same plan, checks and worker processes
+        request = StudyRequest(preset="lab", steps=tuple(STEPS), seeds=tuple(seed_list(MY_SEEDS)))
+        train(request, ExecuteOptions(OUT, DATA_DIR, "cpu", threads=1), Launch(jobs=2), say=None)
     except UserError as e:  # e.g. no Fashion-MNIST: one line that says how to get it
         raise LessonStop(e) from None
 rows = load(OUT)

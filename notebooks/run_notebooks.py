@@ -2,8 +2,8 @@
 
 The percent-format ``NN_name.py`` files are the sources (reviewable, diffable); each is
 paired with its ``.ipynb`` through jupytext. ``python notebooks/run_notebooks.py [NAME ...]``
-copies the ``.py`` cells into the ``.ipynb`` (``jupytext --sync``), then runs it, so that the
-committed outputs are today's. Run from the repository root or notebooks/.
+copies the ``.py`` cells into the ``.ipynb`` (``jupytext --update``: the outputs of unchanged
+cells kept), then runs it, so that the committed outputs are today's. Run from the repository root or notebooks/.
 
 The lesson (``06_lesson.py``) is the one source of two notebooks that are not paired with it:
 the teacher's key ``06_lesson_teacher.ipynb`` (every cell, executed with plan B, the committed

@@ -174,21 +174,23 @@ def test_an_internal_error_keeps_its_traceback_and_exits_1(tmp_path):
             "c.count_gflops = broken\n"
             "from ablations.__main__ import main\n"
             "sys.exit(main(['costs', '--models', 'resnet50', '--no-fvcore']))\n")
+    env = {**os.environ, "CONVNEXT_ABLATIONS_CACHE": "off"}  # counted now, not read back
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                          cwd=ROOT, timeout=120)
+                          cwd=ROOT, timeout=120, env=env)
     assert proc.returncode == 1
     assert "Traceback" in proc.stderr and "injected internal bug" in proc.stderr
 
 
-def test_help_answers_fast_without_importing_torch():
-    code = ("import sys, time\nt = time.perf_counter()\nfrom ablations.__main__ import main\n"
+def test_help_answers_without_importing_torch_pandas_or_scipy():
+    # what makes it fast (its time is measured in scripts/bench_read_commands.sh, not here:
+    # a shared machine fails a timed test for reasons that are not the code's)
+    code = ("import sys\nfrom ablations.__main__ import main\n"
             "try:\n    main(['--help'])\nexcept SystemExit:\n    pass\n"
-            "sys.stderr.write(f'{time.perf_counter() - t} {\"torch\" in sys.modules}')\n")
+            "sys.stderr.write(' '.join(m for m in ('torch', 'pandas', 'scipy') "
+            "if m in sys.modules))\n")
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           cwd=ROOT, timeout=60)
-    seconds, torch_loaded = proc.stderr.split()
-    assert torch_loaded == "False"
-    assert float(seconds) < 1.0
+    assert proc.returncode == 0 and proc.stderr.strip() == "", proc.stderr
     assert "cost-vs-resolution" in proc.stdout and "collapse" in proc.stdout
 
 

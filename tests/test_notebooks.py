@@ -162,7 +162,9 @@ def test_the_lessons_committed_outputs_print_no_bare_difference_nor_spoil_a_prom
 def test_the_lesson_trains_through_the_cli_and_never_on_synthetic_data():
     source = (NOTEBOOKS / f"{LESSON}.py").read_text()
     assert "synthetic" not in source.lower()  # a missing data set is an error, not a fallback
-    assert "from ablations.cli.run import train" in source and '"--jobs", "2"' in source
+    # the library call behind `run` (studies.planning.train), with its two worker processes
+    assert "from ablations.studies import Launch, StudyRequest, seed_list, train" in source
+    assert "Launch(jobs=2)" in source and "ablations.cli" not in source
     assert "USE_COMMITTED = False" in source  # plan B is one switch, off by default
     assert "raise LessonStop(e)" in source and "_render_traceback_" in source  # one line
 

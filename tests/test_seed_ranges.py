@@ -5,8 +5,9 @@ import pytest
 
 from ablations.__main__ import main, make_parser
 from ablations.cli.common import seed_list
-from ablations.cli.run import plan
+from ablations.cli.run import request_of
 from ablations.errors import UserError
+from ablations.studies.planning import plan_study
 
 
 @pytest.mark.parametrize("text,seeds", [("3", [0, 1, 2]), ("1", [0]), ("5-9", [5, 6, 7, 8, 9]),
@@ -25,7 +26,7 @@ def test_bad_seeds_are_a_user_error_naming_the_option_and_its_forms(text):
 @pytest.mark.parametrize("command", ["run", "replay"])
 def test_run_preset_lab_seeds_3_to_5_plans_seeds_3_4_5(command):
     args = make_parser().parse_args([command, "--preset", "lab", "--seeds", "3-5"])
-    _, runs = plan(args, seed_list(args.seeds))
+    runs = plan_study(request_of(args)).runs
     assert sorted({r.seed for r in runs}) == [3, 4, 5]
     assert len(runs) == 3 * len({r.step.name for r in runs}) == 24  # the lab's 8 steps
 

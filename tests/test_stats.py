@@ -1,6 +1,8 @@
 """Paired statistics: intervals, tests, corrections and verdicts on constructed data."""
 
 import math
+import shutil
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -145,6 +147,36 @@ def test_stats_command_prints_a_verdict_per_step(tmp_path, capsys):
     steps = written[written.kind == "step"]
     assert len(steps) == 2 and steps.p_mcnemar.notna().all()  # predictions were stored
     assert set(written.kind) == {"step", "vs first"}
+
+
+def test_stale_claims_are_computed_once_then_read_from_the_cache_and_a_new_result_misses_it(
+        tmp_path, monkeypatch):
+    from ablations.analysis import claims as claims_module
+
+    folder = tmp_path / "res"
+    folder.mkdir()
+    shutil.copy(Path(__file__).resolve().parent.parent / "results/quick/results.csv", folder)
+    monkeypatch.setenv("CONVNEXT_ABLATIONS_CACHE", str(tmp_path / "cache"))
+    first = claims_module.folder_claims(folder)  # no stats.csv here: computed, then cached
+    assert len(list((tmp_path / "cache/claims").glob("*.csv"))) == 1
+    monkeypatch.setattr(claims_module, "claims", lambda *a, **k: pytest.fail("recomputed"))
+    again = claims_module.folder_claims(folder)
+    assert again.treatment.tolist() == first.treatment.tolist() and len(first) > 10
+    assert np.allclose(again.lo.astype(float), first.lo.astype(float), atol=1e-6,
+                       equal_nan=True)  # stored at 6 decimals
+    with open(folder / "results.csv", "a") as f:  # another result: another key, computed
+        f.write((folder / "results.csv").read_text().splitlines()[-1] + "\n")
+    with pytest.raises(pytest.fail.Exception, match="recomputed"):
+        claims_module.folder_claims(folder)
+
+
+def test_spearman_ranks_ties_as_scipy_does():
+    from ablations.analysis.agreement import spearman_rows
+
+    rng = np.random.default_rng(1)
+    gains, paper = rng.integers(0, 4, (50, 9)).astype(float), rng.integers(0, 3, 9).astype(float)
+    ours = spearman_rows(gains, paper)
+    assert np.allclose(ours, [sps.spearmanr(g, paper).statistic for g in gains], equal_nan=True)
 
 
 def test_agreement_interval_covers_the_true_correlation_of_simulated_chains():

@@ -22,8 +22,6 @@ def paper_agreement(df: pd.DataFrame, study: str, preset: str, resamples: int = 
     ``spearman_lo``/``spearman_hi`` (its 95% interval, ``agreement_interval``),
     ``signs_agree`` out of ``steps`` (steps with a paper gain on both sides), and ``seeds``.
     """
-    from scipy import stats
-
     rows = ok_rows(df, study, preset)
     pairs = [p for p in pairs_of(study, rows.drop_duplicates("step_name"))
              if p.paper_delta is not None]
@@ -41,7 +39,7 @@ def paper_agreement(df: pd.DataFrame, study: str, preset: str, resamples: int = 
                        for s in seeds] for p in pairs])  # steps x seeds
     paper = np.array([p.paper_delta for p in pairs])
     ours = diffs.mean(axis=1)
-    rho = float(stats.spearmanr(ours, paper).statistic)
+    rho = float(spearman_rows(ours[None], paper)[0])
     lo, hi = agreement_interval(diffs, paper, resamples, seed)
     return {"spearman": rho, "spearman_lo": lo, "spearman_hi": hi,
             "signs_agree": int(np.sum(np.sign(ours) == np.sign(paper))),
@@ -65,12 +63,12 @@ def format_agreement(a: dict[str, float]) -> str:
 
 
 def spearman_rows(gains: np.ndarray, paper: np.ndarray) -> np.ndarray:
-    """Spearman correlation of every row of ``gains`` with ``paper`` (vectorised)."""
-    from scipy import stats
-
-    r = stats.rankdata(gains, axis=1)
+    """Spearman correlation of every row of ``gains`` with ``paper`` (vectorised): the
+    Pearson correlation of their ranks, ties given their average rank (as scipy's
+    ``spearmanr``; pandas ranks them, so no scipy import on the read commands' path)."""
+    r = pd.DataFrame(gains).rank(axis=1, method="average").to_numpy()
     r = r - r.mean(axis=1, keepdims=True)
-    p = stats.rankdata(paper)
+    p = pd.Series(paper).rank(method="average").to_numpy()
     p = p - p.mean()
     with np.errstate(invalid="ignore", divide="ignore"):
         return (r @ p) / np.sqrt((r ** 2).sum(axis=1) * (p ** 2).sum())

@@ -190,19 +190,56 @@ def _source_digest(folder: Path) -> str:
     return hashlib.sha256((folder / "results.csv").read_bytes()).hexdigest()
 
 
+def _cache_file(folder: Path) -> Path | None:
+    """Where the claims of ``folder``'s results, as today's code computes them, are cached
+    (``system.files.cache_file``): named by the digest of its ``results.csv``, of the
+    analysis layer and of the paper's numbers. None where caching is off."""
+    from models import roadmap  # the paper's numbers the claims carry
+
+    from ..system.files import cache_file, code_digest
+
+    code = code_digest(*sorted(Path(__file__).parent.glob("*.py")), roadmap.__file__)
+    return cache_file("claims", _source_digest(folder) + code, ".csv")
+
+
+def _read_claims(path: Path) -> pd.DataFrame | None:
+    """A stored claims table, or None where it is not one of today's columns."""
+    try:
+        table = pd.read_csv(path)
+    except (OSError, ValueError):
+        return None
+    if list(table.columns) != CLAIM_COLUMNS:
+        return None
+    return table.assign(endpoint=table.endpoint.astype(bool))
+
+
 def folder_claims(folder: str | Path, df: pd.DataFrame | None = None) -> pd.DataFrame:
     """The claims table of a results folder: its stored ``stats.csv`` where that was computed
-    from today's ``results.csv`` (a read of one file), else computed now (``claims``)."""
+    from today's ``results.csv`` (a read of one file); else the one computed earlier for
+    these results by this code (the user's cache, ``system.files.CACHE_ENV``); else computed now
+    (``claims``) and cached, so that the next read command answers at once. ``df``: the
+    folder's whole table where the caller has loaded it already."""
     from ..run.store import Store, load
 
     folder = Path(folder)
     stored, source = folder / CLAIMS_FILE, folder / SOURCE_FILE
-    if stored.is_file() and source.is_file() and (folder / "results.csv").is_file():
+    if not (folder / "results.csv").is_file():
+        return claims(load(folder) if df is None else df, Store(folder))
+    if stored.is_file() and source.is_file():
         if source.read_text().strip() == _source_digest(folder):
-            table = pd.read_csv(stored)
-            if list(table.columns) == CLAIM_COLUMNS:
-                return table.assign(endpoint=table.endpoint.astype(bool))
-    return claims(load(folder) if df is None else df, Store(folder))
+            table = _read_claims(stored)
+            if table is not None:
+                return table
+    cached = _cache_file(folder)
+    if cached is not None and cached.is_file():
+        table = _read_claims(cached)
+        if table is not None:
+            return table
+    table = claims(load(folder) if df is None else df, Store(folder))
+    from ..system.files import keep_in_cache
+
+    keep_in_cache(cached, table.round(6).to_csv(index=False))
+    return table
 
 
 def write_claims(folder: str | Path, df: pd.DataFrame | None = None) -> Path:

@@ -36,7 +36,7 @@ def shared_steps(results: dict[str, pd.DataFrame]) -> pd.DataFrame:
     each set's mean top-1, seeds and device; with two sets, the difference of the second
     minus the first over the seeds whose run is the same (hash and seed) in both, with its
     95% paired-t interval (NaN where fewer than two such seeds)."""
-    from scipy import stats
+    from .stats import t_quantile
 
     labels = list(results)
     rows = {label: df[df.status == "ok"] if "status" in df else df
@@ -61,7 +61,7 @@ def shared_steps(results: dict[str, pd.DataFrame]) -> pd.DataFrame:
             d = (b.loc[common] - a.loc[common]).to_numpy(float)
             rec["paired_seeds"] = len(d)
             rec["difference"] = d.mean() if len(d) else float("nan")
-            half = (stats.t.ppf(0.975, len(d) - 1) * d.std(ddof=1) / len(d) ** 0.5
+            half = (t_quantile(0.975, len(d) - 1) * d.std(ddof=1) / len(d) ** 0.5
                     if len(d) > 1 else float("nan"))
             rec["lo"], rec["hi"] = rec["difference"] - half, rec["difference"] + half
         out.append(rec)

@@ -158,23 +158,27 @@ def compare(treat: pd.Series, ctrl: pd.Series,
     return out
 
 
+def t_quantile(q: float, df: float) -> float:
+    """Student's t quantile ``q`` at ``df`` degrees of freedom (scipy.special's: the read
+    commands then never import scipy.stats, a second of start-up)."""
+    from scipy.special import stdtrit
+
+    return float(stdtrit(df, q))
+
+
 def t_half_width(values: np.ndarray | pd.Series, alpha: float = ALPHA) -> float:
     """Half the width of the two-sided 1 - ``alpha`` t interval of the mean of ``values``
     (two or more numbers: seeds, or paired differences over seeds)."""
-    from scipy import stats
-
     n = len(values)
-    return float(stats.t.ppf(1 - alpha / 2, n - 1)) * float(np.std(values, ddof=1)) / math.sqrt(n)
+    return t_quantile(1 - alpha / 2, n - 1) * float(np.std(values, ddof=1)) / math.sqrt(n)
 
 
 def interval(delta: float, sd: float, n: int, alpha: float) -> tuple[float, float]:
     """The two-sided 1 - ``alpha`` paired-t interval of a mean difference ``delta`` with
     seed-to-seed sd ``sd`` over ``n`` seeds (the point where sd is 0; NaNs below 2 seeds)."""
-    from scipy import stats
-
     if n < 2 or not math.isfinite(sd):
         return math.nan, math.nan
-    half = float(stats.t.ppf(1 - alpha / 2, n - 1)) * sd / math.sqrt(n)
+    half = t_quantile(1 - alpha / 2, n - 1) * sd / math.sqrt(n)
     return delta - half, delta + half
 
 

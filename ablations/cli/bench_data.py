@@ -52,7 +52,7 @@ def handle(args: argparse.Namespace) -> None:
     from ..measure.bench_data import DataBench, bench_data, write
     from ..system.machine import set_threads
     from ..train.recipe import recipe as named_recipe
-    from .run import preset_of
+    from ..studies.planning import resolve_preset
 
     from ..data.datasets import check_data_dir
 
@@ -65,7 +65,8 @@ def handle(args: argparse.Namespace) -> None:
         raise UserError("--data-dir='' is empty; allowed: a folder with train/ and val/")
     check_data_dir(args.data_dir)
     set_threads(args.threads)
-    preset = preset_of(args).replace(dataset="imagefolder", channels=3)
+    preset = resolve_preset(args.preset, parse_overrides(args.set, "set"))
+    preset = preset.replace(dataset="imagefolder", channels=3)
     if args.device == "cpu" and not args.set and preset.resolution > CPU_SCALE["resolution"]:
         # the paper scale on a CPU times for many minutes; answer in about a minute instead
         preset = preset.replace(**CPU_SCALE)

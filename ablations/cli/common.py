@@ -12,6 +12,8 @@ from models.roadmap import CHAINS, DEFAULT_CHAIN
 
 from ..defaults import RESULTS
 from ..errors import UserError
+from ..studies.names import SEED_FORMS, seed_list  # noqa: F401 (run's --seeds)
+from ..system.files import writable_file, writable_folder  # noqa: F401 (the commands' checks)
 
 FORMATS = ("table", "csv", "json")
 
@@ -87,43 +89,6 @@ def print_table(df: Any, fmt: str) -> None:
                 index=False))
 
 
-SEED_FORMS = "a count N (seeds 0..N-1, e.g. 3), a range A-B (e.g. 5-9) or a list A,B,... (e.g. 3,7)"
-"""The forms ``--seeds`` takes, for its help and its error line."""
-
-
-def seed_list(text: str | int) -> list[int]:
-    """The seeds ``--seeds`` names: '3' -> [0, 1, 2], '5-9' -> [5, ..., 9], '3,7' -> [3, 7]
-    (sorted, each once); anything else is one ``UserError`` naming ``--seeds`` and its forms."""
-    raw = str(text).strip()
-
-    def bad(why: str) -> UserError:
-        return UserError(f"--seeds={raw!r}: {why}; allowed: {SEED_FORMS}")
-
-    try:
-        if "," in raw:
-            seeds = [int(v) for v in comma_list(raw)]
-        elif "-" in raw.lstrip("-"):
-            first, _, last = raw.partition("-")
-            lo, hi = int(first), int(last)
-            if hi < lo:
-                raise bad(f"the range ends ({hi}) before it starts ({lo})")
-            seeds = list(range(lo, hi + 1))
-        else:
-            count = int(raw)
-            if count < 1:
-                raise bad(f"{count} must be >= 1")
-            seeds = list(range(count))
-    except ValueError as e:
-        if isinstance(e, UserError):
-            raise
-        raise bad("not a number") from None
-    if not seeds:
-        raise bad("no seed")
-    if min(seeds) < 0:
-        raise bad("a seed must be >= 0")
-    return sorted(set(seeds))
-
-
 def positive_int(text: str) -> int:
     """argparse type: an integer >= 1."""
     try:
@@ -176,59 +141,6 @@ def add_chain_or_models(p: argparse.ArgumentParser) -> None:
     group = p.add_mutually_exclusive_group()
     add_chain(group)
     group.add_argument("--models", help=f"comma-separated named models: {model_names()}")
-
-
-def writable_folder(path: str | Path, option: str, min_free_mb: float = 10.0) -> Path:
-    """Check, before any work, that a command can write into the folder ``path`` (the
-    folder of ``option``): a non-empty path, no file where a folder is expected, write
-    permission on it (or on the nearest existing folder above it, where it is created), and
-    some free space. Creates nothing; one ``UserError`` line naming ``option`` otherwise."""
-    import os
-    import shutil
-
-    text = str(path)
-    allowed = "allowed: a folder this user can create and write"
-    if not text.strip():
-        raise UserError(f"{option}={text!r} is empty; allowed: a folder path ('.' for the "
-                        "current folder)")
-    folder = Path(text)
-    existing = folder
-    while not existing.exists() and existing != existing.parent:
-        existing = existing.parent
-    if not existing.is_dir():
-        raise UserError(f"{option} {text} is not writable: {existing} is a file, not a "
-                        f"folder; {allowed}")
-    if not os.access(existing, os.W_OK | os.X_OK):
-        raise UserError(f"{option} {text} is not writable: no permission on {existing} (or "
-                        f"a read-only disk); {allowed}")
-    if existing == folder:  # writes there for real: a read-only mount answers only this
-        import tempfile
-
-        try:
-            with tempfile.TemporaryFile(dir=folder):
-                pass
-        except OSError as e:
-            raise UserError(f"{option} {text} is not writable ({e.strerror or e}); "
-                            f"{allowed}") from None
-    free_mb = shutil.disk_usage(existing).free / 2**20
-    if free_mb < min_free_mb:
-        raise UserError(f"{option} {text}: only {free_mb:.0f} MiB free on its disk; allowed: "
-                        f"a folder with at least {min_free_mb:.0f} MiB free")
-    return folder
-
-
-def writable_file(path: str | Path, option: str) -> Path:
-    """Check, before any work, that a command can write the file ``path`` (of ``option``):
-    not empty, not a folder, its folder writable (``writable_folder``)."""
-    text = str(path)
-    if not text.strip():
-        raise UserError(f"{option}={text!r} is empty; allowed: a file path")
-    file = Path(text)
-    if file.is_dir():
-        raise UserError(f"{option} {text} is a folder; allowed: a file path (its folder is "
-                        "created where missing)")
-    writable_folder(file.parent, option)
-    return file
 
 
 def read_table(path: str | Path, option: str, columns: tuple[str, ...] = (),

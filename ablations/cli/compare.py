@@ -52,3 +52,6 @@ def handle(args: argparse.Namespace) -> None:
         print(shared[keep].round(2).to_string(index=False))
     for p in written:
         print(f"wrote {p}")
+    png = (Path(args.out) / args.name).with_suffix(".png")
+    if png not in written:
+        print(f"{png} already draws these numbers (not redrawn)")

@@ -56,7 +56,10 @@ def handle(args: argparse.Namespace) -> None:
     if args.plan:  # the GPU-hours of the fresh seeds, nothing trained (as `run --plan`)
         run_command.print_plan(args)
         return
-    run_command.checked_plan(args, fresh)  # all of run's checks before the reference is copied
+    from ..studies.planning import plan_study, prepare
+
+    prepare(run_command.request_of(args, fresh), run_command.execute_options(args),
+            run_command.launch_of(args), estimate=False)  # run's checks, before any copy
     reference = reproduce.resolve_reference(args.reference or RESULTS,
                                             given=args.reference is not None)
     committed = load(reference) if reference is not None else None  # read once
@@ -70,7 +73,7 @@ def handle(args: argparse.Namespace) -> None:
         reference = committed = None
     if reference is not None:
         others = sorted(set(committed.seed.astype(int)) - set(fresh))
-        _, runs = run_command.plan(args, others)
+        runs = plan_study(run_command.request_of(args, others), args.out, estimate=False).runs
         n = reproduce.import_reference(reference, args.out, {r.hash for r in runs})
         print(f"seeds {', '.join(map(str, others)) or '-'} from {reference} ({n} runs); "
               f"seed(s) {', '.join(map(str, fresh))} trained here from scratch")

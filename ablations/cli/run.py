@@ -27,9 +27,11 @@ def add_run_options(p: argparse.ArgumentParser, out: str, jobs: int = 1,
 
     add_chain(p)
     p.add_argument("--study", default="chain", choices=STUDIES,
-                   help="which study: the chain, one-at-a-time, leave-one-out, a custom "
-                        "chain (--custom FILE), a sweep (--sweep FIELD=V1,V2), transformers, "
-                        "or the scale study (--grid)")
+                   help="which study: the chain; one-at-a-time (each change alone), "
+                        "one-at-a-time-matched (the same at ResNet-50's GFLOPs), "
+                        "leave-one-out (each change undone); custom (--custom FILE); sweep "
+                        "(--sweep FIELD=V1,V2); transformers (Swin-T, ViT beside the chain); "
+                        "scale (cells, --grid); fcmae (ConvNeXt V2 pretraining)")
     p.add_argument("--custom", metavar="FILE", help="custom chain, YAML or TOML")
     p.add_argument("--sweep", metavar="FIELD=V1,V2,...", help="e.g. kernel_size=3,5,7,9")
     p.add_argument("--grid", metavar="AXIS=V1,V2;...", default=SCALE_GRID,
@@ -44,7 +46,8 @@ def add_run_options(p: argparse.ArgumentParser, out: str, jobs: int = 1,
     p.add_argument("--seeds", default="1", metavar="N|A-B|A,B",
                    help=f"which seeds: {SEED_FORMS}; default %(default)s (seed 0)")
     p.add_argument("--steps", help="comma-separated step names or indices, -1 the chain's "
-                                   "first step (default: all)")
+                                   "first step (default: all; the lab preset: its eight; "
+                                   "the scale study: modern-recipe,trunc-normal-init)")
     p.add_argument("--branches", action="store_true", help="also the side branches")
     p.add_argument("--dataset", help="override the preset's dataset")
     p.add_argument("--data-dir", help="where the dataset lives")
@@ -99,63 +102,24 @@ def _add_scale_out_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--wait", action="store_true", help="wait for the jobs and report")
 
 
-def preset_of(args: argparse.Namespace) -> Any:
-    """The run preset the options name, with ``--set``, ``--dataset`` and ``--epochs``."""
-    from ..train.recipe import run_preset
+def request_of(args: argparse.Namespace, seeds: list[int] | None = None) -> Any:
+    """The ``StudyRequest`` of the run/replay options (``seeds``: the options' own where None)."""
+    from ..studies.planning import StudyRequest
 
     changes = parse_overrides(args.set, "set")
     if getattr(args, "dataset", None):
         changes["dataset"] = args.dataset
     if getattr(args, "epochs", None):
         changes["epochs"] = args.epochs
-    preset = run_preset(args.preset)
-    return preset.replace(**changes) if changes else preset
-
-
-def plan(args: argparse.Namespace, seeds: list[int]) -> tuple[Any, list]:
-    """(preset, runs) of the run/replay options for ``seeds``."""
-    from ..run import runner
-    from ..studies.steps import select_steps
-
-    preset = preset_of(args)
-    recipe_changes = parse_overrides(args.recipe_set, "recipe-set")
-    keys = comma_list(args.steps or "")
-    if not keys and args.study == "chain" and preset.steps:  # the preset's own set (lab)
-        keys = list(preset.steps)
-    study, steps = select_steps(args.study, args.chain, keys,
-                                args.branches, custom=args.custom, sweep_spec=args.sweep,
-                                sweep_base=args.sweep_base)
-    if args.study == "scale":
-        return preset, _plan_scale(args, steps, preset, seeds, recipe_changes)
-    if args.study == "fcmae":
-        from ..studies.fcmae import estimate_table, plan_fcmae
-        from ..studies.scale import TRAIN_SIZES
-
-        runs = plan_fcmae(steps, preset, seeds, recipe_changes)
-        if not args.no_progress:
-            images = preset.train_subset or TRAIN_SIZES.get(preset.dataset, 50000)
-            print(f"fcmae study: {len(runs)} runs (pretraining runs shared by the cells that "
-                  f"start from them), estimated CPU minutes (one step timed per model on "
-                  f"this machine; training only):\n"
-                  f"{estimate_table(runs, images).to_string(index=False)}")
-        return preset, runs
-    return preset, runner.plan(study, steps, preset, seeds, recipe_changes)
-
-
-def _plan_scale(args: argparse.Namespace, steps: list, preset: Any, seeds: list[int],
-                recipe_changes: dict) -> list:
-    """The scale study's runs, cheapest cell first; prints the estimated CPU cost per cell."""
-    from ..run.store import Store
-    from ..studies import scale
-
-    measured = scale.measured_seconds(Store(args.out).table(), preset.name)
-    runs = scale.plan_scale(args.chain, steps, preset, scale.parse_grid(args.grid), seeds,
-                            recipe_changes, measured)
-    if not args.no_progress:
-        est = scale.estimate_table(runs, preset, measured)
-        print(f"scale study: {len(runs)} runs, estimated CPU minutes per cell (one thread; "
-              f"from the base cell's measured runs):\n{est.to_string(index=False)}")
-    return runs
+    if args.steps is not None and not comma_list(args.steps):
+        raise UserError(f"--steps={args.steps!r} names no step; allowed: comma-separated step "
+                        "names or indices (leave --steps out for all)")
+    return StudyRequest(
+        study=args.study, chain=args.chain, steps=tuple(comma_list(args.steps or "")),
+        branches=args.branches, custom=args.custom, sweep=args.sweep,
+        sweep_base=args.sweep_base, grid=args.grid, preset=args.preset,
+        preset_changes=changes, recipe_changes=parse_overrides(args.recipe_set, "recipe-set"),
+        seeds=tuple(seed_list(args.seeds) if seeds is None else seeds))
 
 
 def execute_options(args: argparse.Namespace) -> Any:
@@ -167,85 +131,21 @@ def execute_options(args: argparse.Namespace) -> Any:
                           args.threads, getattr(args, "workers", None))
 
 
-def backend_of(args: argparse.Namespace) -> tuple[str, int, Any]:
-    """(backend, processes, submit options) the options ask for."""
-    from ..run.jobs import SubmitOptions
+def launch_of(args: argparse.Namespace) -> Any:
+    """The ``Launch`` of the run/replay options."""
+    from ..studies.planning import Launch
 
-    if args.launcher != "none" and args.nproc:
-        raise UserError("--nproc and --launcher: choose one (a launched job sets its own "
-                        "processes with --gpus-per-node)")
-    if args.launcher == "slurm" and not (args.partition or "").strip():
-        raise UserError(f"--partition={args.partition or ''!r}: --launcher slurm needs "
-                        "--partition NAME; allowed: a SLURM partition of the cluster")
-    if args.gpus_per_node < 0:
-        raise UserError(f"--gpus-per-node={args.gpus_per_node}; allowed: >= 0 (0: one CPU "
-                        "process per job)")
-    if args.launcher != "none":
-        from .common import writable_folder
-
-        if args.jobs_dir is not None:
-            writable_folder(args.jobs_dir, "--jobs-dir")
-        return "submitit", 1, SubmitOptions(args.launcher, args.partition, args.nodes,
-                                            args.gpus_per_node, args.cpus_per_task,
-                                            args.timeout_min, args.jobs_dir, args.wait)
-    if args.nproc and args.nproc > 1:
-        return "torchrun", args.nproc, None
-    if args.jobs > 1:
-        return "workers", args.jobs, None
-    return "inprocess", 1, None
-
-
-def checked_plan(args: argparse.Namespace, seeds: list[int]) -> tuple[list, tuple]:
-    """(runs, (backend, processes, submit options)) of the run/replay options, every input
-    checked before anything is created: the one validation path of ``run``, ``replay`` and
-    ``--plan`` (what one refuses, the others refuse). One ``UserError`` line otherwise."""
-    import os
-
-    from ..data.loading import check_data_available
-    from ..run.store import Store
-    from ..train.distributed import check_environment, check_sync_bn
-    from .common import writable_folder
-
-    check_environment()
-    writable_folder(args.out, "--out")
-    Store(args.out).check_files()
-    if args.steps is not None and not comma_list(args.steps):
-        raise UserError(f"--steps={args.steps!r} names no step; allowed: comma-separated step "
-                        "names or indices (leave --steps out for all)")
-    if args.threads is not None and args.threads < 1:
-        raise UserError(f"--threads={args.threads}; allowed: >= 1")
-    backend = backend_of(args)
-    submit = backend[2]
-    cores = (args.cpus_per_task if submit else
-             len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else
-             os.cpu_count() or 1)
-    if getattr(args, "workers", None) and args.workers > cores:
-        raise UserError(f"--workers={args.workers}: more loader workers than the "
-                        f"{cores} cores {'of a job' if submit else 'here'}; allowed: 1 to {cores}")
-    # submitted jobs train where their GPUs are, not on this (login) node; --plan prices GPUs
-    gpus = args.plan or (submit and submit.gpus_per_node)
-    check_sync_bn(args.sync_bn, "cuda" if gpus else args.device)
-    _, runs = plan(args, seeds)
-    # --plan without --data-dir prices the data where the jobs will run (docs: the bill
-    # before the data is here); a --data-dir it names is checked as run checks it
-    if not args.plan or args.data_dir is not None:
-        for spec in dict.fromkeys(r.data for r in runs):  # fail before anything trains
-            check_data_available(spec, args.data_dir)
-    return runs, backend
+    return Launch(args.jobs, args.nproc, args.launcher, args.partition, args.nodes,
+                  args.gpus_per_node, args.cpus_per_task, args.timeout_min, args.jobs_dir,
+                  args.wait)
 
 
 def train(args: argparse.Namespace, seeds: list[int]) -> Any:
-    """Plan the options' runs for ``seeds`` and train what is missing; the rows, or None
-    where not every run is finished on return (queued jobs, a rank other than 0)."""
-    from ..run.backends import run
-    from ..system.machine import set_threads
-    from ..run.workers import default_threads
+    """Train what the options ask for at ``seeds`` (``studies.planning.train``)."""
+    from ..studies.planning import train as train_study
 
-    runs, (backend, processes, submit) = checked_plan(args, seeds)
-    if backend == "workers" and args.threads is None:
-        args.threads = default_threads(args.jobs)
-    set_threads(args.threads)
-    return run(runs, execute_options(args), backend, processes, submit)
+    return train_study(request_of(args, seeds), execute_options(args), launch_of(args),
+                       say=None if args.no_progress else print)
 
 
 def handle(args: argparse.Namespace) -> None:
@@ -269,10 +169,15 @@ def print_plan(args: argparse.Namespace) -> None:
 
     from ..measure.plan import format_plan, parse_target, plan_costs
 
+    from ..studies.planning import prepare
+
     target = parse_target(args.plan)
-    runs, _ = checked_plan(args, seed_list(args.seeds))  # refuses what `run` refuses
+    plan, _ = prepare(request_of(args), execute_options(args), launch_of(args),
+                      gpu_priced=True, estimate=not args.no_progress)  # as `run` refuses
+    if plan.estimate is not None:
+        print(plan.describe_estimate())
     results = Path(__file__).resolve().parents[2] / "results"
-    df, notes = plan_costs(runs, target, results, args.chain, args.data_dir)
+    df, notes = plan_costs(plan.runs, target, results, args.chain, args.data_dir)
     with __import__("pandas").option_context("display.width", 200):
         print(format_plan(df, notes, target, args.chain))
 

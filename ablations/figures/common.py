@@ -19,9 +19,11 @@ checks: ``tests/test_figure_legibility.py``)."""
 
 
 def save_figure(fig: plt.Figure, path: str | Path,
-                formats: tuple[str, ...] = (".png", ".svg")) -> list[Path]:
+                formats: tuple[str, ...] = (".png", ".svg"),
+                png_text: dict[str, str] | None = None) -> list[Path]:
     """Write ``fig`` as ``path`` with each suffix of ``formats`` (PNG at 150 dpi), close it,
-    and return the paths written. The one figure writer of the toolkit.
+    and return the paths written. The one figure writer of the toolkit. ``png_text``: text
+    chunks the PNG carries (e.g. the digest of what it draws).
 
     The SVG is byte-stable: no date and fixed element ids, so that redrawing a committed
     figure from the same numbers leaves no diff to review."""
@@ -33,7 +35,8 @@ def save_figure(fig: plt.Figure, path: str | Path,
     for ext in formats:
         p = path.with_suffix(ext)
         stable = ({"metadata": {"Date": None}} if ext == ".svg" else
-                  {"metadata": {"CreationDate": None}} if ext == ".pdf" else {})
+                  {"metadata": {"CreationDate": None}} if ext == ".pdf" else
+                  {"metadata": dict(png_text)} if ext == ".png" and png_text else {})
         # Type 42 (TrueType) fonts in PDFs: venues refuse Type 3
         with plt.rc_context({"svg.hashsalt": "convnext-ablations", "pdf.fonttype": 42,
                              "ps.fonttype": 42}):

@@ -1,10 +1,14 @@
-"""Result sets side by side: one accuracy-vs-GFLOPs figure and the delta table (``compare``)."""
+"""Result sets side by side: one accuracy-vs-GFLOPs figure and the delta table (``compare``).
+
+The figure is redrawn only when what it shows changed: its PNG carries a digest of the
+numbers it draws and of the code that draws them, so asking again answers without
+matplotlib (a second, not three)."""
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 
-import matplotlib.pyplot as plt
 import pandas as pd
 
 from models.roadmap import chain
@@ -12,7 +16,6 @@ from models.roadmap import chain
 from ..analysis.agreement import format_agreement
 from ..analysis.compare import agreements, shared_steps, step_table
 from ..run.store import load
-from .common import place_labels, save_figure
 
 
 def _counted_gflops(results: dict[str, pd.DataFrame], chain_name: str) -> dict[str, float]:
@@ -35,13 +38,61 @@ def compare_results(paths: dict[str, str | Path], chain_name: str, out: str | Pa
     """Overlay result sets on one accuracy-vs-GFLOPs figure; write the chain's delta table
     as CSV, and every step the sets share, in any study (``shared_steps``), as
     ``<out>_shared.csv``. Returns the chain table, each set's agreement with the paper, and
-    the files written."""
+    the files written (the PNG left out where the one there already draws these numbers)."""
     results = {label: load(p) for label, p in paths.items()}
     table = step_table(results, chain_name)
     agreement = agreements(results, chain_name)
+    out = Path(out)
+    from ..system.files import atomic_write_text  # each file whole or not at all
+
+    atomic_write_text(out.with_suffix(".csv"), table.round(3).to_csv(index=False))
+    shared = shared_steps(results)
+    shared_csv = out.with_name(out.name + "_shared.csv")
+    atomic_write_text(shared_csv, shared.round(3).to_csv(index=False))
+    png = out.with_suffix(".png")
+    ours_gflops = _counted_gflops(results, chain_name)
+    digest = _figure_digest(table, agreement, ours_gflops)
+    written = [out.with_suffix(".csv"), shared_csv]
+    if drawn_from(png) != digest:  # else the PNG there already draws these numbers
+        _draw(table, agreement, results, chain_name, ours_gflops, out, digest)
+        written.insert(0, png)
+    return table, agreement, written
+
+
+DIGEST_KEY = "Source"
+"""The PNG text chunk holding the digest of what the figure draws."""
+
+
+def _figure_digest(table: pd.DataFrame, agreement: dict[str, dict],
+                   gflops: dict[str, float]) -> str:
+    """Digest of what the figure draws (the table, each set's agreement line, the GFLOPs)
+    and of the modules that draw it."""
+    code = b"".join(Path(__file__).with_name(n).read_bytes() for n in ("compare.py", "common.py"))
+    text = (table.round(6).to_csv(index=False) + repr(sorted(gflops.items()))
+            + repr([(k, format_agreement(a)) for k, a in agreement.items()]))
+    return hashlib.sha256(code + text.encode()).hexdigest()
+
+
+def drawn_from(png: Path) -> str | None:
+    """The digest a PNG drawn here carries (None: no such file, or drawn otherwise)."""
+    if not png.is_file():
+        return None
+    from PIL import Image
+
+    try:
+        with Image.open(png) as image:
+            return image.text.get(DIGEST_KEY)
+    except (OSError, ValueError):
+        return None
+
+
+def _draw(table: pd.DataFrame, agreement: dict[str, dict], results: dict[str, pd.DataFrame],
+          chain_name: str, ours_gflops: dict[str, float], out: Path, digest: str) -> None:
+    """The figure: each result set's chain (left) beside the paper's (right)."""
+    from .common import place_labels, plt, save_figure  # common sets the Agg backend
+
     steps = chain(chain_name)
     paper_gflops = {s.name: s.paper_gflops for s in steps}
-    ours_gflops = _counted_gflops(results, chain_name)
     fig, (ax, axp) = plt.subplots(1, 2, figsize=(13, 5.6))
     drawn = []
     for label in results:
@@ -74,12 +125,4 @@ def compare_results(paths: dict[str, str | Path], chain_name: str, out: str | Pa
     paper = table.dropna(subset=["paper_top1"])
     place_labels(axp, list(paper.step_name.map(paper_gflops)), list(paper.paper_top1),
                  [str(v) for v in paper.step], fontsize=7)
-    out = Path(out)
-    save_figure(fig, out, formats=(".png",))
-    from ..system.files import atomic_write_text  # each file whole or not at all
-
-    atomic_write_text(out.with_suffix(".csv"), table.round(3).to_csv(index=False))
-    shared = shared_steps(results)
-    shared_csv = out.with_name(out.name + "_shared.csv")
-    atomic_write_text(shared_csv, shared.round(3).to_csv(index=False))
-    return table, agreement, [out.with_suffix(".png"), out.with_suffix(".csv"), shared_csv]
+    save_figure(fig, out, formats=(".png",), png_text={DIGEST_KEY: digest})

@@ -1,12 +1,42 @@
-"""Cost tables (params, GFLOPs in two conventions) for chains and named models."""
+"""Cost tables (params, GFLOPs in two conventions) for chains and named models.
+
+A design's counts are computed once per machine and kept in the user's cache, named by the
+design, the resolution and the code of ``models`` (``system.files.cache_file``): counting
+needs torch and builds every model (seconds); reading them back does neither."""
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
 import pandas as pd
 
-from models import costs, named_design
+from models import named_design
 from models.named import PUBLISHED
 from models.roadmap import Step, chain
+
+
+def costs(design: Any, resolution: int = 224, with_fvcore: bool = True) -> Any:
+    """``models.costs`` of ``design`` (params, gflops, fvcore_gflops, attention_gflops,
+    params_m), from the cache where this code counted it before."""
+    import models
+
+    from ..system.files import cache_file, code_digest, keep_in_cache
+
+    code = code_digest(*sorted(Path(models.__file__).parent.glob("*.py")))
+    path = cache_file("costs", f"{design!r}|{resolution}|{with_fvcore}|{code}", ".json")
+    fields = ("params", "gflops", "fvcore_gflops", "attention_gflops")
+    try:
+        counted = json.loads(path.read_text()) if path is not None and path.is_file() else None
+    except (OSError, ValueError):
+        counted = None
+    if not isinstance(counted, dict) or set(counted) != set(fields):
+        c = models.costs(design, resolution=resolution, with_fvcore=with_fvcore)
+        counted = {f: getattr(c, f) for f in fields}
+        keep_in_cache(path, json.dumps(counted))
+    return SimpleNamespace(**counted, params_m=counted["params"] / 1e6)
 
 COST_COLUMNS = ["step", "name", "title", "gflops", "params_m", "fvcore_gflops",
                 "paper_gflops", "paper_top1", "delta_gflops", "note"]

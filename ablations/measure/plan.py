@@ -20,7 +20,7 @@ from typing import Any
 
 import pandas as pd
 
-from models import costs
+from .costs import costs  # counted once per machine (cached)
 
 from ..errors import UserError
 

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ..errors import UserError
+
 ALONE_PREFIX = "only-"
 """One-at-a-time: the step that applies one change alone to the modern-recipe ResNet."""
 REMOVED_PREFIX = "without-"
@@ -57,6 +59,42 @@ def removed(step_name: str) -> str:
     return REMOVED_PREFIX + step_name
 
 
+SEED_FORMS = "a count N (seeds 0..N-1, e.g. 3), a range A-B (e.g. 5-9) or a list A,B,... (e.g. 3,7)"
+"""The forms ``--seeds`` takes, for its help and its error line."""
+
+
+def seed_list(text: str | int) -> list[int]:
+    """The seeds ``--seeds`` names: '3' -> [0, 1, 2], '5-9' -> [5, ..., 9], '3,7' -> [3, 7]
+    (sorted, each once); anything else is one ``UserError`` naming ``--seeds`` and its forms."""
+    raw = str(text).strip()
+
+    def bad(why: str) -> UserError:
+        return UserError(f"--seeds={raw!r}: {why}; allowed: {SEED_FORMS}")
+
+    try:
+        if "," in raw:
+            seeds = [int(v) for v in [v for v in (t.strip() for t in raw.split(',')) if v]]
+        elif "-" in raw.lstrip("-"):
+            first, _, last = raw.partition("-")
+            lo, hi = int(first), int(last)
+            if hi < lo:
+                raise bad(f"the range ends ({hi}) before it starts ({lo})")
+            seeds = list(range(lo, hi + 1))
+        else:
+            count = int(raw)
+            if count < 1:
+                raise bad(f"{count} must be >= 1")
+            seeds = list(range(count))
+    except ValueError as e:
+        if isinstance(e, UserError):
+            raise
+        raise bad("not a number") from None
+    if not seeds:
+        raise bad("no seed")
+    if min(seeds) < 0:
+        raise bad("a seed must be >= 0")
+    return sorted(set(seeds))
+
+
 __all__ = ["ALONE_PREFIX", "REMOVED_PREFIX", "KINDS", "StudyId", "study_id", "parse_study",
-           "sweep_subject",
-           "alone", "removed"]
+           "sweep_subject", "alone", "removed", "SEED_FORMS", "seed_list"]
