@@ -6,6 +6,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+TRAIN_SIZES = {"fashion-mnist": 60000, "cifar10": 50000, "cifar100": 50000, "synthetic": 512}
+"""Training images of the in-memory data sets (what ``train_subset=None`` means)."""
+
 DATASETS = ("fashion-mnist", "cifar10", "cifar100", "imagefolder", "synthetic")
 """Data sets a preset can name."""
 # Per-channel mean/std of the raw [0, 1] pixels (train split), used for normalisation.

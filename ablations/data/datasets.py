@@ -7,6 +7,7 @@ memory and served by ``TensorLoader``, which batches, resizes and augments whole
 
 from __future__ import annotations
 
+import functools
 import gzip
 import os
 import pickle
@@ -184,16 +185,23 @@ def load(name: str, split: str, data_dir: str | None = None, **synthetic_kwargs)
     """Decoded split ``split`` ('train' or 'test') of the in-memory dataset ``name``."""
     if split not in ("train", "test"):
         raise UserError(f"split {split!r} is invalid; allowed: train, test")
-    if name == "fashion-mnist":
-        return load_fashion_mnist(split, data_dir)
-    if name in ("cifar10", "cifar100"):
-        return load_cifar(name, split, data_dir)
+    if name in ("fashion-mnist", "cifar10", "cifar100"):
+        return _decoded(name, split, data_dir)
     if name == "synthetic":
         return make_synthetic(split, **synthetic_kwargs)
     if name == "imagefolder":
         raise UserError("imagefolder is streamed from disk, not held in memory; load it "
                         "with ablations.data.load_data")
     raise UserError(f"dataset {name!r} is unknown; allowed: {', '.join(DATASETS)}")
+
+
+@functools.lru_cache(maxsize=4)
+def _decoded(name: str, split: str, data_dir: str | None) -> ImageSet:
+    # Decoded once per process: run checks that the data is there (decoding it) before
+    # anything starts, then trains from it; the second ask is this cache, not the disk.
+    if name == "fashion-mnist":
+        return load_fashion_mnist(split, data_dir)
+    return load_cifar(name, split, data_dir)
 
 
 # ---------------------------------------------------------------- batching

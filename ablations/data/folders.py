@@ -61,9 +61,32 @@ def image_folder(data_dir: str | None, split: str, resolution: int, train: bool,
                         f"{data_dir}/val with one sub-folder per class")
     tf = folder_transform(resolution, train, options or LoaderOptions())
     try:
-        return datasets.ImageFolder(str(folder), transform=tf)
+        return _scanned_once(datasets.ImageFolder)(str(folder), transform=tf)
     except (FileNotFoundError, RuntimeError) as e:
         raise UserError(f"imagefolder: {folder}: {e}") from None
+
+
+_SCANS: dict[tuple, list[tuple[str, int]]] = {}
+"""Image folders scanned in this process: (folder, classes) -> its (path, class) samples."""
+
+
+def _scanned_once(image_folder: type) -> type:
+    """``image_folder`` (torchvision's ``ImageFolder``) whose file scan is done once per
+    folder and process: run's data check and its training read the same 1.28M ImageNet
+    file names, so the second scan is a copy of the first, not another walk of the disk."""
+
+    class ScannedOnce(image_folder):
+        @staticmethod
+        def make_dataset(directory, class_to_idx, extensions=None, is_valid_file=None,
+                         allow_empty=False):
+            key = (str(Path(directory).resolve()), tuple(sorted(class_to_idx.items())),
+                   extensions, is_valid_file, allow_empty)
+            if key not in _SCANS:
+                _SCANS[key] = image_folder.make_dataset(directory, class_to_idx, extensions,
+                                                        is_valid_file, allow_empty)
+            return list(_SCANS[key])
+
+    return ScannedOnce
 
 
 def write_jpeg_folder(root: str | Path, classes: int = 4, per_class: int = 32,

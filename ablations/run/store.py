@@ -9,7 +9,7 @@ Layout of a results folder (a run folder's file names: ``identity.RunFiles``)::
     runs/<hash>/history.csv     per-epoch train loss, test top-1/top-5, lr, time
     runs/<hash>/predictions.npz per test image: true class, predicted class, p(true class)
     runs/<hash>/checkpoint.pt   the last epoch's state, for resuming
-    runs/<hash>/train.log       one line per start, resume and finish
+    runs/<hash>/train.log       one line per start, resume, epoch done and finish
     runs/<hash>/tb/             TensorBoard event files
     runs/<hash>/.claim          an OS lock held by the process training the run
 

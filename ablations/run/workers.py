@@ -20,6 +20,7 @@ from pathlib import Path
 
 from ..errors import Stopped, UserError
 from ..system.files import atomic_write
+from .progress import fraction_done, run_work
 from .runner import ExecuteOptions, PlannedRun
 from .store import Store
 
@@ -80,15 +81,27 @@ def run_workers(runs: list[PlannedRun], options: ExecuteOptions, jobs: int) -> N
         procs.append((subprocess.Popen(worker_command(plan_path), stdout=log,
                                        stderr=subprocess.STDOUT), log))
         time.sleep(0.5)  # staggered: each worker claims a different first run
-    bar = tqdm(total=len(todo), desc=f"runs ({len(procs)} workers x {options.threads} threads)",
-               disable=not options.progress, dynamic_ncols=True)
+    pending = [r for r in runs if r.hash in set(todo)]
+    work = {r.hash: run_work(r) for r in pending} if options.progress else {}
+    # percent of the work (epochs x images x GFLOPs), so that the time left shows after
+    # the first epoch of the first runs; the runs finished are counted beside it
+    bar = tqdm(total=100.0, desc=f"{len(procs)} workers x {options.threads} threads",
+               disable=not options.progress, dynamic_ncols=True, unit="%",
+               bar_format="{desc}: {percentage:3.0f}%|{bar}| [{elapsed}<{remaining}{postfix}]")
+
+    def update() -> None:
+        if not options.progress:
+            return
+        bar.n = round(100.0 * fraction_done(store, pending, work), 2)
+        finished = sum(store.finished(h) is not None for h in todo)
+        bar.set_postfix_str(f"{finished}/{len(todo)} runs", refresh=False)
+        bar.refresh()
+
     try:
         while any(p.poll() is None for p, _ in procs):
-            bar.n = sum(store.finished(h) is not None for h in todo)
-            bar.refresh()
+            update()
             time.sleep(2.0)
-        bar.n = sum(store.finished(h) is not None for h in todo)
-        bar.refresh()
+        update()
     except KeyboardInterrupt as e:  # each worker keeps its last checkpoint and says so
         for p, _ in procs:
             p.terminate()

@@ -21,6 +21,7 @@ import pandas as pd
 
 from models.roadmap import Step
 
+from ..data.catalog import TRAIN_SIZES
 from ..defaults import SCALE_GRID
 from ..errors import UserError
 from .names import study_id
@@ -67,8 +68,6 @@ class Cell:
         return self.settings[0][1] if len(self.settings) == 1 else tuple(v for _, v in self.settings)
 
 
-TRAIN_SIZES = {"fashion-mnist": 60000, "cifar10": 50000, "cifar100": 50000, "synthetic": 512}
-"""Training images of the in-memory data sets (what ``train_subset=None`` means)."""
 
 
 def base_value(base: RunPreset, axis: str) -> Any:

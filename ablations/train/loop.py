@@ -309,6 +309,9 @@ def train_run(ctx: TrainContext) -> RunResult:
             if dist.is_main:
                 checkpoint.save(trainer, ctx.paths.checkpoint)
                 curves.epoch(trainer.history[-1])
+            # what a bar over several runs counts (run.progress.EPOCH_DONE): its estimate
+            # of the time left starts after the first epoch, not the first whole run
+            _log_line(ctx, f"epoch {epoch + 1}/{recipe.epochs} done ({seconds:.0f} s)")
             dist.barrier()  # nobody starts the next epoch before the checkpoint is written
     except KeyboardInterrupt as e:  # Ctrl-C / SIGTERM: say what is kept, then stop
         kept = (f"its checkpoint after epoch {trainer.epoch}/{recipe.epochs} is kept"
@@ -454,7 +457,8 @@ def _split(ctx: TrainContext, trainer: Trainer) -> str:
 
 
 def _log_line(ctx: TrainContext, text: str) -> None:
-    # The run's log: one line per start, resume and finish (which process, when); rank 0.
+    # The run's log: one line per start, resume, epoch and finish (which process, when);
+    # rank 0.
     if ctx.options.dist.is_main:
         stamp = time.strftime("%Y-%m-%dT%H:%M:%S")
         with open(ctx.paths.log, "a") as f:
