@@ -86,6 +86,8 @@ CASES = [
      "--image-format"),
     ("plot", "--width", ["--results", "{r}", "--style", "paper", "--width", "0"], "--width"),
     ("plot", "--steps", ["--results", "{r}", "--style", "paper", "--steps", "nope"], "nope"),
+    ("plot", "--cell", ["--results", "{r}", "--style", "paper", "--cell", "nope"], "nope"),
+    ("plot", "--cell", ["--results", "{r}", "--cell", "quick"], "--style paper"),
     ("show", "--results", ["--results", "{f}/missing"], "no results"),
     ("show", "--results", ["--results", "{store:labels-bytes}"], "labels.jsonl"),
     ("show", "--results", ["--results", "{store:labels-foreign-line}"], "labels.jsonl"),

@@ -184,3 +184,31 @@ def test_gap_changes_are_paired_by_seed_and_the_trend_is_per_doubling():
     assert cells.loc["quick+epochs=24+regularisation=paper", "epochs"] == 24
     assert cells.loc["quick+regularisation=paper", "reg_change"] == pytest.approx(2.0, abs=0.05)
     assert math.isnan(cells.loc["quick", "reg_change"])
+
+
+def test_a_cell_with_the_chain_gets_its_own_figure_2_with_the_chains_claims(tmp_path):
+    """The chain's committed runs relabelled as a scale cell: Figure 2 of that cell rests on
+    the same claims (each step's interval) as the chain's own, and names the cell."""
+    from ablations.analysis.claims import chain_claims
+    from ablations.figures.folder import draw_cell_figure
+    from ablations.figures.paper_figure import regimes_of
+    from ablations.run.store import Store
+
+    chain_name = "resnet50-to-convnext-t"
+    df = pd.read_csv(ROOT / RESULTS / "results.csv")
+    rows = df[(df.study == chain_name) & (df.preset == "quick")]
+    cell = rows.assign(study=f"scale:{chain_name}", preset="quick+train_images=7500")
+    paths = draw_cell_figure(cell, tmp_path, "quick+train_images=7500", chain_name,
+                             formats=(".png",))
+    assert [p.name for p in paths] == ["figure2_quick_train_images-7500.png"]
+    drawn = regimes_of(cell.assign(study=chain_name), (chain_name,), tmp_path,
+                       "quick+train_images=7500")[0]
+    own = pd.concat(chain_claims(df, chain_name, "quick", Store(tmp_path)), ignore_index=True)
+    key = ["kind", "treatment", "control"]
+    merged = drawn.stats.merge(own, on=key, suffixes=("_cell", "_chain"))
+    assert len(merged) == len(own) > 10
+    assert (merged.lo_cell - merged.lo_chain).abs().max() < 1e-9
+    assert (merged.verdict_cell == merged.verdict_chain).all()
+    with pytest.raises(UserError, match="2 steps"):
+        draw_cell_figure(cell[cell.step_name.isin(["modern-recipe", "trunc-normal-init"])],
+                         tmp_path, "quick+train_images=7500", chain_name)

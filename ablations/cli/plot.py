@@ -23,6 +23,9 @@ def add_parser(sub: Any) -> None:
                         "(default: %(default)s); drawn at that width, text at least 7 pt")
     p.add_argument("--steps", help="--style paper: comma-separated step names to draw "
                                    "(default: all)")
+    p.add_argument("--cell", metavar="PRESET",
+                   help="--style paper: Figure 2 of one scale cell where the chain was "
+                        "trained (e.g. quick+train_images=7500), as figure2_<cell>.png")
     p.set_defaults(func=handle)
 
 
@@ -38,6 +41,8 @@ def handle(args: argparse.Namespace) -> None:
 
     writable_folder(args.results, "--results")  # the figures go there: checked before drawing
     df = load(args.results)
+    if args.cell and args.style != "paper":
+        raise UserError(f"--cell {args.cell}: only with --style paper (Figure 2 of that cell)")
     if args.style == "all":
         paths = draw_results(df, args.results, args.chain)
     else:
@@ -54,8 +59,15 @@ def handle(args: argparse.Namespace) -> None:
             width = float("nan")
         if not 2 <= width <= 40:
             raise UserError(f"--width {args.width}; allowed: column, page or 2 to 40 (inches)")
-        paths = draw_paper_figure(df, args.results, comma_list(args.steps or "") or None,
-                                  width, tuple(f".{f}" for f in formats))
+        if args.cell:
+            from ..figures.folder import draw_cell_figure
+
+            paths = draw_cell_figure(df, args.results, args.cell, args.chain,
+                                     comma_list(args.steps or "") or None, width,
+                                     tuple(f".{f}" for f in formats))
+        else:
+            paths = draw_paper_figure(df, args.results, comma_list(args.steps or "") or None,
+                                      width, tuple(f".{f}" for f in formats))
         if not paths:
             raise UserError(f"{args.results}: no runs of a Figure 2 chain; allowed: a results "
                             "folder with runs of resnet50-to-convnext-t or "

@@ -47,3 +47,30 @@ def draw_paper_figure(df: pd.DataFrame, out: str | Path, steps: list[str] | None
         return []
     return paper_figure(regimes, Path(out) / "figure2", steps, width,
                         formats or PAPER_FIGURE_FORMATS)
+
+
+def draw_cell_figure(df: pd.DataFrame, out: str | Path, cell: str, chain_name: str,
+                     steps: list[str] | None = None, width: float = 11.0,
+                     formats: tuple[str, ...] | None = None) -> list[Path]:
+    """Figure 2 of one scale cell (``cell``: its preset name, e.g. ``quick+train_images=7500``)
+    where the scale study trained the chain there: ``out/figure2_<cell>.png`` (and ``.pdf``).
+    The cell's runs are drawn as the chain's, with the same claims (each step against the
+    one before, the verdict's interval) as Figure 2 of the chain itself."""
+    from ..errors import UserError
+    from ..studies.names import study_id
+    from .paper_figure import PAPER_FIGURE_FORMATS, paper_figure, regimes_of
+
+    study = study_id("scale", chain_name)
+    rows = df[(df.study == study) & (df.preset == cell)]
+    cells = sorted(set(df.preset[df.study == study]))
+    if rows.empty:
+        raise UserError(f"--cell {cell!r}: no runs of {study} there; allowed: "
+                        f"{', '.join(cells) or 'none (no scale study in this folder)'}")
+    if rows.step_name.nunique() < 3:
+        raise UserError(f"--cell {cell}: {rows.step_name.nunique()} steps of the chain trained "
+                        "there; a Figure 2 needs the chain (run --study scale --steps with its "
+                        "steps at that cell)")
+    regimes = regimes_of(rows.assign(study=chain_name), (chain_name,), Path(out), cell)
+    name = "figure2_" + cell.replace("+", "_").replace("=", "-")
+    return paper_figure(regimes, Path(out) / name, steps, width,
+                        formats or PAPER_FIGURE_FORMATS)

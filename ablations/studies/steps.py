@@ -310,6 +310,8 @@ def select_steps(study: str, chain_name: str, keys: list[str], branches: bool = 
     label, steps = study_steps(study, chain_name, **study_options)
     if not keys:
         return label, steps
+    if study == "scale":  # a cell may hold any of the chain's steps (its roadmap there)
+        return label, [find_step(chain_name, k) for k in keys]
     known = {s.name for s in steps} | {str(s.index) for s in steps}
     unknown = [k for k in keys if k not in known]
     if unknown:
