@@ -47,7 +47,8 @@ def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     args = make_parser().parse_args(argv)
     args.argv = argv
-    if getattr(args, "device", "") is None:  # resolved here: --help needs no torch
+    if getattr(args, "device", "") is None and not getattr(args, "plan", None):
+        # resolved here: --help needs no torch, and --plan prices GPUs, not this machine
         from .cli.common import cuda_available
 
         args.device = "cuda" if cuda_available() else "cpu"

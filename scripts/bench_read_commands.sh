@@ -5,8 +5,8 @@
 # (user + system) and peak memory; quote the median. This replaces a wall-clock assert in
 # the tests: on a shared machine a timed test fails for reasons that are not the code's.
 # The warm-up run fills the caches a first ask fills (the claims of a folder whose stats.csv
-# is stale, a design's counted costs, compare's figure): the medians are the answer of
-# every ask after the first; the warm-up's own time is printed too.
+# is stale, a design's counted costs, compare's figure, the report's step diagrams): the
+# medians are the answer of every ask after the first; the warm-up's own time is printed too.
 #
 #   bash scripts/bench_read_commands.sh            # the committed results/quick
 #   RESULTS=results/quick-gpu REPEATS=9 bash scripts/bench_read_commands.sh
@@ -30,6 +30,8 @@ commands = {
                 tempfile.mkdtemp()],
     "run --plan": ["run", "--plan", "a100", "--preset", "paper", "--out", tempfile.mkdtemp()],
     "one-line error": ["show", "--results", "no/such/folder"],
+    "report": ["report", "--results", results, "--file",
+               os.path.join(tempfile.mkdtemp(), "report.html")],
 }
 
 

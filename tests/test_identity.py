@@ -10,7 +10,7 @@ import pytest
 from ablations.data.loading import DataSpec
 from ablations.run import identity
 from ablations.run.runner import plan
-from ablations.studies.steps import study_steps
+from ablations.studies.steps import select_steps, study_steps
 from ablations.studies.scale import cell_of, plan_scale
 from ablations.train.recipe import Recipe, run_preset
 from models import FIELDS, Design, DesignError
@@ -97,14 +97,15 @@ def test_labels_do_not_enter_the_hash():
     assert [r.hash for r in a] == [r.hash for r in b]
 
 
-def _planned(study: str, preset_name: str, seeds: list[int]) -> set[str]:
-    """The hashes today's code plans for a committed (study, preset) group."""
+def _planned(study: str, preset_name: str, seeds: list[int], names: list[str]) -> set[str]:
+    """The hashes today's code plans for a committed (study, preset) group (``names``: its
+    step names; a scale cell may hold the whole chain, as `run --study scale --steps`)."""
     kind, _, subject = study.partition(":")
     base = run_preset("quick")
     if kind == "scale":
         settings = cell_of(preset_name, base)
         grid = [{axis: [value] for axis, value in settings.items()}] if settings else []
-        _, steps = study_steps("scale", subject)
+        _, steps = select_steps("scale", subject, names)
         runs = plan_scale(subject, steps, base, grid, seeds)
         return {r.hash for r in runs if r.preset.name == preset_name}
     if kind == "custom":
@@ -124,7 +125,7 @@ def test_todays_plans_find_every_committed_run(folder):
     assert len(table) > 20
     for (study, preset), rows in table.groupby(["study", "preset"]):
         seeds = sorted(int(s) for s in rows.seed.unique())  # Python ints, as the CLI plans
-        planned = _planned(study, preset, seeds)
+        planned = _planned(study, preset, seeds, sorted(rows.step_name.unique()))
         committed = set(rows.config_hash)
         # every stored run is one today's plan asks for (a study still training has fewer)
         assert committed <= planned, (study, preset, len(committed - planned))

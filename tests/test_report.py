@@ -557,3 +557,18 @@ def test_titles_stay_clear_of_the_toolbar(quick_page, tmp_path, width):
         assert not _errors(tools), _errors(tools)[:3]
     finally:
         tools.close()
+
+
+def test_a_step_diagram_is_drawn_once_then_read_from_the_cache(tmp_path, monkeypatch):
+    from ablations.figures import report as report_module
+    from models.roadmap import chain
+
+    monkeypatch.setenv("CONVNEXT_ABLATIONS_CACHE", str(tmp_path / "cache"))
+    before, after = chain("resnet50-to-convnext-t")[5:7]
+    drawn = report_module.diagram_svg(before, after)
+    assert drawn.startswith(b"<?xml") and len(list((tmp_path / "cache").rglob("*.svg"))) == 1
+    monkeypatch.setattr(report_module, "_draw_diagram_svg",
+                        lambda *a: pytest.fail("drawn again"))
+    assert report_module.diagram_svg(before, after) == drawn
+    with pytest.raises(pytest.fail.Exception, match="drawn again"):  # another pair: drawn
+        report_module.diagram_svg(after, chain("resnet50-to-convnext-t")[7])

@@ -124,7 +124,7 @@ def request_of(args: argparse.Namespace, seeds: list[int] | None = None) -> Any:
 
 def execute_options(args: argparse.Namespace) -> Any:
     """The ``ExecuteOptions`` of the run/replay options."""
-    from ..run.runner import ExecuteOptions
+    from ..run.planned import ExecuteOptions
 
     return ExecuteOptions(args.out, args.data_dir, args.device, not args.no_progress,
                           args.retry_failed, args.batch_per_device, args.sync_bn,

@@ -38,3 +38,20 @@ class LoaderOptions:
     color_jitter: float = 0.4
     train_interpolation: str = "bicubic"
     crop_pct: float = 0.875
+
+
+@dataclass(frozen=True)
+class DataSpec:
+    """What a run trains and evaluates on (the location, ``data_dir``, is not part of it;
+    its hashed form is ``run.identity.data_dict``)."""
+
+    dataset: str
+    resolution: int
+    channels: int
+    train_subset: int | None = None
+    eval_resolution: int | None = None
+    """Evaluate at this resolution instead (a budget schedule trains smaller: ``a3``)."""
+
+    @property
+    def test_resolution(self) -> int:
+        return self.eval_resolution or self.resolution

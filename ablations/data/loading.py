@@ -11,25 +11,8 @@ from pathlib import Path
 
 from ..errors import UserError
 from . import datasets, folders
-from .catalog import LoaderOptions
+from .catalog import DataSpec, LoaderOptions  # noqa: F401 (DataSpec: its callers' name)
 from .batch_loader import BatchLoader
-
-
-@dataclass(frozen=True)
-class DataSpec:
-    """What a run trains and evaluates on (the location, ``data_dir``, is not part of it;
-    its hashed form is ``run.identity.data_dict``)."""
-
-    dataset: str
-    resolution: int
-    channels: int
-    train_subset: int | None = None
-    eval_resolution: int | None = None
-    """Evaluate at this resolution instead (a budget schedule trains smaller: ``a3``)."""
-
-    @property
-    def test_resolution(self) -> int:
-        return self.eval_resolution or self.resolution
 
 
 @dataclass

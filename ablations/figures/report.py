@@ -393,9 +393,35 @@ def chain_section(inputs: Inputs) -> str:
 
 # --- block diagrams -------------------------------------------------------------------------
 
+def _diagram_cache(before: Step, after: Step, stage: int) -> Path | None:
+    """Where a drawn diagram is kept (``system.files.cache_file``): named by both designs,
+    the titles, the stage and the code that draws it, so a change is a new name."""
+    import matplotlib
+
+    from ..system.files import cache_file, code_digest
+
+    here = Path(__file__).parent
+    code = code_digest(*sorted(here.glob("diagram*.py")), here / "common.py")
+    key = (f"{before.design!r}|{after.design!r}|{before.index} {before.title}|{after.index} "
+           f"{after.title}|{stage}|{matplotlib.__version__}|{code}")
+    return cache_file("diagrams", key, ".svg")
+
+
 def diagram_svg(before: Step, after: Step, stage: int = 1) -> bytes:
     """The before -> after block diagram of a step as SVG bytes (``diagram.draw_step``),
-    its text kept as text (a fraction of the time and size of a PNG)."""
+    its text kept as text (a fraction of the time and size of a PNG). Drawn once per
+    machine: a report built again reads it back from the cache."""
+    cached = _diagram_cache(before, after, stage)
+    if cached is not None and cached.is_file():
+        return cached.read_bytes()
+    svg = _draw_diagram_svg(before, after, stage)
+    from ..system.files import keep_in_cache
+
+    keep_in_cache(cached, svg.decode("utf-8"))
+    return svg
+
+
+def _draw_diagram_svg(before: Step, after: Step, stage: int = 1) -> bytes:
     import matplotlib.pyplot as plt
 
     from .diagram import draw_step
@@ -419,6 +445,11 @@ def diagram_pairs(chain_name: str, rows: pd.DataFrame) -> list[tuple[Step, Step]
     return pairs
 
 
+def _is_cached(before: Step, after: Step, stage: int = 1) -> bool:
+    cached = _diagram_cache(before, after, stage)
+    return cached is not None and cached.is_file()
+
+
 class Diagrams:
     """The block diagrams of (before, after) pairs by the after step's name. With ``ahead``
     they are drawn in up to two forked worker processes from the start, while the page's
@@ -437,7 +468,8 @@ class Diagrams:
             try:
                 self._pool = ProcessPoolExecutor(min(2, os.cpu_count() or 1),
                                                  mp_context=multiprocessing.get_context("fork"))
-                self._futures = {a.name: self._pool.submit(diagram_svg, b, a) for b, a in pairs}
+                self._futures = {a.name: self._pool.submit(diagram_svg, b, a) for b, a in pairs
+                                 if not _is_cached(b, a)}
             except OSError:  # no processes to be had: draw each when asked
                 self.close()
 

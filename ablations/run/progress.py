@@ -15,7 +15,7 @@ import re
 from typing import Any
 
 from ..data.catalog import TRAIN_SIZES
-from .runner import PlannedRun
+from .planned import PlannedRun
 from .store import Store
 
 EPOCH_DONE = re.compile(r"epoch (\d+)/(\d+) done")

@@ -24,8 +24,8 @@ from typing import Any
 from models import Design, named_design
 from models.roadmap import Step
 
-from ..run.runner import PlannedRun, check_schedule, plan
-from ..train.loop import apply_recipe
+from ..run.planned import PlannedRun, check_schedule, plan
+from ..train.recipe import apply_recipe
 from ..train.recipe import RunPreset, recipe as named_recipe
 from .names import study_id
 

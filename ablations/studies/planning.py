@@ -14,16 +14,18 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Mapping
+from typing import TYPE_CHECKING, Any, Mapping
 
 import pandas as pd
 
 from ..defaults import DEFAULT_CHAIN, SCALE_GRID
 from ..errors import UserError
-from ..run.jobs import SubmitOptions
-from ..run.runner import ExecuteOptions, PlannedRun
+from ..run.planned import ExecuteOptions, PlannedRun
 from ..train.recipe import RunPreset
 from .steps import select_steps
+
+if TYPE_CHECKING:
+    from ..run.jobs import SubmitOptions
 
 @dataclass(frozen=True)
 class StudyRequest:
@@ -99,7 +101,7 @@ def plan_study(request: StudyRequest, results: str | Path | None = None,
     """The runs of ``request``, cheapest scale cell first; ``results`` is the folder whose
     measured runs price the scale cells (None: priced from nothing measured); ``estimate``
     False leaves the cost estimate out (the FCMAE study times a step per model for it)."""
-    from ..run import runner
+    from ..run.planned import plan
 
     preset = resolve_preset(request.preset, request.preset_changes)
     keys = list(request.steps)
@@ -124,7 +126,7 @@ def plan_study(request: StudyRequest, results: str | Path | None = None,
                          f"fcmae study: {len(runs)} runs (pretraining runs shared by the cells "
                          "that start from them), estimated CPU minutes (one step timed per "
                          "model on this machine; training only):")
-    return StudyPlan(preset, runner.plan(study, steps, preset, seeds, recipe_changes))
+    return StudyPlan(preset, plan(study, steps, preset, seeds, recipe_changes))
 
 
 def _plan_scale(request: StudyRequest, steps: list, preset: RunPreset, seeds: list[int],
@@ -159,6 +161,7 @@ def backend_of(launch: Launch) -> tuple[str, int, SubmitOptions | None]:
         raise UserError(f"--gpus-per-node={launch.gpus_per_node}; allowed: >= 0 (0: one CPU "
                         "process per job)")
     if launch.launcher != "none":
+        from ..run.jobs import SubmitOptions
         from ..system.files import writable_folder
 
         if launch.jobs_dir is not None:
@@ -180,7 +183,6 @@ def prepare(request: StudyRequest, execute: ExecuteOptions, launch: Launch = Lau
     validation path of ``run``, ``replay`` and ``--plan`` (``gpu_priced``: the plan prices
     GPUs, so CUDA-only options pass and the data is checked only where ``execute.data_dir``
     names it; ``estimate``: as ``plan_study``). One ``UserError`` line otherwise."""
-    from ..data.loading import check_data_available
     from ..run.store import Store
     from ..system.files import writable_folder
     from ..train.distributed import check_environment, check_sync_bn
@@ -205,6 +207,8 @@ def prepare(request: StudyRequest, execute: ExecuteOptions, launch: Launch = Lau
     # a GPU price without --data-dir prices the data where the jobs will run (the bill
     # before the data is here); a --data-dir it names is checked as run checks it
     if not gpu_priced or execute.data_dir is not None:
+        from ..data.loading import check_data_available  # decodes or scans: torch
+
         for spec in dict.fromkeys(r.data for r in plan.runs):  # fail before anything trains
             check_data_available(spec, execute.data_dir)
     return plan, backend

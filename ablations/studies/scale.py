@@ -187,7 +187,7 @@ def plan_scale(chain_name: str, steps: list[Step], base: RunPreset, grid: dict[s
                seeds: list[int], recipe_changes: dict[str, Any] | None = None,
                seconds_per_run: dict[str, float] | None = None) -> list:
     """The study's runs, cheapest cell first (by ``estimate_seconds``)."""
-    from ..run.runner import plan
+    from ..run.planned import plan
 
     study = study_id("scale", chain_name)
     runs = []

@@ -11,7 +11,7 @@ from .. import lazy_exports
 
 _WHERE = {
     "RunPaths": "loop", "RunResult": "loop", "TrainContext": "loop", "Trainer": "loop",
-    "TrainingDiverged": "loop", "TrainOptions": "loop", "apply_recipe": "loop",
+    "TrainingDiverged": "loop", "TrainOptions": "loop", "apply_recipe": "recipe",
     "make_trainer": "loop", "seed_all": "loop", "train_run": "loop", "train_step": "loop",
     "lr_factor": "optim", "make_optimizer": "optim", "param_groups": "optim",
     "RECIPES": "recipe", "RUN_PRESETS": "recipe", "Recipe": "recipe", "RunPreset": "recipe",

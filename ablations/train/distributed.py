@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-
-import torch
-import torch.distributed as dist
+from typing import TYPE_CHECKING
 
 from ..errors import UserError
+
+if TYPE_CHECKING:
+    import torch
 
 
 @dataclass(frozen=True)
@@ -38,11 +39,15 @@ class DistContext:
     def barrier(self) -> None:
         """Wait for every rank (no-op in a single process)."""
         if self.enabled:
+            import torch.distributed as dist
+
             dist.barrier()
 
     def all_reduce_sum(self, t: torch.Tensor) -> torch.Tensor:
         """Sum of ``t`` over ranks (``t`` itself in a single process)."""
         if self.enabled:
+            import torch.distributed as dist
+
             dist.all_reduce(t, op=dist.ReduceOp.SUM)
         return t
 
@@ -59,6 +64,9 @@ def from_environment(device: str) -> DistContext:
     world = int(os.environ.get("WORLD_SIZE", "1"))
     if world <= 1:
         return SINGLE
+    import torch
+    import torch.distributed as dist
+
     rank = int(os.environ.get("RANK", "0"))
     local = int(os.environ.get("LOCAL_RANK", "0"))
     if not dist.is_initialized():

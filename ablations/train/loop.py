@@ -88,22 +88,6 @@ class TrainContext:
     """Weights to start from (a pretraining run's ``encoder.pt``); None: a fresh init."""
 
 
-def apply_recipe(design: AnyDesign, recipe: Recipe) -> AnyDesign:
-    """The design as trained: the recipe may set stochastic depth and layer scale.
-
-    A reference Transformer takes only what it has (Swin: stochastic depth; torchvision's
-    ViT: neither), so one recipe serves a chain and its Transformer reference alike.
-    """
-    changes = {}
-    if recipe.drop_path is not None:
-        changes["drop_path"] = recipe.drop_path
-    if recipe.layer_scale is not None:
-        changes["layer_scale"] = recipe.layer_scale
-    if not isinstance(design, Design):
-        changes = {k: v for k, v in changes.items() if hasattr(design, k)}
-    return design.replace(**changes) if changes else design
-
-
 def seed_all(seed: int) -> None:
     """Seed torch (the model, drop path) and Python's and NumPy's generators (timm's
     erasing and mixing)."""

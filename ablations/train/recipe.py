@@ -12,10 +12,15 @@ from __future__ import annotations
 import dataclasses
 import functools
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+from models.design import Design
 
 from ..data.catalog import DATASETS, LoaderOptions
 from ..errors import UserError
+
+if TYPE_CHECKING:
+    from models.complexity import AnyDesign
 
 OPTIMIZERS = ("sgd", "adamw")
 TASKS = ("classify", "fcmae")
@@ -517,3 +522,19 @@ RUN_PRESETS["a3"] = RUN_PRESETS["paper"].replace(
     description="ImageNet-1K, the paper's recipe shortened to A3's schedule: 100 epochs at "
                 "160 px (warmup 6.7 epochs), evaluated at 224, bf16; about a day for the "
                 "chain on 8 A100s (run --plan)")
+
+
+def apply_recipe(design: AnyDesign, recipe: Recipe) -> AnyDesign:
+    """The design as trained: the recipe may set stochastic depth and layer scale.
+
+    A reference Transformer takes only what it has (Swin: stochastic depth; torchvision's
+    ViT: neither), so one recipe serves a chain and its Transformer reference alike.
+    """
+    changes = {}
+    if recipe.drop_path is not None:
+        changes["drop_path"] = recipe.drop_path
+    if recipe.layer_scale is not None:
+        changes["layer_scale"] = recipe.layer_scale
+    if not isinstance(design, Design):
+        changes = {k: v for k, v in changes.items() if hasattr(design, k)}
+    return design.replace(**changes) if changes else design
