@@ -129,6 +129,44 @@ def vs_first_table(table: pd.DataFrame, preset: str) -> str:
     return family_line(t, "Each step against step 0") + "\n\n" + "\n".join(lines)
 
 
+def cell_chain_tables(df: pd.DataFrame, table: pd.DataFrame) -> str:
+    """Where a scale cell holds the whole chain: per step its top-1 there beside the chain's
+    at the base, the step against the step before and against step 0 (each with the
+    verdict's interval), from the claims table's ``cell`` kinds."""
+    study = study_id("scale", CHAIN)
+    out = []
+    cells = table[(table.study == study) & (table.kind == "cell step")].preset.unique()
+    for cell in cells:
+        rows = df[(df.study == study) & (df.preset == cell) & (df.status == "ok")]
+        mean = rows.groupby("step_name").top1.mean()
+        base = df[(df.study == CHAIN) & (df.preset == "quick") & (df.status == "ok")]
+        base_mean = base.groupby("step_name").top1.mean()
+        step = _rows(table, study, "cell step", cell).set_index("treatment")
+        first = _rows(table, study, "cell vs first", cell).set_index("treatment")
+        lines = [f"The chain in cell `{cell}` (seeds per step as listed; comparisons on the "
+                 "seeds both steps have; the base column: the chain's own runs at the quick "
+                 "preset, 5 seeds).", "",
+                 family_line(step, "Steps against the step before") + " "
+                 + family_line(first, "Against step 0"), "",
+                 "| step | name | seeds | top-1 | top-1 at the base | vs previous [interval] | "
+                 "verdict | vs step 0 [interval] | verdict |",
+                 "|---|---|---|---|---|---|---|---|---|"]
+        for s in chain(CHAIN):
+            if s.name not in mean.index:
+                continue
+            g, f = step.loc[s.name] if s.name in step.index else None, \
+                first.loc[s.name] if s.name in first.index else None
+            lines.append(
+                f"| {s.index} | {s.name} | {rows[rows.step_name == s.name].seed.nunique()} | "
+                f"{mean[s.name]:.2f} | {_f(base_mean.get(s.name), '{:.2f}')} | "
+                f"{_interval(g.delta, g.lo, g.hi) if g is not None else ''} | "
+                f"{g.verdict if g is not None else ''} | "
+                f"{_interval(f.delta, f.lo, f.hi) if f is not None else ''} | "
+                f"{f.verdict if f is not None else ''} |")
+        out.append("\n".join(lines))
+    return "\n\n".join(out)
+
+
 def study_table(table: pd.DataFrame, studies: tuple[str, ...], preset: str) -> str:
     """The comparisons of one or more order studies, each study its own family."""
     lines = ["| study | comparison | seeds | delta [interval] | p (adj.) | p McNemar | verdict |",
@@ -280,6 +318,9 @@ def main() -> None:
     print("\n" + contexts_table(df, table, preset))
     print("\n" + study_table(table, (study_id("one-at-a-time-matched", CHAIN),), preset))
     print("\n" + transformers_tables(df, table, preset))
+    cells = cell_chain_tables(df, table)
+    if cells:
+        print("\n" + cells)
     try:
         print("\n" + scale_table(folder))
     except FileNotFoundError as e:  # that study's figure has not been drawn yet

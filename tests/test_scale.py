@@ -209,6 +209,12 @@ def test_a_cell_with_the_chain_gets_its_own_figure_2_with_the_chains_claims(tmp_
     assert len(merged) == len(own) > 10
     assert (merged.lo_cell - merged.lo_chain).abs().max() < 1e-9
     assert (merged.verdict_cell == merged.verdict_chain).all()
+    from ablations.analysis.claims import claims
+
+    table = claims(cell, Store(tmp_path))  # the claims table holds the same, as 'cell' kinds
+    mine = table[table.kind == "cell vs first"].set_index("treatment")
+    ours = drawn.stats[drawn.stats.kind == "vs first"].set_index("treatment")
+    assert len(mine) == len(ours) > 10 and (mine.lo - ours.lo.loc[mine.index]).abs().max() < 1e-9
     with pytest.raises(UserError, match="2 steps"):
         draw_cell_figure(cell[cell.step_name.isin(["modern-recipe", "trunc-normal-init"])],
                          tmp_path, "quick+train_images=7500", chain_name)

@@ -17,7 +17,9 @@ The comparisons (column ``kind``), each kind of each study one family of the rul
 - ``gap change``: a scale cell's gap against the gap of the cell that differs from it in one
   axis only (the base cell for a one-axis cell), paired by seed;
 - ``trend``: per axis of a scale study, the mean over seeds of each seed's least-squares
-  slope of the gap on log2 of the axis value (points per doubling), cells of that axis alone.
+  slope of the gap on log2 of the axis value (points per doubling), cells of that axis alone;
+- ``cell step``, ``cell paper step``, ``cell vs first``: where a scale cell holds the whole
+  chain, the chain's ``step``, ``paper step`` and ``vs first`` there (its Figure 2).
 """
 
 from __future__ import annotations
@@ -147,6 +149,34 @@ def scale_claims(df: pd.DataFrame, study: str, store: Any) -> list[pd.DataFrame]
                        **r})
     if trends:
         parts.append(_family(trends))
+    parts += cell_chain_claims(df, study, store)
+    return parts
+
+
+CELL_KINDS = {"step": "cell step", "paper step": "cell paper step", "vs first": "cell vs first"}
+"""The kinds of a scale cell's chain claims (``cell_chain_claims``): those of the chain, kept
+apart from the scale study's own (its gaps are kind ``step``)."""
+
+
+def cell_chain_claims(df: pd.DataFrame, study: str, store: Any) -> list[pd.DataFrame]:
+    """Where a scale cell other than the base holds the whole chain (3 steps or more): the
+    chain's claims there, each family as the chain's own (``chain_claims`` of the cell's
+    rows), kinds ``CELL_KINDS``; what that cell's Figure 2 draws. The base cell's chain is
+    the chain study's own runs, whose claims the chain has."""
+    from ..studies.scale import base_of
+
+    chain_name = parse_study(study).subject
+    rows = df[df.study == study]
+    base = base_of(sorted(rows.preset.unique())).name
+    parts = []
+    for preset in dict.fromkeys(rows.preset):
+        cell = rows[rows.preset == preset]
+        if preset == base or cell.step_name.nunique() < 3:  # the base: the chain's own
+            continue
+        for part in chain_claims(cell.assign(study=chain_name), chain_name, preset, store):
+            if not part.empty:
+                parts.append(part.assign(kind=part["kind"].map(CELL_KINDS), study=study,
+                                         endpoint=False))
     return parts
 
 

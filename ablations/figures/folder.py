@@ -54,8 +54,10 @@ def draw_cell_figure(df: pd.DataFrame, out: str | Path, cell: str, chain_name: s
                      formats: tuple[str, ...] | None = None) -> list[Path]:
     """Figure 2 of one scale cell (``cell``: its preset name, e.g. ``quick+train_images=7500``)
     where the scale study trained the chain there: ``out/figure2_<cell>.png`` (and ``.pdf``).
-    The cell's runs are drawn as the chain's, with the same claims (each step against the
-    one before, the verdict's interval) as Figure 2 of the chain itself."""
+    The cell's runs are drawn as the chain's, with the chain's claims there (each step
+    against the one before, the verdict's interval): the folder's claims table's ``cell``
+    kinds (``analysis.claims.cell_chain_claims``), computed the same way where the folder has
+    no table."""
     from ..errors import UserError
     from ..studies.names import study_id
     from .paper_figure import PAPER_FIGURE_FORMATS, paper_figure, regimes_of
@@ -70,7 +72,19 @@ def draw_cell_figure(df: pd.DataFrame, out: str | Path, cell: str, chain_name: s
         raise UserError(f"--cell {cell}: {rows.step_name.nunique()} steps of the chain trained "
                         "there; a Figure 2 needs the chain (run --study scale --steps with its "
                         "steps at that cell)")
+    from ..analysis.claims import CELL_KINDS, folder_claims
+
     regimes = regimes_of(rows.assign(study=chain_name), (chain_name,), Path(out), cell)
+    table = folder_claims(out, df) if (Path(out) / "results.csv").is_file() else None
+    if table is not None and regimes:  # the folder's one table of claims, where it has them
+        mine = table[(table.study == study) & (table.preset == cell)
+                     & table.kind.isin(list(CELL_KINDS.values()))]
+        back = {v: k for k, v in CELL_KINDS.items()}
+        if not mine.empty:
+            from dataclasses import replace
+
+            regimes = [replace(regimes[0], stats=mine.assign(kind=mine.kind.map(back),
+                                                             study=chain_name))]
     name = "figure2_" + cell.replace("+", "_").replace("=", "-")
     return paper_figure(regimes, Path(out) / name, steps, width,
                         formats or PAPER_FIGURE_FORMATS)
