@@ -300,7 +300,8 @@ def _full_figure(regimes: list[Regime], path: Path, steps: list[str] | None,
             if r.target.ours_mean is not None:
                 _target(ax_o, r.target.ours_mean, f"our {r.target.title} "
                         f"{r.target.ours_mean:.2f}", len(items))
-        seeds = max(v[2] for v in ours.values())
+        counts = sorted({v[2] for v in ours.values()})
+        seeds = f"{counts[0]}-{counts[-1]}" if len(counts) > 1 else f"{counts[0]}"
         dataset = ", ".join(sorted(r.rows.dataset.unique()))
         ax_o.set_title(f"ours: {dataset}\npreset {r.preset}, {seeds} seeds", fontsize=9)
         ax_p.set_title("paper: ImageNet-1K\n(Table 10 / 11)", fontsize=9)
