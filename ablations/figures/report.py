@@ -668,6 +668,19 @@ def scale_section(inputs: Inputs) -> str:
                           "axis value (cells of that axis alone), averaged over seeds; "
                           f"colour: its verdict; {INTERVAL_WORDS}. A trend is read only "
                           "where its interval excludes 0.")
+        for cell in dict.fromkeys(part[part.kind == "cell vs first"].preset):
+            first = part[(part.kind == "cell vs first") & (part.preset == cell)]
+            first = first.sort_values("step", kind="stable")
+            titles = _titles(inputs.df, study)
+            labels = _unique([titles.get(t, t) for t in first.treatment])
+            hover = [_claim_hover(r, {}) for r in first.to_dict("records")]
+            out += _chart(claim_bars(first.assign(label=labels), hover,
+                                     "gain over step 0 (top-1 points)"),
+                          f"scale-cell-chain-{_slug(study)}-{_slug(cell)}", study,
+                          f"The whole chain in cell {cell_label(cell, base)}",
+                          "Bar: each step's gain over step 0 (ResNet-50, modern recipe) in "
+                          "this cell, paired by seed (its Figure 2: plot --style paper "
+                          f"--cell {cell}); colour: its verdict; {INTERVAL_WORDS}.")
     return out
 
 
