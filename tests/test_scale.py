@@ -218,3 +218,27 @@ def test_a_cell_with_the_chain_gets_its_own_figure_2_with_the_chains_claims(tmp_
     with pytest.raises(UserError, match="2 steps"):
         draw_cell_figure(cell[cell.step_name.isin(["modern-recipe", "trunc-normal-init"])],
                          tmp_path, "quick+train_images=7500", chain_name)
+
+
+def test_a_line_of_crossed_cells_has_its_own_trend_named_by_the_other_axes():
+    """Epochs 6, 12, 24 at the base (slope +0.5 per doubling) and again with the paper's
+    regularisation (slope -1.0): two trends along epochs, each named by where it runs."""
+    from ablations.analysis.claims import scale_claims
+
+    base = [-1.0, -1.2, -0.8, -1.1, -0.9]
+    noise = [0.01, -0.02, 0.0, 0.02, -0.01]
+    df = _scale_rows({
+        "quick": base,
+        "quick+epochs=12": [g + 0.5 + n for g, n in zip(base, noise)],
+        "quick+epochs=24": [g + 1.0 for g in base],
+        "quick+regularisation=paper": base,
+        "quick+epochs=12+regularisation=paper": [g - 1.0 + n for g, n in zip(base, noise)],
+        "quick+epochs=24+regularisation=paper": [g - 2.0 for g in base]})
+    parts = {p.kind.iat[0]: p for p in scale_claims(df, "scale:resnet50-to-convnext-t", None)}
+    trends = parts["trend"].set_index("treatment")
+    assert set(trends.index) == {"gap per doubling of epochs",
+                                 "gap per doubling of epochs at regularisation=paper"}
+    assert trends.loc["gap per doubling of epochs", "delta"] == pytest.approx(0.5, abs=0.02)
+    crossed = trends.loc["gap per doubling of epochs at regularisation=paper"]
+    assert crossed.delta == pytest.approx(-1.0, abs=0.02) and crossed.verdict == "loss"
+    assert (parts["trend"].family == 2).all()  # the trends are one family

@@ -233,7 +233,9 @@ def study_figures(df: pd.DataFrame, out: str | Path) -> list[Path]:
     for chain_name in sorted({i.subject for i in ids if i.kind == "scale"}):
         parts = scale.claims_by_kind(df, chain_name, store)  # once: gaps, cells, trends
         base, gaps = scale.study_gaps(df, chain_name, store, parts)
-        trends = dict(zip(parts["trend"].axis, parts["trend"].verdict)) if "trend" in parts else {}
+        one_axis = (parts["trend"][~parts["trend"].treatment.str.contains(" at ")]
+                    if "trend" in parts else None)  # the one-axis lines the figure draws
+        trends = dict(zip(one_axis.axis, one_axis.verdict)) if one_axis is not None else {}
         if not gaps.empty:
             stem = out / f"scale_{chain_name}"
             paths += _write_csv(gaps.round(3), stem, index=False)
