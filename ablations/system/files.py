@@ -4,6 +4,7 @@ or file can be written (one error line naming the option otherwise)."""
 
 from __future__ import annotations
 
+import functools
 import os
 import tempfile
 from collections.abc import Callable
@@ -139,8 +140,10 @@ def keep_in_cache(path: Path | None, text: str) -> None:
         pass
 
 
+@functools.lru_cache(maxsize=64)
 def code_digest(*files: str | Path) -> str:
-    """SHA-256 of the bytes of ``files`` (the code a cached table is computed by)."""
+    """SHA-256 of the bytes of ``files`` (the code a cached table is computed by); once per
+    process: a chain's costs or a report's diagrams each ask it for the same modules."""
     import hashlib
 
     digest = hashlib.sha256()
